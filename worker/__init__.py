@@ -1,0 +1,1 @@
+"""Data plane of unbrand: the Celery app, the task, the per-job pipeline and the data-plane CLI."""
