@@ -22,7 +22,7 @@ def blend_weights(fill: np.ndarray, mask: np.ndarray, feather: int) -> np.ndarra
     if feather <= 1:
         return fill.astype(np.float32)
     # distance (pixels) of each fill pixel to the nearest pixel outside the fill region
-    inside = cv2.distanceTransform(fill_u8, cv2.DIST_L2, 3)
+    inside = cv2.distanceTransform(fill_u8, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     weights = np.clip(inside / float(feather), 0.0, 1.0).astype(np.float32)
     weights[mask & fill] = 1.0
     weights[~fill] = 0.0

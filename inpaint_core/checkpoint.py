@@ -105,8 +105,24 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         state = _read_safetensors(path)
         card = _read_card(path)
     else:
-        state = _unwrap(_read_torch(path), path)
+        loaded = _read_torch(path)
+        state = _unwrap(loaded, path)
+        card = _wrapper_card(loaded)
     return state, card
+
+
+def _wrapper_card(obj: Any) -> dict[str, Any]:
+    """Config and iteration stored beside the weights in a training checkpoint, if any."""
+    card: dict[str, Any] = {}
+    if not isinstance(obj, dict):
+        return card
+    for key in ("model_config", "config"):
+        if isinstance(obj.get(key), dict) and "width" in obj[key]:
+            card["config"] = obj[key]
+            break
+    if isinstance(obj.get("iteration"), int):
+        card["iterations"] = obj["iteration"]
+    return card
 
 
 def _read_card(path: Path) -> dict[str, Any]:

@@ -199,5 +199,7 @@ class Inpainter:
         h, w = crop.hole.shape
         filled = np.where(crop.hole[..., None], pred[:h, :w], crop.small.astype(np.float32))
         if (w, h) != (x2 - x1, y2 - y1):
-            filled = restore_detail(filled, image[y1:y2, x1:x2], crop.hole, crop.own)
+            filled = restore_detail(
+                filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail
+            )
         paste(output, filled, crop.plan.box, crop.own, crop.mask, self.planner.feather)

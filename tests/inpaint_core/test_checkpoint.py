@@ -168,3 +168,13 @@ def test_default_weights_are_present_or_the_error_says_how_to_pass_some() -> Non
         NoDefaultWeightsError, match="no trained default weights are shipped yet.*--weights"
     ):
         load_default_generator()
+
+
+def test_training_checkpoint_wrapper_gives_config_and_iteration(tmp_path: Path) -> None:
+    config = AOTConfig(width=8, blocks=2, rates=(1, 2), work_size=128, name="tiny-128")
+    path = tmp_path / "last.pt"
+    state = {"generator": AOTGenerator(config).state_dict(), "model_config": config.to_dict()}
+    torch.save({**state, "iteration": 400, "opt_g": {"state": {}, "param_groups": []}}, path)
+    generator, card = load_generator(path)
+    assert generator.config == config  # work_size comes from the file, not the shape inference
+    assert card["iterations"] == 400
