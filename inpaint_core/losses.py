@@ -7,11 +7,15 @@ generator target 1 inside the hole.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from inpaint_core.errors import CheckpointError
 
 # torchvision's VGG19 `features` layout: numbers are conv widths, "M" a 2x2 max-pool
 _VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
@@ -34,20 +38,66 @@ def make_vgg19_features() -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a .pth/.pt (torch.load, weights only) or .safetensors file, unwrapping {"state_dict": ...}."""
+    if not path.is_file():
+        raise CheckpointError(f"VGG19 weights not found: {path}")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state: Any = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch/safetensors raise many types for a foreign or damaged file
+        raise CheckpointError(f"{path}: cannot be read as a weights file ({type(exc).__name__}: {exc})") from exc
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: holds a {type(state).__name__}, expected a VGG19 state_dict")
+    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+def load_vgg19_features(weights: str | Path, features: nn.Sequential) -> None:
+    """Load torchvision-format VGG19 weights (`features.N.weight` / `features.N.bias`) into `features`.
+
+    Raises CheckpointError naming the problem: missing file, unreadable file, no VGG keys,
+    or tensors whose shapes are not VGG19's (e.g. VGG16 or the batch-norm variant).
+    """
+    path = Path(weights)
+    state = _read_state(path)
+    feats = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
+    if not feats:
+        feats = {k: v for k, v in state.items() if re.fullmatch(r"\d+\.(weight|bias)", k)}
+    if not feats:
+        sample = ", ".join(sorted(state)[:4]) or "none"
+        raise CheckpointError(
+            f"{path}: no 'features.N.weight' keys (found: {sample}); expected a torchvision VGG19 state_dict"
+        )
+    expected = features.state_dict()
+    missing = sorted(set(expected) - set(feats), key=_layer_order)
+    wrong = [k for k in expected if k in feats and tuple(feats[k].shape) != tuple(expected[k].shape)]
+    if missing or wrong:
+        detail = [f"missing features.{k}" for k in missing[:3]]
+        detail += [f"features.{k} is {tuple(feats[k].shape)}, VGG19 has {tuple(expected[k].shape)}" for k in wrong[:3]]
+        raise CheckpointError(
+            f"{path}: not torchvision VGG19 weights (without batch norm): {'; '.join(detail)}"
+        )
+    features.load_state_dict({k: feats[k].float() for k in expected}, strict=True)
+
+
+def _layer_order(key: str) -> tuple[int, str]:
+    index, _, rest = key.partition(".")
+    return int(index), rest
+
+
 class VGGFeatures(nn.Module):
     """Frozen VGG19 returning the activations the perceptual and style losses need."""
 
     def __init__(self, weights: str | Path) -> None:
         super().__init__()
         self.features = make_vgg19_features()
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
-        feats = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
-        if not feats:
-            raise ValueError(f"{weights}: no 'features.N.weight' keys; expected a torchvision VGG19 state_dict")
-        keep = {k: v for k, v in feats.items() if int(k.split(".")[0]) < len(self.features)}
-        self.features.load_state_dict(keep, strict=True)
+        load_vgg19_features(weights, self.features)
         self.features.requires_grad_(False).eval()
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
@@ -84,6 +134,7 @@ def style_loss(fake: dict[int, torch.Tensor], real: dict[int, torch.Tensor]) -> 
 
 
 def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:
+    """1-D Gaussian of `size` taps (centred), normalised to sum 1."""
     coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
     g = torch.exp(-(coords**2) / (2 * sigma**2))
     g = g / g.sum()
