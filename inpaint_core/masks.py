@@ -45,7 +45,8 @@ def box_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     return mask
 
 
-def _random_word(rng: np.random.Generator) -> str:
+def random_word(rng: np.random.Generator) -> str:
+    """A made-up brand name of 2-7 letters and digits."""
     letters = string.ascii_uppercase + string.ascii_lowercase + string.digits
     return "".join(rng.choice(list(letters), size=int(rng.integers(2, 8))))
 
@@ -56,12 +57,12 @@ def logo_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     draw = ImageDraw.Draw(img)
     size = int(rng.uniform(0.06, 0.2) * min(height, width)) + 6
     font = ImageFont.load_default(size=size)
-    text = _random_word(rng)
+    text = random_word(rng)
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     x = int(rng.integers(0, max(1, width - (right - left) - size)))
     y = int(rng.integers(0, max(1, height - (bottom - top))))
     if rng.random() < 0.6:
-        _draw_emblem(draw, x, y, size, rng)
+        draw_emblem(draw, x, y, size, rng)
         x += int(size * 1.2)
     draw.text((x, y - top), text, fill=255, font=font, stroke_width=int(rng.integers(0, 3)))
     mask = np.asarray(img) > 0
@@ -71,20 +72,23 @@ def logo_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     return mask
 
 
-def _draw_emblem(draw: ImageDraw.ImageDraw, x: int, y: int, size: int, rng: np.random.Generator) -> None:
+def draw_emblem(
+    draw: ImageDraw.ImageDraw, x: int, y: int, size: int, rng: np.random.Generator, fill: int | tuple[int, ...] = 255
+) -> None:
+    """A filled circle, five-pointed star or shield of `size` px with its top-left corner at (x, y)."""
     kind = rng.integers(0, 3)
     if kind == 0:
-        draw.ellipse((x, y, x + size, y + size), fill=255)
+        draw.ellipse((x, y, x + size, y + size), fill=fill)
     elif kind == 1:
         points = []
         for i in range(10):
             radius = size / 2 if i % 2 == 0 else size / 4.5
             angle = np.pi / 5 * i - np.pi / 2
             points.append((x + size / 2 + radius * np.cos(angle), y + size / 2 + radius * np.sin(angle)))
-        draw.polygon(points, fill=255)
+        draw.polygon(points, fill=fill)
     else:
         shield = [(x, y), (x + size, y), (x + size, y + size * 0.6), (x + size / 2, y + size), (x, y + size * 0.6)]
-        draw.polygon(shield, fill=255)
+        draw.polygon(shield, fill=fill)
 
 
 _MAKERS = {"strokes": stroke_mask, "boxes": box_mask, "logo": logo_mask}
@@ -108,10 +112,15 @@ def random_mask(
         ratio = mask.mean()
         if min_ratio <= ratio <= max_ratio:
             return mask
-    # fall back to a centred box of a valid size: never return an empty or huge hole
-    side = int(np.sqrt(rng.uniform(min_ratio, max_ratio) * height * width))
-    side = max(1, min(side, height, width))
-    y, x = (height - side) // 2, (width - side) // 2
+    return fallback_box(height, width, rng, min_ratio=min_ratio, max_ratio=max_ratio)
+
+
+def fallback_box(height: int, width: int, rng: np.random.Generator, *, min_ratio: float, max_ratio: float) -> np.ndarray:
+    """A centred rectangle whose area ratio lies in [min_ratio, max_ratio]: never an empty or huge hole."""
+    area = rng.uniform(min_ratio, (min_ratio + max_ratio) / 2) * height * width
+    box_h = int(np.clip(round(np.sqrt(area)), 1, height))
+    box_w = int(np.clip(np.ceil(area / box_h), 1, width))  # ceil: never below the target area
+    y, x = (height - box_h) // 2, (width - box_w) // 2
     mask = np.zeros((height, width), bool)
-    mask[y : y + side, x : x + side] = True
+    mask[y : y + box_h, x : x + box_w] = True
     return mask
