@@ -1,4 +1,4 @@
-"""Training photos: folders of images kept in memory, served as random crops with flips and colour jitter."""
+"""Training photos: folders of images held in memory, served as random jittered, flipped crops."""
 
 from __future__ import annotations
 
@@ -31,19 +31,20 @@ class PhotoCrops:
         self.photos = [self._load(p) for p in list_photos(folders)]
 
     def _load(self, path: Path) -> np.ndarray:
-        with Image.open(path) as img:
-            img = img.convert("RGB")
-            short = min(img.size)
-            if short < self.size:  # upscale small photos so a crop fits
-                scale = self.size / short
-                img = img.resize((round(img.width * scale), round(img.height * scale)), Image.BICUBIC)
-            return np.asarray(img)
+        with Image.open(path) as opened:
+            img = opened.convert("RGB")
+        short = min(img.size)
+        if short < self.size:  # upscale small photos so a crop fits
+            scale = self.size / short
+            new_size = (round(img.width * scale), round(img.height * scale))
+            img = img.resize(new_size, Image.Resampling.BICUBIC)
+        return np.asarray(img)
 
     def __len__(self) -> int:
         return len(self.photos)
 
     def crop(self) -> np.ndarray:
-        """One (size, size, 3) uint8 crop at a random scale, position and flip, with mild colour jitter."""
+        """One (size, size, 3) uint8 crop: random scale, position and flip, mild colour jitter."""
         photo = self.photos[int(self.rng.integers(0, len(self.photos)))]
         h, w = photo.shape[:2]
         # zoom out by up to 2x when the photo is big enough, so crops see whole objects too
@@ -53,7 +54,9 @@ class PhotoCrops:
         x = int(self.rng.integers(0, w - side + 1))
         patch = photo[y : y + side, x : x + side]
         if side != self.size:
-            patch = np.asarray(Image.fromarray(patch).resize((self.size, self.size), Image.BILINEAR))
+            patch = np.asarray(
+                Image.fromarray(patch).resize((self.size, self.size), Image.Resampling.BILINEAR)
+            )
         if self.rng.random() < 0.5:
             patch = patch[:, ::-1]
         return self._jitter(patch)

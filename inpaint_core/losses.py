@@ -1,4 +1,4 @@
-"""AOT-GAN training losses: L1, perceptual and style on VGG19 features, and the SM-PatchGAN adversarial loss.
+"""AOT-GAN training losses: L1, perceptual and style on VGG19 features, SM-PatchGAN adversarial.
 
 Label convention follows the paper (not the reference code, whose labels are flipped):
 real patches -> 1, patches of the composite -> Gaussian-blurred (1 - m) (so hole patches -> 0),
@@ -18,7 +18,28 @@ from torch import nn
 from inpaint_core.errors import CheckpointError
 
 # torchvision's VGG19 `features` layout: numbers are conv widths, "M" a 2x2 max-pool
-_VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
+_VGG19_LAYOUT = (
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    512,
+)
 PERCEPTUAL_LAYERS = (1, 6, 11, 20, 29)  # relu1_1 relu2_1 relu3_1 relu4_1 relu5_1
 STYLE_LAYERS = (8, 17, 26, 31)  # relu2_2 relu3_4 relu4_4 relu5_2
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -39,7 +60,7 @@ def make_vgg19_features() -> nn.Sequential:
 
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors of a .pth/.pt (torch.load, weights only) or .safetensors file, unwrapping {"state_dict": ...}."""
+    """Tensors of a .pth/.pt (weights only) or .safetensors file; unwraps {"state_dict": ...}."""
     if not path.is_file():
         raise CheckpointError(f"VGG19 weights not found: {path}")
     try:
@@ -50,16 +71,20 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch/safetensors raise many types for a foreign or damaged file
-        raise CheckpointError(f"{path}: cannot be read as a weights file ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(
+            f"{path}: cannot be read as a weights file ({type(exc).__name__}: {exc})"
+        ) from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: holds a {type(state).__name__}, expected a VGG19 state_dict")
+        raise CheckpointError(
+            f"{path}: holds a {type(state).__name__}, expected a VGG19 state_dict"
+        )
     return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
 def load_vgg19_features(weights: str | Path, features: nn.Sequential) -> None:
-    """Load torchvision-format VGG19 weights (`features.N.weight` / `features.N.bias`) into `features`.
+    """Load torchvision-format VGG19 weights (`features.N.weight`, `.bias`) into `features`.
 
     Raises CheckpointError naming the problem: missing file, unreadable file, no VGG keys,
     or tensors whose shapes are not VGG19's (e.g. VGG16 or the batch-norm variant).
@@ -72,14 +97,20 @@ def load_vgg19_features(weights: str | Path, features: nn.Sequential) -> None:
     if not feats:
         sample = ", ".join(sorted(state)[:4]) or "none"
         raise CheckpointError(
-            f"{path}: no 'features.N.weight' keys (found: {sample}); expected a torchvision VGG19 state_dict"
+            f"{path}: no 'features.N.weight' keys (found: {sample}); "
+            "expected a torchvision VGG19 state_dict"
         )
     expected = features.state_dict()
     missing = sorted(set(expected) - set(feats), key=_layer_order)
-    wrong = [k for k in expected if k in feats and tuple(feats[k].shape) != tuple(expected[k].shape)]
+    wrong = [
+        k for k in expected if k in feats and tuple(feats[k].shape) != tuple(expected[k].shape)
+    ]
     if missing or wrong:
         detail = [f"missing features.{k}" for k in missing[:3]]
-        detail += [f"features.{k} is {tuple(feats[k].shape)}, VGG19 has {tuple(expected[k].shape)}" for k in wrong[:3]]
+        detail += [
+            f"features.{k} is {tuple(feats[k].shape)}, VGG19 has {tuple(expected[k].shape)}"
+            for k in wrong[:3]
+        ]
         raise CheckpointError(
             f"{path}: not torchvision VGG19 weights (without batch norm): {'; '.join(detail)}"
         )
@@ -93,6 +124,9 @@ def _layer_order(key: str) -> tuple[int, str]:
 
 class VGGFeatures(nn.Module):
     """Frozen VGG19 returning the activations the perceptual and style losses need."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self, weights: str | Path) -> None:
         super().__init__()
@@ -141,8 +175,10 @@ def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:
     return g
 
 
-def soft_patch_labels(mask: torch.Tensor, out_size: tuple[int, int], *, ksize: int, sigma: float) -> torch.Tensor:
-    """sigma(1 - m): blur (1 - mask) at full resolution, then shrink to the discriminator's output size."""
+def soft_patch_labels(
+    mask: torch.Tensor, out_size: tuple[int, int], *, ksize: int, sigma: float
+) -> torch.Tensor:
+    """sigma(1 - m): blur (1 - mask) at full resolution, then shrink to D's output size."""
     g = gaussian_kernel(ksize, sigma).to(mask)
     known = 1 - mask  # (B, 1, H, W)
     pad = ksize // 2
@@ -154,7 +190,7 @@ def soft_patch_labels(mask: torch.Tensor, out_size: tuple[int, int], *, ksize: i
 
 
 def label_blur_for(size: int) -> tuple[int, float]:
-    """The paper's 71 px / sigma 10 at 512 px, scaled with the training crop size (kernel kept odd)."""
+    """The paper's 71 px / sigma 10 at 512 px, scaled with the crop size (kernel kept odd)."""
     sigma = 10.0 * size / 512
     ksize = int(round(7 * sigma)) | 1
     return max(ksize, 3), max(sigma, 0.5)
@@ -165,7 +201,9 @@ def discriminator_loss(
 ) -> torch.Tensor:
     """L_D = E[(D(z) - sigma(1 - m))^2] + E[(D(x) - 1)^2]."""
     labels = soft_patch_labels(mask, tuple(d_fake.shape[-2:]), ksize=ksize, sigma=sigma)  # type: ignore[arg-type]
-    return F.mse_loss(d_fake.float(), labels) + F.mse_loss(d_real.float(), torch.ones_like(d_real.float()))
+    return F.mse_loss(d_fake.float(), labels) + F.mse_loss(
+        d_real.float(), torch.ones_like(d_real.float())
+    )
 
 
 def generator_adversarial_loss(d_fake: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ def stroke_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray
     canvas = np.zeros((height, width), np.uint8)
     side = min(height, width)
     for _ in range(rng.integers(1, 5)):
-        x, y = rng.integers(0, width), rng.integers(0, height)
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
         brush = int(rng.integers(max(2, side // 40), max(3, side // 12)))
         angle = rng.uniform(0, 2 * np.pi)
         for _ in range(rng.integers(3, 10)):
@@ -59,8 +59,8 @@ def logo_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     font = ImageFont.load_default(size=size)
     text = random_word(rng)
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    x = int(rng.integers(0, max(1, width - (right - left) - size)))
-    y = int(rng.integers(0, max(1, height - (bottom - top))))
+    x = int(rng.integers(0, max(1, int(width - (right - left) - size))))
+    y = int(rng.integers(0, max(1, int(height - (bottom - top)))))
     if rng.random() < 0.6:
         draw_emblem(draw, x, y, size, rng)
         x += int(size * 1.2)
@@ -73,9 +73,14 @@ def logo_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def draw_emblem(
-    draw: ImageDraw.ImageDraw, x: int, y: int, size: int, rng: np.random.Generator, fill: int | tuple[int, ...] = 255
+    draw: ImageDraw.ImageDraw,
+    x: int,
+    y: int,
+    size: int,
+    rng: np.random.Generator,
+    fill: int | tuple[int, ...] = 255,
 ) -> None:
-    """A filled circle, five-pointed star or shield of `size` px with its top-left corner at (x, y)."""
+    """A filled circle, five-pointed star or shield of `size` px, top-left corner at (x, y)."""
     kind = rng.integers(0, 3)
     if kind == 0:
         draw.ellipse((x, y, x + size, y + size), fill=fill)
@@ -84,10 +89,18 @@ def draw_emblem(
         for i in range(10):
             radius = size / 2 if i % 2 == 0 else size / 4.5
             angle = np.pi / 5 * i - np.pi / 2
-            points.append((x + size / 2 + radius * np.cos(angle), y + size / 2 + radius * np.sin(angle)))
+            points.append(
+                (x + size / 2 + radius * np.cos(angle), y + size / 2 + radius * np.sin(angle))
+            )
         draw.polygon(points, fill=fill)
     else:
-        shield = [(x, y), (x + size, y), (x + size, y + size * 0.6), (x + size / 2, y + size), (x, y + size * 0.6)]
+        shield = [
+            (x, y),
+            (x + size, y),
+            (x + size, y + size * 0.6),
+            (x + size / 2, y + size),
+            (x, y + size * 0.6),
+        ]
         draw.polygon(shield, fill=fill)
 
 
@@ -115,8 +128,10 @@ def random_mask(
     return fallback_box(height, width, rng, min_ratio=min_ratio, max_ratio=max_ratio)
 
 
-def fallback_box(height: int, width: int, rng: np.random.Generator, *, min_ratio: float, max_ratio: float) -> np.ndarray:
-    """A centred rectangle whose area ratio lies in [min_ratio, max_ratio]: never an empty or huge hole."""
+def fallback_box(
+    height: int, width: int, rng: np.random.Generator, *, min_ratio: float, max_ratio: float
+) -> np.ndarray:
+    """A centred rectangle with an area ratio in [min_ratio, max_ratio]: never empty or huge."""
     area = rng.uniform(min_ratio, (min_ratio + max_ratio) / 2) * height * width
     box_h = int(np.clip(round(np.sqrt(area)), 1, height))
     box_w = int(np.clip(np.ceil(area / box_h), 1, width))  # ceil: never below the target area

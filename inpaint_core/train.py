@@ -19,6 +19,7 @@ from PIL import Image
 
 from inpaint_core.config import AOTConfig
 from inpaint_core.data import PhotoCrops
+from inpaint_core.errors import CheckpointError
 from inpaint_core.losses import (
     VGGFeatures,
     discriminator_loss,
@@ -33,7 +34,7 @@ from inpaint_core.model import AOTGenerator, PatchDiscriminator, composite, prep
 
 @dataclass
 class TrainConfig:
-    """Options of one training run; defaults are the paper's (batch 8, Adam lr 1e-4, betas 0 / 0.9)."""
+    """Options of one training run; defaults are the paper's (batch 8, Adam 1e-4, betas 0 / 0.9)."""
 
     data: list[str]
     out: str
@@ -48,7 +49,9 @@ class TrainConfig:
     w_per: float = 0.1
     w_sty: float = 250.0
     w_adv: float = 0.01
-    w_hole: float = 0.0  # extra L1 inside the hole (mean over hole pixels); 0 = the paper's plain L1
+    w_hole: float = (
+        0.0  # extra L1 inside the hole (mean over hole pixels); 0 = the paper's plain L1
+    )
     vgg_weights: str | None = None  # without it, perceptual and style losses are off
     device: str = "auto"
     mixed_precision: bool = True  # bf16 autocast on CPU (AMX) and CUDA
@@ -79,10 +82,13 @@ class Trainer:
         self.cfg = cfg
         self.device = _pick_device(cfg.device)
         self.model_config = model_config or AOTConfig.named(cfg.model)
-        self.model_config = AOTConfig.from_dict({**self.model_config.to_dict(), "work_size": cfg.size})
+        self.model_config = AOTConfig.from_dict(
+            {**self.model_config.to_dict(), "work_size": cfg.size}
+        )
         torch.manual_seed(cfg.seed)
-        self.generator = AOTGenerator(self.model_config).to(self.device, memory_format=torch.channels_last)
-        self.discriminator = PatchDiscriminator().to(self.device, memory_format=torch.channels_last)
+        fmt = torch.channels_last
+        self.generator = AOTGenerator(self.model_config).to(self.device, memory_format=fmt)  # type: ignore[call-overload]
+        self.discriminator = PatchDiscriminator().to(self.device, memory_format=fmt)  # type: ignore[call-overload]
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr_g, betas=cfg.betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_d, betas=cfg.betas)
         self.vgg = VGGFeatures(cfg.vgg_weights).to(self.device) if cfg.vgg_weights else None
@@ -130,7 +136,9 @@ class Trainer:
             with self._autocast():
                 d_fake = self.discriminator(comp.detach())
                 d_real = self.discriminator(images)
-                losses["adv_d"] = discriminator_loss(d_fake, d_real, masks, ksize=self.ksize, sigma=self.sigma)
+                losses["adv_d"] = discriminator_loss(
+                    d_fake, d_real, masks, ksize=self.ksize, sigma=self.sigma
+                )
             self.opt_d.zero_grad(set_to_none=True)
             losses["adv_d"].backward()
             self.opt_d.step()
@@ -140,8 +148,13 @@ class Trainer:
         return out
 
     def _weighted(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
-        weights = {"l1": self.cfg.w_rec, "l1_hole": self.cfg.w_hole, "perceptual": self.cfg.w_per,
-                   "style": self.cfg.w_sty, "adv_g": self.cfg.w_adv}
+        weights = {
+            "l1": self.cfg.w_rec,
+            "l1_hole": self.cfg.w_hole,
+            "perceptual": self.cfg.w_per,
+            "style": self.cfg.w_sty,
+            "adv_g": self.cfg.w_adv,
+        }
         return sum(weights[k] * v.float() for k, v in losses.items() if k in weights)  # type: ignore[return-value]
 
     def state(self) -> dict[str, Any]:
@@ -161,8 +174,14 @@ class Trainer:
         torch.save(self.state(), tmp)
         tmp.replace(path)  # atomic: a killed run never leaves a half-written last.pt
         if snapshot:
-            torch.save({"generator": self.generator.state_dict(), "model_config": self.model_config.to_dict(),
-                        "iteration": self.iteration}, self.run_dir / "checkpoints" / f"iter-{self.iteration:06d}.pt")
+            torch.save(
+                {
+                    "generator": self.generator.state_dict(),
+                    "model_config": self.model_config.to_dict(),
+                    "iteration": self.iteration,
+                },
+                self.run_dir / "checkpoints" / f"iter-{self.iteration:06d}.pt",
+            )
         return path
 
     def resume(self, path: Path | None = None) -> bool:
@@ -172,14 +191,19 @@ class Trainer:
             return False
         state = torch.load(path, map_location=self.device, weights_only=True)
         saved = AOTConfig.from_dict(state["model_config"])
-        if (saved.width, saved.blocks, saved.rates) != (self.model_config.width, self.model_config.blocks,
-                                                         self.model_config.rates):
-            raise ValueError(f"{path} holds a {saved} model, this run builds {self.model_config}")
+        shape = (self.model_config.width, self.model_config.blocks, self.model_config.rates)
+        if (saved.width, saved.blocks, saved.rates) != shape:
+            raise CheckpointError(
+                f"{path} holds a {saved} model, this run builds {self.model_config}"
+            )
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.iteration = int(state["iteration"])
+        # a resumed run draws new crops and masks instead of replaying those of iterations 1, 2, ...
+        self.rng = np.random.default_rng([self.cfg.seed + 1, self.iteration])
+        self.data.rng = np.random.default_rng([self.cfg.seed, self.iteration])
         return True
 
     @torch.no_grad()
@@ -200,22 +224,46 @@ class Trainer:
         return path
 
 
-def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Trainer:
-    """Run until `cfg.iterations`, saving and sampling periodically; returns the trainer."""
+def train(
+    cfg: TrainConfig,
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    model_config: AOTConfig | None = None,
+) -> Trainer:
+    """Run until `cfg.iterations`, saving and sampling periodically; returns the trainer.
+
+    `model_config` overrides the `cfg.model` preset (its work_size is replaced by `cfg.size`).
+    """
     from tqdm import tqdm
 
-    trainer = Trainer(cfg)
+    trainer = Trainer(cfg, model_config)
     if resume:
         trainer.resume()
     log = (trainer.run_dir / "log.jsonl").open("a")
-    bar = tqdm(total=cfg.iterations, initial=trainer.iteration, disable=not progress, unit="it", dynamic_ncols=True)
+    bar = tqdm(
+        total=cfg.iterations,
+        initial=trainer.iteration,
+        disable=not progress,
+        unit="it",
+        dynamic_ncols=True,
+    )
     started = time.perf_counter()
     try:
         while trainer.iteration < cfg.iterations:
             losses = trainer.step()
             bar.update(1)
             bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
-            log.write(json.dumps({"iteration": trainer.iteration, "time": time.perf_counter() - started, **losses}) + "\n")
+            log.write(
+                json.dumps(
+                    {
+                        "iteration": trainer.iteration,
+                        "time": time.perf_counter() - started,
+                        **losses,
+                    }
+                )
+                + "\n"
+            )
             if trainer.iteration % cfg.save_every == 0:
                 trainer.save(snapshot=trainer.iteration % (cfg.save_every * 5) == 0)
             if trainer.iteration % cfg.sample_every == 0:

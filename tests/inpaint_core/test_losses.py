@@ -1,4 +1,4 @@
-"""Losses as the AOT-GAN paper states them: SM-PatchGAN labels, Gram matrices, VGG19 perceptual/style."""
+"""Losses as the AOT-GAN paper states them: SM-PatchGAN labels, Gram, VGG19 perceptual/style."""
 
 from __future__ import annotations
 
@@ -88,12 +88,18 @@ def test_discriminator_loss_real_label_is_one_and_fake_label_is_blurred() -> Non
     labels = soft_patch_labels(mask, (2, 2), ksize=3, sigma=1.0)
     ones = torch.ones(1, 1, 2, 2)
     # D answers exactly the labels: no loss
-    assert discriminator_loss(labels, ones, mask, ksize=3, sigma=1.0).item() == pytest.approx(0.0, abs=1e-12)
+    assert discriminator_loss(labels, ones, mask, ksize=3, sigma=1.0).item() == pytest.approx(
+        0.0, abs=1e-12
+    )
     # D calls the real image fake (0 everywhere): the real term is (0 - 1)^2 = 1
-    assert discriminator_loss(labels, ones * 0, mask, ksize=3, sigma=1.0).item() == pytest.approx(1.0)
+    assert discriminator_loss(labels, ones * 0, mask, ksize=3, sigma=1.0).item() == pytest.approx(
+        1.0
+    )
     # D calls every composite patch real (1): mean of (1 - label)^2
     expected = float(((1 - labels) ** 2).mean())
-    assert discriminator_loss(ones, ones, mask, ksize=3, sigma=1.0).item() == pytest.approx(expected)
+    assert discriminator_loss(ones, ones, mask, ksize=3, sigma=1.0).item() == pytest.approx(
+        expected
+    )
 
 
 def test_generator_loss_zero_when_hole_patches_look_real() -> None:
@@ -147,13 +153,15 @@ def random_vgg_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _manual_activations(path: Path, image: torch.Tensor) -> dict[int, torch.Tensor]:
     state = torch.load(path, weights_only=True)
     x = (image + 1) / 2
-    x = (x - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(
-        1, 3, 1, 1
-    )
+    x = (x - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor(
+        [0.229, 0.224, 0.225]
+    ).view(1, 3, 1, 1)
     out = {}
     for index, layer in enumerate(make_vgg19_features()):
         if isinstance(layer, torch.nn.Conv2d):
-            x = F.conv2d(x, state[f"features.{index}.weight"], state[f"features.{index}.bias"], padding=1)
+            x = F.conv2d(
+                x, state[f"features.{index}.weight"], state[f"features.{index}.bias"], padding=1
+            )
         else:
             x = layer(x)
         out[index] = x
@@ -216,8 +224,12 @@ def test_vgg_wrong_files_give_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="no 'features.N.weight' keys"):
         VGGFeatures(other)
     # VGG19-BN puts a BatchNorm at index 1, so conv shapes do not line up
-    bn_like = {"features.0.weight": torch.zeros(64, 3, 3, 3), "features.0.bias": torch.zeros(64),
-               "features.1.weight": torch.zeros(64), "features.3.weight": torch.zeros(64, 64, 3, 3)}
+    bn_like = {
+        "features.0.weight": torch.zeros(64, 3, 3, 3),
+        "features.0.bias": torch.zeros(64),
+        "features.1.weight": torch.zeros(64),
+        "features.3.weight": torch.zeros(64, 64, 3, 3),
+    }
     torch.save(bn_like, tmp_path / "bn.pth")
     with pytest.raises(CheckpointError, match="not torchvision VGG19"):
         VGGFeatures(tmp_path / "bn.pth")

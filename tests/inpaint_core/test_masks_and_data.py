@@ -9,7 +9,14 @@ import pytest
 from PIL import Image
 
 from inpaint_core.data import PhotoCrops, list_photos
-from inpaint_core.masks import MASK_KINDS, box_mask, fallback_box, logo_mask, random_mask, stroke_mask
+from inpaint_core.masks import (
+    MASK_KINDS,
+    box_mask,
+    fallback_box,
+    logo_mask,
+    random_mask,
+    stroke_mask,
+)
 
 SIZES = [(64, 64), (128, 128), (96, 160), (256, 256)]
 
@@ -57,7 +64,9 @@ def test_fallback_box_respects_the_ratio(size: tuple[int, int]) -> None:
     for seed in range(50):
         mask = random_mask(*size, np.random.default_rng(seed), tries=0)  # straight to the fallback
         assert 0.01 <= mask.mean() <= 0.30
-    assert fallback_box(64, 64, np.random.default_rng(0), min_ratio=0.2, max_ratio=0.25).mean() >= 0.2
+    assert (
+        fallback_box(64, 64, np.random.default_rng(0), min_ratio=0.2, max_ratio=0.25).mean() >= 0.2
+    )
 
 
 def _write_photos(folder: Path, count: int, size: tuple[int, int]) -> None:
