@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from inpaint_core.errors import ImageInputError
@@ -76,6 +77,8 @@ def read_voc(path: str | Path) -> VocAnnotation:
         root = SafeET.parse(str(path)).getroot()
     except (OSError, ET.ParseError) as exc:
         raise ImageInputError(f"cannot read annotation {path}: {exc}") from exc
+    except DefusedXmlException as exc:  # entity declarations, external references
+        raise ImageInputError(f"annotation {path} refused: {exc!r}") from exc
     size = root.find("size")
     width = _int(size, "width", path) if size is not None else 0
     height = _int(size, "height", path) if size is not None else 0
