@@ -83,10 +83,15 @@ def make_card(
     config = AOTConfig.from_dict(state["model_config"])
     known = {k: v for k, v in train_config.items() if k in TrainConfig.__dataclass_fields__}
     losses = TrainConfig(**{"data": [], "out": "", **known}).losses_used() if train_config else []
+    names = {
+        "l1": "w_rec",
+        "l1-hole": "w_hole",
+        "perceptual": "w_per",
+        "style": "w_sty",
+        "sm-patchgan-adversarial": "w_adv",
+    }
     weights = {
-        k: train_config[k]
-        for k in ("w_rec", "w_hole", "w_per", "w_sty", "w_adv")
-        if k in train_config
+        loss: train_config[names[loss]] for loss in losses if names.get(loss) in train_config
     }
     all_notes = list(notes or [])
     if train_config and not train_config.get("vgg_weights"):

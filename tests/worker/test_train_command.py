@@ -109,6 +109,7 @@ def test_train_resume_and_export(tiny_run: tuple[Path, list[str]], tmp_path: Pat
     assert card["config"] == {**TINY, "work_size": 64}
     assert card["iterations"] == 4
     assert card["losses"] == ["l1", "sm-patchgan-adversarial"]
+    assert card["loss_weights"] == {"l1": 1.0, "sm-patchgan-adversarial": 0.01}
     assert card["label_convention"] == LABEL_CONVENTION
     assert NO_VGG_NOTE in card["notes"]
     assert card["training_data"]["photos"] == 3
