@@ -159,6 +159,17 @@ def test_export_with_metrics_and_licence(tiny_run: tuple[Path, list[str]], tmp_p
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["metrics"]["methods"]["ours"]["all"]["psnr_box"] == 21.5
     assert card["licence"] == "research only"
+    # a snapshot holds only the generator: the card takes the losses from last.pt
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    snapshot = run / "checkpoints" / "iter-000001.pt"
+    torch.save({k: state[k] for k in ("generator", "model_config", "iteration")}, snapshot)
+    snap_out = tmp_path / "snap.safetensors"
+    result = CliRunner().invoke(
+        cli, ["export", str(run), "--out", str(snap_out), "--checkpoint", str(snapshot)]
+    )
+    assert result.exit_code == 0, result.output
+    snap_card = json.loads(snap_out.with_suffix(".json").read_text())
+    assert snap_card["iterations"] == 1 and snap_card["losses"] == ["l1", "sm-patchgan-adversarial"]
 
 
 def test_train_and_export_errors(tmp_path: Path) -> None:
