@@ -8,13 +8,13 @@ metrics, licence (plus a few descriptive extras).
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from inpaint_core.checkpoint import save_inference_checkpoint
 from inpaint_core.config import AOTConfig
 from inpaint_core.errors import CheckpointError
 from inpaint_core.model import AOTGenerator, count_parameters
@@ -114,40 +114,6 @@ def make_card(
     }
 
 
-def card_path(weights_path: str | Path) -> Path:
-    """`<stem>.json` beside the weights file."""
-    path = Path(weights_path)
-    return path.with_name(path.stem + ".json")
-
-
-def _save_fp16_safetensors(
-    generator: AOTGenerator, path: str | Path, *, card: dict[str, Any]
-) -> None:
-    """fp16 safetensors (config and card in its metadata) + `<stem>.json` beside it."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    tensors = {
-        k: v.detach().to("cpu", torch.float16).contiguous()
-        for k, v in generator.state_dict().items()
-    }
-    metadata = {"config": json.dumps(card["config"]), "card": json.dumps(card)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    tmp.replace(path)
-    card_path(path).write_text(json.dumps(card, indent=2) + "\n")
-
-
-def _writer() -> Any:
-    """The shared `inpaint_core.checkpoint.save_inference_checkpoint` when present, else ours."""
-    try:
-        from inpaint_core.checkpoint import save_inference_checkpoint
-    except ImportError:
-        return _save_fp16_safetensors
-    return save_inference_checkpoint
-
-
 def export_run(
     run_dir: str | Path,
     out: str | Path,
@@ -166,22 +132,5 @@ def export_run(
     except RuntimeError as exc:
         raise CheckpointError(f"generator weights do not fit {config}: {exc}") from exc
     card = make_card(state, metrics=metrics, licence=licence, notes=notes)
-    _writer()(generator, out, card=card)
+    save_inference_checkpoint(generator, out, card=card)
     return card
-
-
-def read_inference_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """The fp16 tensors and the card of an exported file (`<stem>.json`, else the metadata)."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"weights not found: {path}")
-    with safe_open(str(path), framework="pt") as handle:
-        tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
-        metadata = handle.metadata() or {}
-    if card_path(path).is_file():
-        card = json.loads(card_path(path).read_text())
-    else:
-        card = json.loads(metadata.get("card", "{}"))
-    return tensors, card

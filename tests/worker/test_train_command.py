@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from inpaint_core.checkpoint import read_state_dict
 from inpaint_core.config import AOTConfig
-from inpaint_core.export import LABEL_CONVENTION, NO_VGG_NOTE, read_inference_checkpoint
+from inpaint_core.export import LABEL_CONVENTION, NO_VGG_NOTE
 from inpaint_core.model import AOTGenerator
 from worker.cli import make_cli
 
@@ -101,7 +102,7 @@ def test_train_resume_and_export(tiny_run: tuple[Path, list[str]], tmp_path: Pat
     out = tmp_path / "export" / "tiny.safetensors"
     exported = CliRunner().invoke(cli, ["export", str(run), "--out", str(out)])
     assert exported.exit_code == 0, exported.output
-    tensors, card = read_inference_checkpoint(out)
+    tensors, card = read_state_dict(out)
     assert set(tensors) == set(state["generator"])
     for key, value in state["generator"].items():
         assert tensors[key].dtype == torch.float16

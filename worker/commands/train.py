@@ -136,7 +136,8 @@ def export_command(
 ) -> None:
     """Write the slim fp16 inference checkpoint (generator only) and its JSON model card."""
     from inpaint_core.errors import InpaintError
-    from inpaint_core.export import card_path, export_run
+    from inpaint_core.checkpoint import card_path
+    from inpaint_core.export import export_run
 
     if out.suffix != ".safetensors":
         raise typer.BadParameter("must end in .safetensors", param_hint="--out")
