@@ -28,7 +28,7 @@ from inpaint_core.losses import (
     perceptual_loss,
     style_loss,
 )
-from inpaint_core.masks import random_mask
+from inpaint_core.masks import MASK_KINDS, random_mask
 from inpaint_core.model import AOTGenerator, PatchDiscriminator, composite, prepare_input
 
 
@@ -49,6 +49,7 @@ class TrainConfig:
     w_per: float = 0.1
     w_sty: float = 250.0
     w_adv: float = 0.01
+    mask_kinds: tuple[str, ...] = MASK_KINDS  # drawn uniformly; repeat a kind to weight it
     w_hole: float = (
         0.0  # extra L1 inside the hole (mean over hole pixels); 0 = the paper's plain L1
     )
@@ -107,7 +108,7 @@ class Trainer:
     def make_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Images in [-1, 1] (B, 3, S, S) and masks (B, 1, S, S) with 1 = hole."""
         crops = self.data.batch(self.cfg.batch)
-        masks = np.stack([random_mask(self.cfg.size, self.cfg.size, self.rng) for _ in crops])
+        masks = np.stack([random_mask(self.cfg.size, self.cfg.size, self.rng, kinds=tuple(self.cfg.mask_kinds)) for _ in crops])
         images = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 127.5 - 1
         mask_t = torch.from_numpy(masks[:, None].astype(np.float32))
         fmt = torch.channels_last
@@ -200,6 +201,9 @@ class Trainer:
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        for optimiser, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in optimiser.param_groups:  # this run's learning rates, not the saved ones
+                group["lr"] = lr
         self.iteration = int(state["iteration"])
         # a resumed run draws new crops and masks instead of replaying those of iterations 1, 2, ...
         self.rng = np.random.default_rng([self.cfg.seed + 1, self.iteration])
