@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from html import escape
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -166,11 +167,52 @@ def _card(job: Job, thresholds: Any) -> dict[str, Any]:
     }
 
 
+class _Unavailable(Exception):
+    """No preview for this request: the HTTP status and a short reason (no paths, no URIs)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def placeholder_svg(reason: str) -> bytes:
+    """A 256x192 grey image saying why there is no preview (browsers draw it in the <img>)."""
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="192" viewBox="0 0 256 192">'
+        '<rect width="256" height="192" fill="#111827"/>'
+        '<text x="128" y="100" fill="#9ca3af" font-family="sans-serif" font-size="13" '
+        f'text-anchor="middle">{escape(reason)}</text></svg>'
+    ).encode()
+
+
 @router.get("/batches/{name}/jobs/{job_id}/thumb/{which}")
 def thumbnail(
     name: str, job_id: int, which: Which, ctx: DashboardContext = Depends(context)
 ) -> Response:
-    """A <= 256 px preview of a job's input or output, read through the storage layer."""
+    """A <= 256 px preview of a job's input or output, read through the storage layer.
+
+    The job is looked up by id within the named batch and only that row's URI is read.
+    Errors answer 404 / 415 / 502 with a small SVG placeholder as the body.
+    """
+    try:
+        uri = _job_uri(ctx, name, job_id, which)
+        data, media_type = ctx.thumbnails.get_or_make(
+            (job_id, which, uri), lambda: _render(ctx, uri)
+        )
+    except _Unavailable as exc:
+        return Response(
+            placeholder_svg(exc.reason),
+            status_code=exc.status,
+            media_type="image/svg+xml",
+            headers={"X-Unbrand-Reason": exc.reason},
+        )
+    ctx.count_thumbnail()
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
+
+
+def _job_uri(ctx: DashboardContext, name: str, job_id: int, which: str) -> str:
+    """The input or output URI stored in the job's row (never anything from the request)."""
     with session_scope(ctx.session_factory) as session:
         row = session.execute(
             sa.select(Job.input_uri, Job.output_uri, Job.status)
@@ -178,25 +220,24 @@ def thumbnail(
             .where(Job.id == job_id, Batch.name == name)
         ).first()
     if row is None:
-        raise HTTPException(status_code=404, detail="no such job in this batch")
-    uri = row.input_uri if which == "input" else row.output_uri
-    if uri is None or (which == "output" and row.status != "done"):
-        raise HTTPException(status_code=404, detail="this job has no output yet")
-    data, media_type = ctx.thumbnails.get_or_make((job_id, which, uri), lambda: _render(ctx, uri))
-    ctx.count_thumbnail()
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
+        raise _Unavailable(404, "no such job")
+    if which == "input":
+        return str(row.input_uri)
+    if row.output_uri is None or row.status != "done":
+        raise _Unavailable(404, f"no output ({row.status})")
+    return str(row.output_uri)
 
 
 def _render(ctx: DashboardContext, uri: str) -> tuple[bytes, str]:
-    """Read `uri` through the storage layer and shrink it; storage errors become HTTP errors."""
+    """Read `uri` through the storage layer and shrink it."""
     try:
         storage, key = ctx.storage_resolver(uri)
         data = storage.read_bytes(key)
     except (StorageNotFound, StorageKeyError) as exc:
-        raise HTTPException(status_code=404, detail="image not found in storage") from exc
+        raise _Unavailable(404, "image not found") from exc
     except StorageError as exc:
-        raise HTTPException(status_code=502, detail="storage unavailable") from exc
+        raise _Unavailable(502, "storage unavailable") from exc
     try:
         return make_thumbnail(data, max_pixels=ctx.max_pixels)
     except ThumbnailError as exc:
-        raise HTTPException(status_code=415, detail="stored file is not a readable image") from exc
+        raise _Unavailable(415, "not a readable image") from exc
