@@ -25,7 +25,8 @@ COPY scheduler ./scheduler
 COPY worker ./worker
 COPY migrations ./migrations
 COPY alembic.ini ./
-RUN pip install .
+# Editable: the migrations folder is found beside the scheduler package.
+RUN pip install -e .
 
 RUN useradd --create-home --uid 10001 unbrand
 USER unbrand
