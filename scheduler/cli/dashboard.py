@@ -25,6 +25,7 @@ def dashboard(
 ) -> None:
     """Serve the dashboard: batches, progress, thumbnails, quality filters, API, metrics."""
     import uvicorn
+    from sqlalchemy.exc import ArgumentError
 
     from scheduler.dashboard.app import make_app
     from scheduler.db.session import make_engine, make_session_factory
@@ -39,7 +40,7 @@ def dashboard(
             settings=settings,
             window_minutes=window,
         )
-    except UnbrandError as exc:
+    except (UnbrandError, ArgumentError) as exc:  # ArgumentError: unknown database driver
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"dashboard on http://{host}:{port}/ reading {redact_url(settings.database_url)}")

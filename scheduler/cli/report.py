@@ -25,6 +25,8 @@ def report(
     ),
 ) -> None:
     """Write index.html, summary.html, metrics.csv and thumbs/ for batch NAME into --out."""
+    from sqlalchemy.exc import ArgumentError
+
     from scheduler.db.session import make_engine, make_session_factory
     from scheduler.errors import UnbrandError
     from scheduler.report.builder import write_report
@@ -45,7 +47,7 @@ def report(
             )
         finally:
             engine.dispose()
-    except UnbrandError as exc:
+    except (UnbrandError, ArgumentError) as exc:  # ArgumentError: unknown database driver
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     for problem in files.problems:
