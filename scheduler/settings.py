@@ -8,7 +8,8 @@ secret key is only looked at here to refuse placeholders, never stored in logs:
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
@@ -80,6 +81,13 @@ class Settings(BaseSettings):
         gt=0,
         description="A running job without a heartbeat for this long may be requeued.",
     )
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """repr()/str() with passwords in URLs hidden: settings may end up in logs."""
+        for name, value in super().__repr_args__():
+            if name in ("database_url", "broker_url") and isinstance(value, str):
+                value = redact_url(value)
+            yield name, value
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

@@ -33,6 +33,7 @@ DONE, FAILED, CANCELLED = JobStatus.DONE.value, JobStatus.FAILED.value, JobStatu
 INSERT_CHUNK = 5000  # rows per executemany call; the driver pages them further
 MAX_ERROR_CHARS = 4000
 MAX_LIST_LIMIT = 10_000
+MAX_URI_CHARS = 1024  # jobs.input_uri / output_uri are VARCHAR(1024)
 
 # ---------------------------------------------------------------------------- batches
 
@@ -126,12 +127,17 @@ def _job_row(batch_id: int, spec: Mapping[str, Any], now: datetime) -> dict[str,
     status = spec.get("status", QUEUED)
     if status not in (QUEUED, FAILED, CANCELLED):
         raise ValueError(f"a new job cannot start as {status!r}")
-    if not spec.get("input_uri"):
+    input_uri = str(spec.get("input_uri") or "")
+    if not input_uri:
         raise ValueError("every job needs an input_uri")
+    if len(input_uri) > MAX_URI_CHARS:
+        raise DatabaseError(
+            f"input URI longer than {MAX_URI_CHARS} characters: {input_uri[:80]}..."
+        )
     error = spec.get("error")
     return {
         "batch_id": batch_id,
-        "input_uri": str(spec["input_uri"]),
+        "input_uri": input_uri,
         "mask_spec": dict(spec.get("mask_spec") or {}),
         "output_uri": spec.get("output_uri"),
         "status": status,
@@ -306,7 +312,7 @@ def cancel_batch(
         .values(status=CANCELLED, finished_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def requeue_failed(
@@ -318,7 +324,7 @@ def requeue_failed(
 ) -> list[int]:
     """Put failed (optionally also cancelled) jobs back in the queue; returns their ids."""
     statuses = (FAILED, CANCELLED) if include_cancelled else (FAILED,)
-    condition = [Job.status.in_(statuses)]
+    condition: list[sa.ColumnElement[bool]] = [Job.status.in_(statuses)]
     if batch_id is not None:
         condition.append(Job.batch_id == batch_id)
     if job_ids is not None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scheduler.db import crud
 from scheduler.db.models import Batch, Job, Worker
 from scheduler.db.session import session_scope
-from scheduler.errors import BatchExistsError
+from scheduler.errors import BatchExistsError, DatabaseError
 
 Factory = sessionmaker[Session]
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -82,6 +82,11 @@ def test_bulk_insert_failed_items(db_session_factory: Factory) -> None:
         ids = crud.bulk_insert_jobs(session, batch_id=batch.id, jobs=specs)
     bad = _job(db_session_factory, ids[1])
     assert (bad.status, bad.error) == ("failed", "bad XML") and bad.finished_at is not None
+    with (
+        pytest.raises(DatabaseError, match="longer than 1024"),
+        session_scope(db_session_factory) as s,
+    ):
+        crud.bulk_insert_jobs(s, batch_id=batch.id, jobs=[{"input_uri": "s3://b/" + "x" * 1020}])
     with pytest.raises(ValueError, match="running"), session_scope(db_session_factory) as s:
         crud.bulk_insert_jobs(s, batch_id=batch.id, jobs=[{"input_uri": "c", "status": "running"}])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,21 @@ def test_alembic_command_line_uses_x_url(sqlite_url: str) -> None:
         text=True,
         timeout=120,
         check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert current_revision(sqlite_url) == "0001_initial"
+
+
+def test_alembic_command_line_reads_settings(sqlite_url: str) -> None:
+    env = {**os.environ, "UNBRAND_DATABASE_URL": sqlite_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert current_revision(sqlite_url) == "0001_initial"

@@ -102,6 +102,8 @@ def test_real_secret_accepted_and_hidden(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.aws_secret_access_key is not None
     assert settings.aws_secret_access_key.get_secret_value() == "s3cr3t-value-123"
     assert "s3cr3t" not in repr(settings) and "s3cr3t" not in str(settings)
+    assert "hunter2" not in repr(settings) and "app:***@db" in repr(settings)
+    assert settings.database_url == "postgresql://app:hunter2@db/unbrand"  # value intact
 
 
 def test_settings_are_frozen() -> None:
