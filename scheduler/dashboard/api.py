@@ -1,7 +1,8 @@
 """The JSON API (schema at /openapi.json): batches, one batch's status, a batch's jobs.
 
-`/api/batches/{name}` has the shape of `unbrand status --json` (name, total, counts);
-`/api/batches` adds progress, throughput, ETA, quality and grouped failures per batch.
+`/api/batches/{name}` has the shape of `unbrand status NAME --json` (name, total, counts,
+source, output root, times, flagged, mean quality, throughput, ETA, failure groups) plus
+`progress`; `/api/batches` is the list of those, newest first.
 """
 
 from __future__ import annotations
@@ -124,14 +125,14 @@ def list_batches(ctx: DashboardContext = Depends(context)) -> list[BatchInfo]:
     return [batch_info(summary) for summary in summaries]
 
 
-@router.get("/batches/{name}", response_model=BatchStatus)
-def batch_status(name: str, ctx: DashboardContext = Depends(context)) -> BatchStatus:
-    """Counts of one batch, as `unbrand status --json`."""
+@router.get("/batches/{name}", response_model=BatchInfo)
+def batch_status(name: str, ctx: DashboardContext = Depends(context)) -> BatchInfo:
+    """One batch as `unbrand status NAME --json` prints it (name, total, counts, speed, ...)."""
     with session_scope(ctx.session_factory) as session:
-        summary = get_summary(session, name, with_failures=False)
+        summary = get_summary(session, name, window_minutes=ctx.window_minutes)
     if summary is None:
         raise HTTPException(status_code=404, detail=f"no batch named {name!r}")
-    return BatchStatus(**summary.status_json())  # type: ignore[arg-type]
+    return batch_info(summary)
 
 
 @router.get("/batches/{name}/jobs", response_model=JobPage)

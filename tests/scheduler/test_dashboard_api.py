@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from scheduler.dashboard.app import make_app
 from scheduler.settings import get_settings
 from tests.scheduler.dashboard_data import Seeded, seed
+from worker.cli import make_cli
 
 
 @pytest.fixture
@@ -26,19 +30,26 @@ def client(db_session_factory: sessionmaker[Session], seeded: Seeded) -> Iterato
         yield test_client
 
 
-def test_batch_status_has_the_status_json_shape(client: TestClient) -> None:
+def test_batch_status_has_the_status_json_shape(client: TestClient, db_url: str) -> None:
     response = client.get("/api/batches/alpha")
     assert response.status_code == 200
-    assert response.json() == {
-        "name": "alpha",
-        "total": 10,
-        "counts": {"queued": 2, "running": 1, "done": 4, "failed": 3, "cancelled": 0},
-    }
-    assert client.get("/api/batches/empty").json() == {
-        "name": "empty",
-        "total": 0,
-        "counts": {"queued": 0, "running": 0, "done": 0, "failed": 0, "cancelled": 0},
-    }
+    document = response.json()
+    assert (document["name"], document["total"]) == ("alpha", 10)
+    assert document["counts"] == {"queued": 2, "running": 1, "done": 4, "failed": 3, "cancelled": 0}
+    empty = client.get("/api/batches/empty").json()
+    assert (empty["total"], set(empty["counts"].values())) == (0, {0})
+    # the same document as `unbrand status alpha --json` (which has no `progress`)
+    result = CliRunner().invoke(make_cli(), ["status", "alpha", "--json", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert set(document) == set(printed) | {"progress"}
+    for key in ("name", "total", "counts", "source", "output_root", "flagged", "failures"):
+        assert document[key] == printed[key], key
+    assert document["throughput_per_min"] == pytest.approx(printed["throughput_per_min"], abs=1e-3)
+    assert document["mean_quality"] == pytest.approx(printed["mean_quality"])
+    assert datetime.fromisoformat(document["created_at"]) == datetime.fromisoformat(
+        printed["created_at"]
+    )
 
 
 def test_unknown_batch_is_404(client: TestClient) -> None:
@@ -114,7 +125,7 @@ def test_openapi_schema_describes_the_api(client: TestClient) -> None:
         "/api/batches/{name}/jobs",
     }
     components = schema["components"]["schemas"]
-    assert set(components["BatchStatus"]["properties"]) == {"name", "total", "counts"}
+    assert {"name", "total", "counts", "eta_seconds"} <= set(components["BatchInfo"]["properties"])
     assert set(components["StatusCounts"]["properties"]) == {
         "queued",
         "running",
