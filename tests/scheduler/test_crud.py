@@ -263,3 +263,16 @@ def test_upsert_worker(db_session_factory: Factory) -> None:
         recent = crud.list_workers(session, seen_within=60, now=T0 + timedelta(seconds=60))
         assert [w.name for w in recent] == ["w@h"]
         assert crud.list_workers(session, seen_within=10, now=T0 + timedelta(seconds=60)) == []
+
+
+def test_mark_cancelled_single_job(db_session_factory: Factory) -> None:
+    _, (a, b) = _batch_with_jobs(db_session_factory, 2)
+    with session_scope(db_session_factory) as session:
+        crud.claim_job(session, job_id=b, worker="w")
+        crud.mark_done(session, job_id=b, worker="w", output_uri="o")
+        assert crud.mark_cancelled(session, job_id=a)
+        assert not crud.mark_cancelled(session, job_id=a)  # already cancelled
+        assert not crud.mark_cancelled(session, job_id=b)  # done stays done
+        assert not crud.claim_job(session, job_id=a, worker="w")
+    assert _job(db_session_factory, a).status == "cancelled"
+    assert _job(db_session_factory, b).status == "done"
