@@ -45,7 +45,8 @@ class RunSummary:
     db_url: str
     counts: dict[str, int]
     processed: int  # jobs executed by this run (done or failed now)
-    elapsed_s: float
+    elapsed_s: float  # whole run, model loading and submit included
+    processing_s: float  # executing jobs only
     submit: SubmitReport
     failures: list[tuple[str, str]] = field(default_factory=list)  # (input, reason)
 
@@ -55,7 +56,7 @@ class RunSummary:
 
     @property
     def images_per_s(self) -> float:
-        return self.processed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return self.processed / self.processing_s if self.processing_s > 0 else 0.0
 
     @property
     def ok(self) -> bool:
@@ -109,8 +110,11 @@ def run_embedded(
             queue="cpu", publish=False,
         )
         batch_id = int(report.batch_id or 0)
+        processing_started = time.perf_counter()
         processed = _execute(factory, batch_id, inpainter, settings, hooks)
-        return _summary(factory, report, out, db_url, processed, time.perf_counter() - started)
+        now = time.perf_counter()
+        return _summary(factory, report, out, db_url, processed, now - started,
+                        now - processing_started)
     finally:
         engine.dispose()
 
@@ -140,7 +144,7 @@ def _execute(factory: Any, batch_id: int, inpainter: Inpainter, settings: Settin
 
 
 def _summary(factory: Any, report: SubmitReport, out: Path, db_url: str, processed: int,
-             elapsed: float) -> RunSummary:
+             elapsed: float, processing: float) -> RunSummary:
     batch_id = int(report.batch_id or 0)
     with session_scope(factory) as session:
         counts = crud.count_by_status(session, batch_id=batch_id)
@@ -148,7 +152,8 @@ def _summary(factory: Any, report: SubmitReport, out: Path, db_url: str, process
                                 limit=MAX_LISTED_FAILURES)
         failures = [(_input_name(job), job.error or "") for job in failed]
     return RunSummary(batch_name=report.batch_name, output_dir=out, db_url=db_url,
-                      counts=counts, processed=processed, elapsed_s=elapsed, submit=report,
+                      counts=counts, processed=processed, elapsed_s=elapsed,
+                      processing_s=processing, submit=report,
                       failures=failures)
 
 

@@ -58,11 +58,16 @@ class StorageResolver:
 class WorkerResources:
     """Settings, engine, session factory and storage resolver of one process (lazy)."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        storage_resolver: Callable[[str], tuple[Storage, str]] | None = None,
+    ) -> None:
         self._settings = settings
         self._engine: Engine | None = None
         self._factory: sessionmaker[Session] | None = None
-        self._resolver: StorageResolver | None = None
+        self._resolver = storage_resolver
         self._lock = threading.Lock()
 
     @property
@@ -87,18 +92,27 @@ class WorkerResources:
             return self._factory
 
     @property
-    def storage_resolver(self) -> StorageResolver:
+    def storage_resolver(self) -> Callable[[str], tuple[Storage, str]]:
         with self._lock:
             if self._resolver is None:
                 self._resolver = StorageResolver(self.settings)
             return self._resolver
+
+    def close(self) -> None:
+        """Close the database connections of this process."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine, self._factory = None, None
 
     def reset_after_fork(self) -> None:
         """Forget connections inherited from a parent process (call in each prefork child)."""
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose(close=False)
-            self._engine, self._factory, self._resolver = None, None, None
+            self._engine, self._factory = None, None
+            if isinstance(self._resolver, StorageResolver):  # holds boto3 clients
+                self._resolver = None
 
 
 _RESOURCES = WorkerResources()
@@ -107,6 +121,15 @@ _RESOURCES = WorkerResources()
 def process_resources() -> WorkerResources:
     """The resources of this process."""
     return _RESOURCES
+
+
+def use_process_resources(resources: WorkerResources) -> WorkerResources:
+    """Replace this process's resources (embedding a worker, tests); returns the old ones."""
+    global _RESOURCES
+    previous, _RESOURCES = _RESOURCES, resources
+    if previous is not resources:
+        previous.close()
+    return previous
 
 
 def wait_for_broker(url: str, *, timeout: float = 60.0, interval: float = 1.0) -> None:

@@ -131,8 +131,8 @@ def print_summary(summary: RunSummary, console: Console) -> None:
         f"{counts.get('cancelled', 0)} cancelled"
     )
     console.print(
-        f"this run: {summary.processed} processed in {summary.elapsed_s:.1f} s "
-        f"({summary.images_per_s:.2f} images/s)"
+        f"this run: {summary.processed} processed in {summary.processing_s:.1f} s "
+        f"({summary.images_per_s:.2f} images/s; {summary.elapsed_s:.1f} s in all)"
     )
     for rel, reason in summary.failures:
         console.print(f"  [red]failed[/] {escape(rel)}: {escape(reason)}", highlight=False)
