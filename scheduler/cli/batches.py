@@ -194,7 +194,8 @@ def wait(
     if counts["failed"]:
         typer.echo(f"{counts['failed']} job(s) failed (unbrand status {name})")
         raise typer.Exit(EXIT_JOBS_FAILED)
-    typer.echo(f"all {counts['done']} job(s) done")
+    cancelled = f", {counts['cancelled']} cancelled" if counts["cancelled"] else ""
+    typer.echo(f"finished: {counts['done']} done{cancelled}, none failed")
 
 
 def retry(
