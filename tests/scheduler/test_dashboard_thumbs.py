@@ -33,6 +33,12 @@ class RecordingResolver:
 
 
 @pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: the API, /metrics and report tests run the same queries on PostgreSQL too."""
+    return sqlite_url
+
+
+@pytest.fixture
 def seeded(db_session_factory: sessionmaker[Session], tmp_path: Path) -> Seeded:
     return seed(db_session_factory, tmp_path / "storage")
 
