@@ -160,3 +160,39 @@ def test_cache_evicts_least_recently_used_by_bytes() -> None:
     assert cache.size_bytes == 8
     cache.put("huge", (b"x" * 11, "image/jpeg"))  # larger than the whole cache: not kept
     assert cache.get("huge") is None and cache.size_bytes == 8
+
+
+@pytest.mark.integration
+def test_thumbnails_from_s3(
+    s3_server: str, db_session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    import boto3
+
+    from scheduler.db.models import Batch
+    from tests.scheduler.dashboard_data import make_image
+
+    client = boto3.client("s3", endpoint_url=s3_server)
+    client.create_bucket(Bucket="media")
+    client.put_object(Bucket="media", Key="in/a.png", Body=make_image(1, logo=True))
+    client.put_object(Bucket="media", Key="out/s3batch/a.png", Body=make_image(1, logo=False))
+    with session_scope(db_session_factory) as session:
+        batch = Batch(name="s3batch", source="s3://media/in", output_root="s3://media/out")
+        job = Job(
+            batch=batch, input_uri="s3://media/in/a.png", output_uri="s3://media/out/s3batch/a.png",
+            status="done", mask_spec={"boxes": [list(LOGO_BOX)]},
+        )  # fmt: skip
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    app = make_app(session_factory=db_session_factory, settings=get_settings())
+    with TestClient(app) as test_client:
+        before = test_client.get(f"/batches/s3batch/jobs/{job_id}/thumb/input")
+        after = test_client.get(f"/batches/s3batch/jobs/{job_id}/thumb/output")
+        page = test_client.get("/batches/s3batch").text
+    assert before.status_code == after.status_code == 200
+    logo_in = _logo_region(_decode(before)).reshape(-1, 3).mean(axis=0)
+    logo_out = _logo_region(_decode(after)).reshape(-1, 3).mean(axis=0)
+    assert np.abs(logo_in - np.array(LOGO_COLOUR)).max() < 20
+    assert np.abs(logo_out - np.array(LOGO_COLOUR)).max() > 60
+    assert "X-Amz-" not in page and "Signature" not in page  # nothing presigned reaches the page
+    assert f'src="/batches/s3batch/jobs/{job_id}/thumb/input"' in page
