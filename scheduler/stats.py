@@ -292,7 +292,8 @@ def finish_times(session: Session, *, batch_id: int, chunk: int = 5000) -> Itera
         .execution_options(yield_per=chunk)
     )
     for (finished,) in session.execute(query):
-        yield finished
+        if finished is not None:
+            yield finished
 
 
 def finish_span(session: Session, *, batch_id: int) -> tuple[datetime, datetime] | None:

@@ -38,12 +38,12 @@ def make_thumbnail(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
+            opened = Image.open(io.BytesIO(data))
+            width, height = opened.size
             if width * height > max_pixels:
                 raise ThumbnailError(f"image of {width}x{height} pixels exceeds {max_pixels}")
-            image.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
-            image = ImageOps.exif_transpose(image)
+            opened.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
+            image = ImageOps.exif_transpose(opened)
             image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return _encode(image)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
