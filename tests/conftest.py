@@ -1,8 +1,10 @@
-"""Shared test configuration: GPU tests skip without CUDA."""
+"""Shared test configuration: service fixtures, GPU tests skip without CUDA."""
 
 from __future__ import annotations
 
 import pytest
+
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.database"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,9 +1,236 @@
-"""`unbrand` control-plane commands: batches (being built)."""
+"""`unbrand submit / status / wait / retry / cancel`: batches on the shared database and broker.
+
+Torch-free: these commands only talk to the database and send tasks by name. Exit codes
+are listed in scheduler/cli/exits.py (`wait`: 0 all done, 1 some failed, 2 timeout).
+"""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler.cli.exits import EXIT_JOBS_FAILED, EXIT_TIMEOUT, errors_to_exit, fail
+from scheduler.settings import Settings, get_settings
+
+DB_HELP = "Database URL (default: UNBRAND_DATABASE_URL)."
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add the batch commands to the app."""
+    app.command("submit")(submit)
+    app.command("status")(status)
+    app.command("wait")(wait)
+    app.command("retry")(retry)
+    app.command("cancel")(cancel)
+
+
+@contextmanager
+def _database(db: str | None) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
+    """Settings and a session factory on `db` (or the configured database)."""
+    from scheduler.db.session import make_engine, make_session_factory
+
+    with errors_to_exit():
+        settings = get_settings(**({"database_url": db} if db else {}))
+        engine = make_engine(settings.database_url)
+    try:
+        yield settings, make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _batch_id(factory: sessionmaker[Session], name: str) -> tuple[int, dict[str, Any]]:
+    """The id and options of batch `name`; exit 2 when there is none."""
+    from scheduler.db import crud
+    from scheduler.db.session import session_scope
+
+    with session_scope(factory) as session:
+        batch = crud.get_batch_by_name(session, name=name)
+        if batch is None:
+            fail(f"no batch named {name!r} (unbrand status lists them)")
+        return batch.id, dict(batch.options or {})
+
+
+def submit(
+    source: str = typer.Argument(..., help="Dataset: folder, manifest (.csv/.jsonl), s3:// URI."),
+    output: str = typer.Option(
+        ..., "--output", help="Where outputs go: s3://bucket/prefix or a folder."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Batch name (default: from SOURCE)."),
+    format: str = typer.Option("auto", "--format", help="auto, openlogo, masks or manifest."),
+    split: str | None = typer.Option(None, "--split", help="OpenLogo image set, e.g. 'test'."),
+    classes: str | None = typer.Option(
+        None, "--classes", help="OpenLogo brands, comma-separated."
+    ),
+    queue: str = typer.Option("gpu", "--queue", help="Worker queue: gpu or cpu."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would happen; change nothing."
+    ),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Record one job per image, then queue them for the workers (safe to repeat)."""
+    from scheduler.db.migrate import upgrade
+    from scheduler.queue import check_queue, require_broker
+    from scheduler.submit import submit_dataset
+
+    class_list = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+    with _database(db) as (settings, factory), errors_to_exit():
+        check_queue(queue)
+        if not dry_run:
+            require_broker(settings)
+            upgrade(settings.database_url)
+        report = submit_dataset(source, output=output, session_factory=factory,
+                                settings=settings, name=name, format=format, split=split,
+                                classes=class_list, queue=queue, dry_run=dry_run)
+    verb = "would" if dry_run else ""
+    typer.echo(f"batch {report.batch_name} ({'new' if report.batch_created else 'existing'})")
+    typer.echo(f"  source {report.source} -> output {report.output_root}")
+    typer.echo(f"  {report.items} images read, {report.invalid} unusable (recorded as failed)")
+    typer.echo(f"  {verb + ' ' if verb else ''}insert {report.inserted} new jobs, "
+               f"{report.existing} already known")
+    typer.echo(f"  {verb + ' ' if verb else ''}publish {report.published} to queue {queue}")
+    for line in report.errors:
+        typer.echo(f"  unusable: {line}")
+    if dry_run:
+        for row in report.sample:
+            typer.echo(f"  e.g. {row['input_uri']} {json.dumps(row['mask_spec'])[:160]}")
+
+
+def status(
+    name: str | None = typer.Argument(None, help="Batch name (default: every batch)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Counts per status, throughput, ETA and failure reasons of batches."""
+    from scheduler.db.session import session_scope
+    from scheduler.stats import summarise_batches
+
+    with _database(db) as (_, factory), errors_to_exit():
+        with session_scope(factory) as session:
+            summaries = summarise_batches(session, names=[name] if name else None)
+    if name and not summaries:
+        fail(f"no batch named {name!r}")
+    documents = [status_document(summary) for summary in summaries]
+    if as_json:
+        typer.echo(json.dumps(documents[0] if name else documents, indent=2))
+        return
+    if not documents:
+        typer.echo("no batches yet (unbrand submit or unbrand run)")
+    for document in documents:
+        _print_status(document)
+
+
+def status_document(summary: Any) -> dict[str, Any]:
+    """The `status --json` object of one batch (stats.BatchSummary)."""
+    document = summary.status_json()
+    document.update(
+        source=summary.source,
+        output_root=summary.output_root,
+        created_at=summary.created_at.isoformat(),
+        finished_at=summary.finished_at.isoformat() if summary.finished_at else None,
+        flagged=summary.flagged,
+        mean_quality=_finite(summary.mean_quality),
+        throughput_per_min=round(summary.throughput_per_min, 3),
+        eta_seconds=summary.eta_seconds,
+        failures=[{"reason": g.reason, "count": g.count, "example": g.example}
+                  for g in summary.failures],
+    )
+    return document
+
+
+def _finite(value: float | None) -> float | None:
+    """None for a missing or NaN figure (JSON has no NaN)."""
+    return None if value is None or value != value else round(float(value), 4)
+
+
+def _print_status(document: dict[str, Any]) -> None:
+    counts = document["counts"]
+    parts = ", ".join(f"{counts[key]} {key}" for key in counts if counts[key])
+    state = "finished" if document["finished_at"] else "in progress"
+    typer.echo(f"{document['name']}: {document['total']} jobs ({parts or 'none'}), {state}")
+    if not document["finished_at"]:
+        eta = document["eta_seconds"]
+        eta_text = f", ETA {eta / 60:.1f} min" if eta is not None else ""
+        typer.echo(f"  {document['throughput_per_min']:.1f} jobs/min{eta_text}")
+    if document["flagged"]:
+        typer.echo(f"  {document['flagged']} flagged for review")
+    for group in document["failures"][:10]:
+        typer.echo(f"  {group['count']} failed: {group['example'] or group['reason']}")
+
+
+def wait(
+    name: str = typer.Argument(..., help="Batch name."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Give up after S seconds (exit 2)."
+    ),
+    interval: float = typer.Option(2.0, "--interval", min=0.05, help="Seconds between checks."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Block until every job of the batch ended: exit 0 all done, 1 some failed, 2 timeout."""
+    from scheduler.db import crud
+    from scheduler.db.session import session_scope
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with _database(db) as (_, factory):
+        batch_id, _ = _batch_id(factory, name)
+        last: dict[str, int] | None = None
+        while True:
+            with errors_to_exit(), session_scope(factory) as session:
+                counts = crud.count_by_status(session, batch_id=batch_id)
+            if counts != last:
+                typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()), err=True)
+                last = counts
+            if counts["queued"] == 0 and counts["running"] == 0:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                fail(f"timed out after {timeout:g} s with {counts['queued']} queued and "
+                     f"{counts['running']} running", EXIT_TIMEOUT)
+            time.sleep(interval)
+    if counts["failed"]:
+        typer.echo(f"{counts['failed']} job(s) failed (unbrand status {name})")
+        raise typer.Exit(EXIT_JOBS_FAILED)
+    cancelled = f", {counts['cancelled']} cancelled" if counts["cancelled"] else ""
+    typer.echo(f"finished: {counts['done']} done{cancelled}, none failed")
+
+
+def retry(
+    name: str = typer.Argument(..., help="Batch name."),
+    queue: str | None = typer.Option(None, "--queue", help="Queue (default: the batch's)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Put the batch's failed jobs back in the queue and publish every queued job."""
+    from scheduler.db import crud
+    from scheduler.db.session import session_scope
+    from scheduler.queue import DEFAULT_QUEUE, check_queue, require_broker
+    from scheduler.submit import publish_queued
+
+    with _database(db) as (settings, factory), errors_to_exit():
+        batch_id, options = _batch_id(factory, name)
+        target = check_queue(queue or options.get("queue") or DEFAULT_QUEUE)
+        require_broker(settings)
+        with session_scope(factory) as session:
+            requeued = crud.requeue_failed(session, batch_id=batch_id)
+        sent = publish_queued(factory, batch_id=batch_id, queue=target, settings=settings)
+    typer.echo(f"{len(requeued)} failed job(s) requeued; {sent} published to queue {target}")
+
+
+def cancel(
+    name: str = typer.Argument(..., help="Batch name."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Cancel every queued or running job of the batch (workers skip them)."""
+    from scheduler.db import crud
+    from scheduler.db.session import session_scope
+
+    with _database(db) as (_, factory), errors_to_exit():
+        batch_id, _ = _batch_id(factory, name)
+        with session_scope(factory) as session:
+            cancelled = crud.cancel_batch(session, batch_id=batch_id)
+            crud.finish_batch_if_complete(session, batch_id=batch_id)
+    typer.echo(f"{cancelled} job(s) cancelled")
+

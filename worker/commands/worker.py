@@ -1,9 +1,69 @@
-"""`unbrand` data-plane commands: worker (being built)."""
+"""`unbrand worker`: start a Celery worker that processes jobs from the gpu and/or cpu queue."""
 
 from __future__ import annotations
 
+import os
+
 import typer
+
+from scheduler.cli.exits import errors_to_exit, fail
+
+POOLS = ("prefork", "solo", "threads")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add `worker` to the app."""
+    app.command("worker")(worker)
+
+
+def worker(
+    queues: str = typer.Option(
+        "gpu,cpu", "--queues", "-Q", help="Comma-separated queues to consume: gpu, cpu."
+    ),
+    concurrency: int = typer.Option(
+        1, "--concurrency", "-c", min=1, help="Processes (prefork) or threads working at once."
+    ),
+    pool: str = typer.Option(
+        "prefork", "--pool", "-P", help="prefork (processes), solo (one, in-process) or threads."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", "-n", help="Node name, e.g. gpu1@%h (default: celery@<hostname>)."
+    ),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Generator checkpoint; overrides UNBRAND_MODEL_WEIGHTS."
+    ),
+    device: str | None = typer.Option(
+        None, "--device", help="auto, cpu or cuda; overrides UNBRAND_DEVICE."
+    ),
+    precision: str | None = typer.Option(
+        None, "--precision", help="auto, fp32, bf16 or fp16; overrides UNBRAND_PRECISION."
+    ),
+    loglevel: str = typer.Option("INFO", "--loglevel", "-l", help="Celery log level."),
+) -> None:
+    """Run a worker until stopped (Ctrl-C or SIGTERM finish the current job first)."""
+    from inpaint_core.errors import InpaintError
+    from scheduler.queue import QUEUES, require_broker
+    from scheduler.settings import get_settings
+    from worker.model_cache import ModelSpec, check_weights
+
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = sorted(set(wanted) - set(QUEUES))
+    if not wanted or unknown:
+        fail(f"unknown queue(s) {', '.join(unknown) or '(none)'}; use {', '.join(QUEUES)}")
+    if pool not in POOLS:
+        fail(f"unknown pool {pool!r}; use {', '.join(POOLS)}")
+    # Children and the Celery app read the model choice from the environment.
+    for key, value in (("WEIGHTS", weights), ("DEVICE", device), ("PRECISION", precision)):
+        if value is not None:
+            os.environ[f"UNBRAND_MODEL_{key}" if key == "WEIGHTS" else f"UNBRAND_{key}"] = value
+    with errors_to_exit(InpaintError):
+        settings = get_settings()
+        require_broker(settings)
+        check_weights(ModelSpec.from_settings(settings))
+    from worker.celery_app import app
+
+    argv = ["worker", "--queues", ",".join(wanted), "--concurrency", str(concurrency),
+            "--pool", pool, "--loglevel", loglevel]
+    if name:
+        argv += ["--hostname", name]
+    app.worker_main(argv)

@@ -1,0 +1,102 @@
+"""The dashboard's FastAPI application: shared context, error pages, routers, static files.
+
+`make_app` wires a session factory and a storage resolver into one app; the pages
+(views.py), the JSON API (api.py) and the Prometheus endpoint (metrics.py) all read the
+job database only, and images only through the storage layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from threading import Lock
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler.errors import DatabaseError
+from scheduler.settings import Settings, get_settings
+from scheduler.stats import DEFAULT_WINDOW_MINUTES
+from scheduler.storage import Storage, open_storage
+from scheduler.thumbnails import DEFAULT_CACHE_BYTES, ThumbnailCache
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+StorageResolver = Callable[[str], tuple[Storage, str]]
+
+
+@dataclass
+class DashboardContext:
+    """What every route needs; one per app (kept in `app.state.ctx`)."""
+
+    session_factory: sessionmaker[Session]
+    storage_resolver: StorageResolver
+    thumbnails: ThumbnailCache
+    window_minutes: float = DEFAULT_WINDOW_MINUTES
+    page_size: int = 48
+    max_pixels: int = 100_000_000
+    thumbs_served: int = 0
+    _lock: Lock = field(default_factory=Lock, repr=False)
+
+    def count_thumbnail(self) -> None:
+        """Record one thumbnail answered with 200 (tests and operators read it)."""
+        with self._lock:
+            self.thumbs_served += 1
+
+
+def default_storage_resolver(settings: Settings) -> StorageResolver:
+    """Open any job URI (s3://, file://, plain path) with the process settings."""
+
+    def resolve(uri: str) -> tuple[Storage, str]:
+        return open_storage(uri, settings=settings)
+
+    return resolve
+
+
+def make_app(
+    *,
+    session_factory: sessionmaker[Session],
+    settings: Settings | None = None,
+    storage_resolver: StorageResolver | None = None,
+    window_minutes: float = DEFAULT_WINDOW_MINUTES,
+    page_size: int = 48,
+    cache_bytes: int = DEFAULT_CACHE_BYTES,
+) -> FastAPI:
+    """A dashboard app reading the database behind `session_factory`."""
+    from scheduler.dashboard import api, metrics, views
+
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="unbrand dashboard",
+        description="Batches, jobs, quality figures and Prometheus metrics of unbrand.",
+        version="1",
+    )
+    app.state.ctx = DashboardContext(
+        session_factory=session_factory,
+        storage_resolver=storage_resolver or default_storage_resolver(settings),
+        thumbnails=ThumbnailCache(cache_bytes),
+        window_minutes=window_minutes,
+        page_size=page_size,
+        max_pixels=settings.max_pixels,
+    )
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    app.include_router(views.router)
+    app.include_router(api.router)
+    app.include_router(metrics.make_router(session_factory))
+    app.add_exception_handler(DatabaseError, _database_unavailable)
+    return app
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> PlainTextResponse:
+    """The database refused or is unreachable: 503 with the (password-free) reason."""
+    message = f"job database unavailable: {exc}"
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": message}, status_code=503)  # type: ignore[return-value]
+    return PlainTextResponse(message, status_code=503)
+
+
+def context(request: Request) -> DashboardContext:
+    """The app's DashboardContext (a FastAPI dependency)."""
+    return request.app.state.ctx  # type: ignore[no-any-return]

@@ -1,0 +1,243 @@
+"""Server-rendered pages: the batch list, one batch's jobs, and job thumbnails.
+
+Thumbnails are served through the storage layer: the route takes a job id, looks the
+job up in the database and reads that row's input or output URI. Nothing in the
+request is ever used as a path or key, and no storage URL is handed to the browser.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from html import escape
+from typing import Any, Literal
+from urllib.parse import quote, urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from scheduler.dashboard.app import PACKAGE_DIR, DashboardContext, context
+from scheduler.db.models import JOB_STATUSES, Batch, Job
+from scheduler.db.session import session_scope
+from scheduler.errors import StorageError, StorageKeyError, StorageNotFound
+from scheduler.quality import flag_reasons, thresholds_from_options
+from scheduler.stats import JobFilter, get_summary, list_jobs, summarise_batches
+from scheduler.thumbnails import ThumbnailError, make_thumbnail
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+Which = Literal["input", "output"]
+
+
+def format_duration(seconds: float | None) -> str:
+    """`None` -> "unknown", 0 -> "done", else the two largest units (e.g. "2 h 05 min")."""
+    if seconds is None:
+        return "unknown"
+    if seconds <= 0:
+        return "—"
+    minutes, secs = divmod(int(math.ceil(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours:02d} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def format_time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def format_ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+templates.env.filters["duration"] = format_duration
+templates.env.filters["time"] = format_time
+templates.env.filters["ms"] = format_ms
+templates.env.filters["quote"] = lambda text: quote(str(text), safe="")
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, ctx: DashboardContext = Depends(context)) -> Response:
+    """Every batch with progress, throughput, ETA, flagged jobs and failure reasons."""
+    with session_scope(ctx.session_factory) as session:
+        summaries = summarise_batches(session, window_minutes=ctx.window_minutes)
+    return templates.TemplateResponse(
+        request,
+        "index.html",
+        {"batches": summaries, "window": ctx.window_minutes, "statuses": JOB_STATUSES},
+    )
+
+
+def _optional_float(raw: str | None) -> float | None:
+    """A query value that may be empty (an untouched form field) or a number."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=f"not a number: {raw!r}") from exc
+    if not math.isfinite(value):
+        raise HTTPException(status_code=422, detail=f"not a finite number: {raw!r}")
+    return value
+
+
+@router.get("/batches/{name}", response_class=HTMLResponse)
+def batch_page(
+    request: Request,
+    name: str,
+    status: str = Query("", description="Only jobs in this status (empty = all)."),
+    flagged: bool = Query(False, description="Only jobs flagged for review."),
+    quality_below: str = Query("", description="Only jobs scoring below this."),
+    page: int = Query(1, ge=1, description="Page number, from 1."),
+    ctx: DashboardContext = Depends(context),
+) -> Response:
+    """One batch: its figures, failure groups and a filtered, paginated grid of jobs."""
+    if status and status not in JOB_STATUSES:
+        raise HTTPException(status_code=422, detail=f"unknown status {status!r}")
+    below = _optional_float(quality_below)
+    where = JobFilter(status=status or None, flagged=True if flagged else None, quality_below=below)
+    with session_scope(ctx.session_factory) as session:
+        summary = get_summary(session, name, window_minutes=ctx.window_minutes)
+        if summary is None:
+            raise HTTPException(status_code=404, detail=f"no batch named {name!r}")
+        options = session.scalar(sa.select(Batch.options).where(Batch.id == summary.id))
+        thresholds = thresholds_from_options(options)
+        offset = (page - 1) * ctx.page_size
+        matching, jobs = list_jobs(
+            session, batch_id=summary.id, where=where, offset=offset, limit=ctx.page_size
+        )
+        cards = [_card(job, thresholds) for job in jobs]
+    pages = max(1, math.ceil(matching / ctx.page_size))
+    filters = {
+        "status": status,
+        "flagged": "true" if flagged else "",
+        "quality_below": quality_below,
+    }
+    return templates.TemplateResponse(
+        request,
+        "batch.html",
+        {
+            "batch": summary,
+            "cards": cards,
+            "matching": matching,
+            "page": page,
+            "pages": pages,
+            "filters": filters,
+            "statuses": JOB_STATUSES,
+            "window": ctx.window_minutes,
+            "page_url": lambda number: _page_url(name, filters, number),
+        },
+    )
+
+
+def _page_url(name: str, filters: dict[str, str], page: int) -> str:
+    query = {key: value for key, value in filters.items() if value}
+    query["page"] = str(page)
+    return f"/batches/{quote(name, safe='')}?{urlencode(query)}"
+
+
+def _card(job: Job, thresholds: Any) -> dict[str, Any]:
+    """What one job card shows; the image URLs point at the thumbnail route, never at storage."""
+    metrics = dict(job.metrics or {})
+    figures = {
+        key: metrics[key] for key in sorted(metrics) if isinstance(metrics[key], int | float)
+    }
+    return {
+        "id": job.id,
+        "input_name": job.input_uri.rsplit("/", 1)[-1],
+        "status": job.status,
+        "error": job.error,
+        "has_output": job.output_uri is not None and job.status == "done",
+        "quality": job.quality_score,
+        "flagged": job.flagged,
+        "reasons": flag_reasons(metrics, thresholds=thresholds) if job.flagged else [],
+        "figures": figures,
+        "timings": (job.read_ms, job.inference_ms, job.write_ms),
+        "worker": job.worker,
+        "attempts": job.attempts,
+    }
+
+
+class _Unavailable(Exception):
+    """No preview for this request: the HTTP status and a short reason (no paths, no URIs)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def placeholder_svg(reason: str) -> bytes:
+    """A 256x192 grey image saying why there is no preview (browsers draw it in the <img>)."""
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="192" viewBox="0 0 256 192">'
+        '<rect width="256" height="192" fill="#111827"/>'
+        '<text x="128" y="100" fill="#9ca3af" font-family="sans-serif" font-size="13" '
+        f'text-anchor="middle">{escape(reason)}</text></svg>'
+    ).encode()
+
+
+@router.get("/batches/{name}/jobs/{job_id}/thumb/{which}")
+def thumbnail(
+    name: str, job_id: int, which: Which, ctx: DashboardContext = Depends(context)
+) -> Response:
+    """A <= 256 px preview of a job's input or output, read through the storage layer.
+
+    The job is looked up by id within the named batch and only that row's URI is read.
+    Errors answer 404 / 415 / 502 with a small SVG placeholder as the body.
+    """
+    try:
+        uri = _job_uri(ctx, name, job_id, which)
+        data, media_type = ctx.thumbnails.get_or_make(
+            (job_id, which, uri), lambda: _render(ctx, uri)
+        )
+    except _Unavailable as exc:
+        return Response(
+            placeholder_svg(exc.reason),
+            status_code=exc.status,
+            media_type="image/svg+xml",
+            headers={"X-Unbrand-Reason": exc.reason},
+        )
+    ctx.count_thumbnail()
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
+
+
+def _job_uri(ctx: DashboardContext, name: str, job_id: int, which: str) -> str:
+    """The input or output URI stored in the job's row (never anything from the request)."""
+    with session_scope(ctx.session_factory) as session:
+        row = session.execute(
+            sa.select(Job.input_uri, Job.output_uri, Job.status)
+            .join(Batch, Batch.id == Job.batch_id)
+            .where(Job.id == job_id, Batch.name == name)
+        ).first()
+    if row is None:
+        raise _Unavailable(404, "no such job")
+    if which == "input":
+        return str(row.input_uri)
+    if row.output_uri is None or row.status != "done":
+        raise _Unavailable(404, f"no output ({row.status})")
+    return str(row.output_uri)
+
+
+def _render(ctx: DashboardContext, uri: str) -> tuple[bytes, str]:
+    """Read `uri` through the storage layer and shrink it."""
+    try:
+        storage, key = ctx.storage_resolver(uri)
+        data = storage.read_bytes(key)
+    except (StorageNotFound, StorageKeyError) as exc:
+        raise _Unavailable(404, "image not found") from exc
+    except StorageError as exc:
+        raise _Unavailable(502, "storage unavailable") from exc
+    try:
+        return make_thumbnail(data, max_pixels=ctx.max_pixels)
+    except ThumbnailError as exc:
+        raise _Unavailable(415, "not a readable image") from exc

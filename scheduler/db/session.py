@@ -1,0 +1,122 @@
+"""Engines, session factories and the transaction scope, for PostgreSQL and SQLite.
+
+`session_scope` commits on success, rolls back on error and translates SQLAlchemy
+errors into the scheduler tree: connection problems, deadlocks and SQLite's "database
+is locked" become TransientDatabaseError (retry), everything else DatabaseError.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler.errors import DatabaseError, TransientDatabaseError
+from scheduler.settings import redact_url
+
+SQLITE_BUSY_TIMEOUT_S = 30.0  # embedded runner + dashboard share one file
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An Engine for `url`; SQLite gets foreign keys, WAL and a busy timeout, others pre-ping."""
+    try:
+        parsed = sa.make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise DatabaseError(f"invalid database URL {redact_url(url)!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **kwargs.pop("connect_args", {})}
+        engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
+        sa.event.listen(engine, "connect", _sqlite_on_connect(parsed.database))
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(parsed, **kwargs)
+
+
+def _sqlite_on_connect(database: str | None) -> Any:
+    """A connect hook enabling foreign keys (for ON DELETE CASCADE) and WAL for file databases."""
+    in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return on_connect
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to `engine`; objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in one transaction: commit on success, rollback on any error.
+
+    SQLAlchemy errors are re-raised as DatabaseError / TransientDatabaseError.
+    """
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except sa_exc.SQLAlchemyError as exc:
+        session.rollback()
+        raise translate_db_error(exc) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def translate_db_error(exc: sa_exc.SQLAlchemyError) -> DatabaseError:
+    """The scheduler error for a SQLAlchemy error (transient when a retry may succeed)."""
+    message = _short_message(exc)
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return TransientDatabaseError(f"database connection lost: {message}")
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return TransientDatabaseError(f"database unavailable: {message}")
+    if isinstance(exc, sa_exc.DBAPIError) and _is_transient_pg(exc):
+        return TransientDatabaseError(f"database conflict, retry: {message}")
+    return DatabaseError(message)
+
+
+def _is_transient_pg(exc: sa_exc.DBAPIError) -> bool:
+    """Serialization failures and deadlocks (SQLSTATE 40001 / 40P01) are worth a retry."""
+    code = getattr(exc.orig, "pgcode", None)
+    return code in {"40001", "40P01"}
+
+
+def _short_message(exc: sa_exc.SQLAlchemyError) -> str:
+    """The driver's message without SQLAlchemy's SQL/parameter dump (parameters may be large)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def wait_for_database(engine: Engine, *, timeout: float = 60.0, interval: float = 1.0) -> None:
+    """Block until `SELECT 1` succeeds (start-up of workers and services).
+
+    Raises TransientDatabaseError when the database is still unreachable after `timeout`.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            return
+        except sa_exc.SQLAlchemyError as exc:
+            if time.monotonic() >= deadline:
+                raise TransientDatabaseError(
+                    f"database {redact_url(engine.url.render_as_string())} not reachable "
+                    f"after {timeout:.0f} s: {_short_message(exc)}"
+                ) from exc
+            time.sleep(interval)

@@ -1,0 +1,240 @@
+"""Submit a dataset: one job row per image, committed, then published to the workers.
+
+    read_dataset(source) -> rows -> [batch row + bulk insert, commit] -> publish queued ids
+
+Re-submitting the same dataset under the same batch name inserts nothing new (the
+database refuses a second (batch, input) pair) and re-publishes only the jobs that are
+still queued, so an interrupted submit can simply be run again. A dataset item that
+cannot be used (unreadable annotation, inverted box...) becomes a job that is already
+`failed` with the reason, so it shows up in `status` instead of disappearing.
+Publishing happens strictly after the commit: a worker never gets an id it cannot read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler.datasets import DatasetItem, read_dataset
+from scheduler.db import crud
+from scheduler.db.models import Batch, Job, JobStatus
+from scheduler.db.session import session_scope
+from scheduler.errors import BatchExistsError, ConfigError
+from scheduler.queue import DEFAULT_QUEUE, check_queue, publish_jobs
+from scheduler.settings import Settings
+
+ID_PAGE = 10_000  # queued ids read per query when publishing
+SAMPLE_SIZE = 5  # items shown by a dry run
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class SubmitReport:
+    """What a submit did (or, for a dry run, would do)."""
+
+    batch_name: str
+    source: str
+    output_root: str
+    queue: str
+    dry_run: bool = False
+    batch_id: int | None = None
+    batch_created: bool = False
+    items: int = 0  # dataset items read
+    invalid: int = 0  # items recorded as failed jobs (reason in the row)
+    inserted: int = 0  # new job rows
+    existing: int = 0  # items the batch already had (re-submit)
+    published: int = 0  # messages sent to the queue
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # first few item errors, for the CLI
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def normalise_location(location: str, *, folder: bool) -> str:
+    """A stable form of a dataset / output location: S3 and file URIs as given (without a
+    trailing slash), plain paths made absolute; `folder=True` adds a trailing "/" to local
+    paths so the storage is rooted at the folder itself."""
+    location = location.strip()
+    if not location:
+        raise ConfigError("empty location")
+    if "://" in location:
+        scheme, rest = location.split("://", 1)
+        if scheme.lower() not in {"s3", "file"}:
+            raise ConfigError(f"unsupported location {location!r} (use s3://, file:// or a path)")
+        stripped = f"{scheme.lower()}://{rest.rstrip('/')}" if rest.strip("/") else location
+        return stripped + "/" if folder and scheme.lower() == "file" else stripped
+    path = str(Path(location).expanduser().resolve())
+    return path + "/" if folder and not path.endswith("/") else path
+
+
+def batch_name_for(source: str) -> str:
+    """A readable, deterministic batch name for a dataset location:
+    "<last folder name>-<8 hex of the normalised location>"."""
+    normalised = normalise_location(source, folder=False).rstrip("/")
+    tail = normalised.rsplit("/", 1)[-1] or "dataset"
+    label = _NAME_UNSAFE.sub("_", tail).strip("._-")[:60] or "dataset"
+    digest = hashlib.sha1(normalised.encode("utf-8")).hexdigest()[:8]
+    return f"{label}-{digest}"
+
+
+def job_row(item: DatasetItem) -> dict[str, Any]:
+    """The insert mapping of one dataset item (failed with its reason when it has an error)."""
+    spec = item.mask_spec()
+    spec["rel_path"] = item.rel_path
+    if item.warnings:
+        spec["warnings"] = list(item.warnings)
+    row: dict[str, Any] = {"input_uri": item.input_uri, "mask_spec": spec}
+    if item.error:
+        row["status"] = JobStatus.FAILED.value
+        row["error"] = f"bad dataset entry: {item.error}"
+    return row
+
+
+def submit_dataset(
+    source: str,
+    *,
+    output: str,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    name: str | None = None,
+    format: str = "auto",
+    split: str | None = None,
+    classes: Sequence[str] | None = None,
+    queue: str = DEFAULT_QUEUE,
+    options: dict[str, Any] | None = None,
+    publish: bool = True,
+    dry_run: bool = False,
+    client: Celery | None = None,
+) -> SubmitReport:
+    """Create (or reuse) the batch, insert one job per dataset item, commit, then publish.
+
+    `publish=False` leaves the jobs queued in the database (the embedded runner executes
+    them itself). Raises BatchExistsError when `name` belongs to a batch with another
+    source or output, ConfigError / DatasetError for unusable arguments.
+    """
+    check_queue(queue)
+    source = normalise_location(source, folder=False)
+    report = SubmitReport(
+        batch_name=name or batch_name_for(source),
+        source=source,
+        output_root=normalise_location(output, folder=True),
+        queue=queue,
+        dry_run=dry_run,
+    )
+    items = read_dataset(source, format=format, split=split,
+                         classes=list(classes) if classes else None, settings=settings)
+    rows = list(_rows(items, report))
+    batch_options = {**(options or {}), "queue": queue, "split": split,
+                     "classes": list(classes) if classes else None}
+    if dry_run:
+        _preview(session_factory, report, rows)
+        return report
+    with session_scope(session_factory) as session:
+        batch = _batch(session, report, format=format, options=batch_options)
+        new_ids = crud.bulk_insert_jobs(session, batch_id=batch.id, jobs=rows)
+        report.inserted = len(new_ids)
+        report.existing = len(rows) - len(new_ids)
+        counts = crud.count_by_status(session, batch_id=batch.id)
+        if counts[JobStatus.QUEUED.value] or counts[JobStatus.RUNNING.value]:
+            batch.finished_at = None  # jobs left to do: a finished batch is open again
+        else:
+            crud.finish_batch_if_complete(session, batch_id=batch.id)
+    if publish:  # strictly after the commit above
+        report.published = publish_queued(session_factory, batch_id=report.batch_id or 0,
+                                          queue=queue, settings=settings, client=client)
+    return report
+
+
+def _rows(items: Iterator[DatasetItem], report: SubmitReport) -> Iterator[dict[str, Any]]:
+    for item in items:
+        report.items += 1
+        if item.error:
+            report.invalid += 1
+            if len(report.errors) < SAMPLE_SIZE:
+                report.errors.append(f"{item.rel_path}: {item.error}")
+        if item.warnings and len(report.warnings) < SAMPLE_SIZE:
+            report.warnings.extend(f"{item.rel_path}: {w}" for w in item.warnings)
+        row = job_row(item)
+        if len(report.sample) < SAMPLE_SIZE:
+            report.sample.append(row)
+        yield row
+
+
+def _batch(session: Session, report: SubmitReport, *, format: str,
+           options: dict[str, Any]) -> Batch:
+    """The batch row: created, or the existing one when it has the same source and output."""
+    batch = crud.get_batch_by_name(session, name=report.batch_name)
+    if batch is None:
+        batch = crud.create_batch(session, name=report.batch_name, source=report.source,
+                                  output_root=report.output_root, format=format, options=options)
+        report.batch_created = True
+    elif (batch.source, batch.output_root) != (report.source, report.output_root):
+        raise BatchExistsError(
+            f"batch {report.batch_name!r} already exists for source {batch.source!r} and "
+            f"output {batch.output_root!r}; choose another --name"
+        )
+    report.batch_id = batch.id
+    return batch
+
+
+def _preview(factory: sessionmaker[Session], report: SubmitReport,
+             rows: list[dict[str, Any]]) -> None:
+    """Fill the counts of a dry run from the database without writing anything."""
+    with session_scope(factory) as session:
+        batch = crud.get_batch_by_name(session, name=report.batch_name)
+        known: set[str] = set()
+        if batch is not None:
+            report.batch_id = batch.id
+            known = set(session.scalars(sa.select(Job.input_uri).where(Job.batch_id == batch.id)))
+            queued = crud.count_by_status(session, batch_id=batch.id)[JobStatus.QUEUED.value]
+        else:
+            report.batch_created = True
+            queued = 0
+    report.existing = sum(1 for row in rows if row["input_uri"] in known)
+    report.inserted = len(rows) - report.existing
+    new_queued = sum(1 for row in rows
+                     if row["input_uri"] not in known and "status" not in row)
+    report.published = queued + new_queued
+
+
+def queued_ids(factory: sessionmaker[Session], *, batch_id: int) -> Iterator[list[int]]:
+    """Pages of ids of the batch's queued jobs, in id order."""
+    after = 0
+    while True:
+        with session_scope(factory) as session:
+            page = list(session.scalars(
+                sa.select(Job.id)
+                .where(Job.batch_id == batch_id, Job.status == JobStatus.QUEUED.value,
+                       Job.id > after)
+                .order_by(Job.id)
+                .limit(ID_PAGE)
+            ))
+        if not page:
+            return
+        yield page
+        after = page[-1]
+
+
+def publish_queued(
+    factory: sessionmaker[Session],
+    *,
+    batch_id: int,
+    queue: str,
+    settings: Settings,
+    client: Celery | None = None,
+) -> int:
+    """Publish every job of the batch that is still queued; returns how many messages."""
+    sent = 0
+    for page in queued_ids(factory, batch_id=batch_id):
+        sent += publish_jobs(page, queue=queue, settings=settings, client=client)
+    return sent

@@ -1,0 +1,166 @@
+"""Inputs and outputs of one job: decode image + mask from storage, encode and place the output,
+and the quality figures stored with the job.
+
+Pure functions over numpy arrays and the storage interface; the pipeline strings them
+together and owns the database side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+from inpaint_core.imageio import (
+    DEFAULT_MAX_PIXELS,
+    LoadedImage,
+    boxes_to_mask,
+    encode_image,
+    read_image,
+    read_mask,
+)
+
+from inpaint_core.metrics import reference_metrics, seam_score
+from scheduler.errors import DatasetError
+from scheduler.storage import Storage, join_key, output_key
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "JobInputs",
+    "compute_metrics",
+    "encode_output",
+    "load_inputs",
+    "output_location",
+    "parse_boxes",
+]
+
+StorageResolver = Callable[[str], tuple[Storage, str]]
+
+# Decoded format -> (Pillow format to write, extension, content type).
+_FORMATS = {
+    "JPEG": ("JPEG", "jpg", "image/jpeg"),
+    "PNG": ("PNG", "png", "image/png"),
+    "WEBP": ("WEBP", "webp", "image/webp"),
+}
+_ALIASES = {"JPG": "JPEG", "MPO": "JPEG"}
+JPEG_QUALITY = 95
+
+
+@dataclass(frozen=True)
+class JobInputs:
+    """Everything read for one job: the image, the bool mask (True = remove), an optional truth."""
+
+    image: LoadedImage
+    mask: np.ndarray  # (H, W) bool
+    truth: np.ndarray | None  # (H, W, 3) uint8 when mask_spec has truth_uri
+    rel_path: str  # path of the input inside its dataset, for the output key
+
+
+def read_object(uri: str, resolver: StorageResolver) -> bytes:
+    """The bytes at `uri` through the storage layer."""
+    storage, key = resolver(uri)
+    return storage.read_bytes(key)
+
+
+def parse_boxes(raw: Any, *, height: int, width: int) -> np.ndarray:
+    """The mask of `raw` boxes ([[x1, y1, x2, y2], ...], 0-based, end exclusive), clipped."""
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+        raise DatasetError(f"boxes must be a list of [x1, y1, x2, y2], got {type(raw).__name__}")
+    boxes: list[list[int]] = []
+    for box in raw:
+        valid = isinstance(box, Sequence) and not isinstance(box, str) and len(box) == 4
+        numbers = valid and all(isinstance(v, int | float) and not isinstance(v, bool) for v in box)
+        if not numbers:
+            raise DatasetError(f"invalid box {box!r}: expected four numbers [x1, y1, x2, y2]")
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        if x2 <= x1 or y2 <= y1:
+            raise DatasetError(f"empty or inverted box {list(box)!r}")
+        boxes.append([x1, y1, x2, y2])
+    return boxes_to_mask(boxes, height=height, width=width)
+
+
+def load_inputs(
+    input_uri: str,
+    mask_spec: dict[str, Any],
+    resolver: StorageResolver,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> JobInputs:
+    """Read and decode the image, its mask (boxes and/or mask file) and the optional truth."""
+    image = read_image(read_object(input_uri, resolver), max_pixels=max_pixels)
+    height, width = image.rgb.shape[:2]
+    boxes, mask_uri = mask_spec.get("boxes"), mask_spec.get("mask_uri")
+    if boxes is None and not mask_uri:
+        raise DatasetError("the job has neither boxes nor a mask file")
+    mask = np.zeros((height, width), dtype=bool)
+    if boxes is not None:
+        mask |= parse_boxes(boxes, height=height, width=width)
+    if mask_uri:
+        mask |= read_mask(read_object(mask_uri, resolver), size=(width, height))
+    truth = None
+    if mask_spec.get("truth_uri"):
+        truth = read_image(read_object(mask_spec["truth_uri"], resolver), max_pixels=max_pixels).rgb
+    rel_path = mask_spec.get("rel_path") or _basename(input_uri)
+    return JobInputs(image=image, mask=mask, truth=truth, rel_path=rel_path)
+
+
+def _basename(uri: str) -> str:
+    path = urlsplit(uri).path if "://" in uri else uri
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or "image"
+
+
+def output_format_for(image: LoadedImage, requested: str = "auto") -> tuple[str, str, str]:
+    """(Pillow format, extension, content type) of the output.
+
+    "auto" keeps the input's format when it is JPEG, PNG or WEBP, else PNG; an image with
+    alpha never becomes JPEG.
+    """
+    name = (requested or "auto").upper()
+    if name == "AUTO":
+        name = image.format.upper() if image.format else "PNG"
+    name = _ALIASES.get(name, name)
+    if name not in _FORMATS:
+        if requested and requested.lower() != "auto":
+            raise DatasetError(f"unsupported output format {requested!r} (png, jpeg, webp)")
+        name = "PNG"
+    if name == "JPEG" and image.alpha is not None:
+        name = "PNG"
+    return _FORMATS[name]
+
+
+def encode_output(
+    output: np.ndarray, image: LoadedImage, *, output_format: str = "auto"
+) -> tuple[bytes, str, str]:
+    """(bytes, extension, content type) of the output image, alpha kept."""
+    fmt, ext, content_type = output_format_for(image, output_format)
+    data = encode_image(output, alpha=image.alpha, format=fmt, quality=JPEG_QUALITY)
+    return data, ext, content_type
+
+
+def output_location(
+    output_root: str, batch_name: str, rel_path: str, ext: str, resolver: StorageResolver
+) -> tuple[Storage, str]:
+    """Storage and key of a job's output: `<output_root>/<batch>/<rel path>.<ext>`."""
+    storage, prefix = resolver(output_root)
+    return storage, join_key(prefix, output_key(batch_name, rel_path, ext))
+
+
+def compute_metrics(inputs: JobInputs, output: np.ndarray, fill: np.ndarray) -> dict[str, Any]:
+    """mask_ratio, fill_ratio and seam_score always; reference figures when a truth image exists."""
+    metrics: dict[str, Any] = {
+        "mask_ratio": float(inputs.mask.mean()),
+        "fill_ratio": float(np.asarray(fill, dtype=bool).mean()),
+    }
+    if inputs.mask.any():
+        metrics["seam_score"] = seam_score(output, fill)
+    if inputs.truth is not None:
+        if inputs.truth.shape != output.shape:
+            metrics["truth_error"] = (
+                f"truth image is {inputs.truth.shape[1]}x{inputs.truth.shape[0]}, "
+                f"output is {output.shape[1]}x{output.shape[0]}"
+            )
+        else:
+            metrics.update(reference_metrics(inputs.truth, output, np.asarray(fill, dtype=bool)))
+    return metrics

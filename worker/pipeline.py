@@ -1,0 +1,263 @@
+"""One job from queued to done: the single code path of the Celery task and the embedded runner.
+
+    process_job(job_id)
+      read the row ─ done / cancelled / failed ─> skipped (nothing to do)
+      claim it (atomic queued -> running) ─ running elsewhere ─> busy (try later)
+      read image + mask (+ truth) through storage          read_ms
+      Inpainter.inpaint                                     inference_ms
+      encode, write to the deterministic output key         write_ms
+      metrics, quality score, mark done
+
+Failures: bad input (ImageInputError, DatasetError, a missing or unsafe object, a broken
+mask spec) fails only this job, with a readable reason, and is not retried. Transient
+faults (TransientStorageError, TransientDatabaseError) hand the claim back and propagate so
+Celery retries with backoff. Anything else is recorded as an internal error on the job.
+The output is written only after inference succeeded, always at the same key, so a rerun
+produces the same object instead of a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from inpaint_core.errors import ImageInputError
+from scheduler.db import crud
+from scheduler.db.models import Batch, Job, JobStatus
+from scheduler.db.session import session_scope
+from scheduler.errors import (
+    DatasetError,
+    StorageError,
+    StorageKeyError,
+    StorageNotFound,
+    TransientDatabaseError,
+    TransientStorageError,
+    UnbrandError,
+)
+from scheduler.quality import assess, thresholds_from_options
+from scheduler.storage import Storage
+from worker.job_io import (
+    DEFAULT_MAX_PIXELS,
+    JobInputs,
+    compute_metrics,
+    encode_output,
+    load_inputs,
+    output_location,
+)
+from worker.services import Ticker
+
+if TYPE_CHECKING:
+    from inpaint_core.inpainter import Inpainter
+
+log = logging.getLogger(__name__)
+
+InpainterProvider = Callable[[], "Inpainter"]
+StorageResolver = Callable[[str], tuple[Storage, str]]
+
+# Bad input: fail this job only, never retry.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    ImageInputError,
+    DatasetError,
+    StorageNotFound,
+    StorageKeyError,
+    StorageError,
+)
+# Worth another try later: Celery's autoretry handles these.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (TransientStorageError, TransientDatabaseError)
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Limits of one job run."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    heartbeat_interval: float = 30.0  # seconds between heartbeat_at updates while running
+    stale_after: float = 300.0  # a running row without heartbeat this long may be taken over
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What happened to one job in this call.
+
+    status: "done" / "failed" (the row says so too), "skipped" (already finished or
+    cancelled: nothing done) or "busy" (another worker holds a fresh claim on it).
+    """
+
+    job_id: int
+    status: str
+    output_uri: str | None = None
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "status": self.status, "output_uri": self.output_uri,
+                "error": self.error, "timings": self.timings, "metrics": self.metrics}
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A claimed job with everything needed to run it, read once from the database."""
+
+    job_id: int
+    batch_id: int
+    input_uri: str
+    mask_spec: dict[str, Any]
+    batch_name: str
+    output_root: str
+    options: dict[str, Any]
+
+
+def process_job(
+    job_id: int,
+    *,
+    session_factory: sessionmaker[Session],
+    inpainter_provider: InpainterProvider,
+    storage_resolver: StorageResolver,
+    worker_name: str,
+    options: PipelineOptions | None = None,
+) -> JobOutcome:
+    """Run job `job_id` to its end (see the module docstring); returns what happened."""
+    options = options or PipelineOptions()
+    claimed = claim(session_factory, job_id, worker_name=worker_name,
+                    stale_after=options.stale_after)
+    if isinstance(claimed, JobOutcome):
+        return claimed
+    beat = Ticker(
+        lambda: _heartbeat(session_factory, job_id, worker_name),
+        options.heartbeat_interval,
+        name=f"job-{job_id}-heartbeat",
+    )
+    try:
+        with beat:
+            return _run(claimed, session_factory, inpainter_provider, storage_resolver,
+                        worker_name, options)
+    except TRANSIENT_ERRORS:  # before PERMANENT_ERRORS: TransientStorageError is a StorageError
+        release(session_factory, job_id, worker_name=worker_name)
+        raise
+    except PERMANENT_ERRORS as exc:
+        return fail(session_factory, job_id, reason=describe_error(exc), worker_name=worker_name)
+    except Exception as exc:  # a bug or a model fault: the job must still end with a reason
+        log.exception("job %s failed with an unexpected error", job_id)
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        return fail(session_factory, job_id, reason=reason, worker_name=worker_name)
+
+
+def claim(
+    factory: sessionmaker[Session], job_id: int, *, worker_name: str, stale_after: float
+) -> Ticket | JobOutcome:
+    """Claim the job for this worker, or say why not (skipped / busy)."""
+    with session_scope(factory) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return JobOutcome(job_id, "skipped", error="no such job (deleted?)")
+        if job.status in (JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED):
+            return JobOutcome(job_id, "skipped", output_uri=job.output_uri, error=job.error)
+        if not crud.claim_job(session, job_id=job_id, worker=worker_name, stale_after=stale_after):
+            return JobOutcome(job_id, "busy", error=f"running on {job.worker}")
+        batch = session.get(Batch, job.batch_id)
+        if batch is None:  # pragma: no cover - the foreign key forbids it
+            raise DatasetError(f"job {job_id} has no batch")
+        return Ticket(job_id=job_id, batch_id=batch.id, input_uri=job.input_uri,
+                      mask_spec=dict(job.mask_spec or {}), batch_name=batch.name,
+                      output_root=batch.output_root, options=dict(batch.options or {}))
+
+
+def _run(
+    ticket: Ticket,
+    factory: sessionmaker[Session],
+    inpainter_provider: InpainterProvider,
+    storage_resolver: StorageResolver,
+    worker_name: str,
+    options: PipelineOptions,
+) -> JobOutcome:
+    inpainter = inpainter_provider()  # loads the model on a process's first job: not timed
+    started = time.perf_counter()
+    inputs = load_inputs(ticket.input_uri, ticket.mask_spec, storage_resolver,
+                         max_pixels=options.max_pixels)
+    read_done = time.perf_counter()
+    output = inpainter.inpaint(inputs.image.rgb, inputs.mask)
+    inference_done = time.perf_counter()
+    output_uri = _write_output(ticket, inputs, output, storage_resolver)
+    write_done = time.perf_counter()
+    timings = {
+        "read_ms": 1000 * (read_done - started),
+        "inference_ms": 1000 * (inference_done - read_done),
+        "write_ms": 1000 * (write_done - inference_done),
+    }
+    metrics = compute_metrics(inputs, output, inpainter.fill_region(inputs.mask))
+    score, flagged = assess(metrics, thresholds=thresholds_from_options(ticket.options))
+    finished = _finish(factory, ticket, worker_name=worker_name, output_uri=output_uri,
+                       metrics=metrics, quality_score=score, flagged=flagged,
+                       model_version=inpainter.model_version, **timings)
+    status = "done" if finished else "skipped"
+    return JobOutcome(ticket.job_id, status, output_uri=output_uri, timings=timings,
+                      metrics=metrics)
+
+
+def _write_output(
+    ticket: Ticket, inputs: JobInputs, output: Any, storage_resolver: StorageResolver
+) -> str:
+    """Encode and store the output at its deterministic key; returns its URI."""
+    fmt = ticket.options.get("output_format", "auto")
+    data, ext, content_type = encode_output(output, inputs.image, output_format=fmt)
+    storage, key = output_location(ticket.output_root, ticket.batch_name, inputs.rel_path, ext,
+                                   storage_resolver)
+    storage.write_bytes(key, data, content_type=content_type)
+    return storage.uri_for(key)
+
+
+def _finish(factory: sessionmaker[Session], ticket: Ticket, *, worker_name: str,
+            **fields: Any) -> bool:
+    """Mark done (only if the job is still ours) and close the batch when it was the last."""
+    with session_scope(factory) as session:
+        done = crud.mark_done(session, job_id=ticket.job_id, worker=worker_name, **fields)
+        if done:
+            crud.finish_batch_if_complete(session, batch_id=ticket.batch_id)
+        return done
+
+
+def _heartbeat(factory: sessionmaker[Session], job_id: int, worker_name: str) -> None:
+    with session_scope(factory) as session:
+        crud.heartbeat(session, job_id=job_id, worker=worker_name)
+
+
+def fail(factory: sessionmaker[Session], job_id: int, *, reason: str,
+         worker_name: str | None = None) -> JobOutcome:
+    """Mark the job failed with `reason` (readable, one line) and say so."""
+    with session_scope(factory) as session:
+        if crud.mark_failed(session, job_id=job_id, error=reason, worker=worker_name):
+            job = session.get(Job, job_id)
+            if job is not None:
+                crud.finish_batch_if_complete(session, batch_id=job.batch_id)
+    log.warning("job %s failed: %s", job_id, reason)
+    return JobOutcome(job_id, "failed", error=reason)
+
+
+def release(factory: sessionmaker[Session], job_id: int, *, worker_name: str) -> None:
+    """Hand a claim back (running -> queued) before a retry; best effort."""
+    try:
+        with session_scope(factory) as session:
+            crud.release_job(session, job_id=job_id, worker=worker_name)
+    except UnbrandError as exc:
+        log.warning("could not release job %s before retry: %s", job_id, exc)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for a job row, naming the kind of problem."""
+    kind = {
+        ImageInputError: "bad image",
+        DatasetError: "bad dataset entry",
+        StorageNotFound: "input not found",
+        StorageKeyError: "unsafe path",
+        StorageError: "storage error",
+    }
+    label = next((text for cls, text in kind.items() if isinstance(exc, cls)), "error")
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{label}: {message}"
+

@@ -1,0 +1,162 @@
+"""The embedded default: one machine, nothing to start.
+
+`run_embedded` submits the dataset into a SQLite file inside the output folder (or any
+database URL), then executes the queued jobs in this process with the same
+`process_job` the Celery workers use, writing outputs under the output folder.
+
+Resumable: the batch name comes from the source, the submit is idempotent and done jobs
+are skipped, so running it again after an interruption does only what is left. Jobs
+left `running` by an interrupted run are put back in the queue first (an embedded run
+is the only runner of its database; do not point two runs at the same one).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scheduler.db import crud
+from scheduler.db.migrate import upgrade
+from scheduler.db.models import Job, JobStatus
+from scheduler.db.session import make_engine, make_session_factory, session_scope
+from scheduler.settings import Settings, get_settings
+from scheduler.submit import SubmitReport, batch_name_for, queued_ids, submit_dataset
+from worker.model_cache import ModelSpec, check_weights, load_inpainter
+from worker.pipeline import JobOutcome, PipelineOptions, process_job
+from worker.services import StorageResolver
+
+if TYPE_CHECKING:
+    from inpaint_core.inpainter import Inpainter
+
+DB_FILE = "unbrand.db"
+MAX_LISTED_FAILURES = 20
+EMBEDDED_WORKER = "embedded"
+
+
+@dataclass
+class RunSummary:
+    """The end state of an embedded run."""
+
+    batch_name: str
+    output_dir: Path
+    db_url: str
+    counts: dict[str, int]
+    processed: int  # jobs executed by this run (done or failed now)
+    elapsed_s: float  # whole run, model loading and submit included
+    processing_s: float  # executing jobs only
+    submit: SubmitReport
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (input, reason)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def images_per_s(self) -> float:
+        return self.processed / self.processing_s if self.processing_s > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.counts.get(JobStatus.FAILED.value, 0) == 0
+
+
+@dataclass
+class RunHooks:
+    """Callbacks for progress display: `start(total, remaining)`, `job(outcome)`."""
+
+    start: Callable[[int, int], None] = lambda total, remaining: None
+    job: Callable[[JobOutcome], None] = lambda outcome: None
+
+
+def default_db_url(out_dir: Path) -> str:
+    return f"sqlite:///{(out_dir / DB_FILE).resolve()}"
+
+
+def run_embedded(
+    source: str,
+    *,
+    out_dir: str | Path,
+    format: str = "auto",
+    split: str | None = None,
+    classes: Sequence[str] | None = None,
+    model: ModelSpec | None = None,
+    db_url: str | None = None,
+    name: str | None = None,
+    settings: Settings | None = None,
+    inpainter: Inpainter | None = None,
+    hooks: RunHooks | None = None,
+) -> RunSummary:
+    """Submit `source` and process every job left to do, in this process."""
+    started = time.perf_counter()
+    hooks = hooks or RunHooks()
+    out = Path(out_dir).expanduser().resolve()
+    settings = settings or get_settings()
+    if inpainter is None:  # fail before touching anything when the weights are missing
+        spec = model or ModelSpec.from_settings(settings)
+        check_weights(spec)
+        inpainter = load_inpainter(spec)
+    out.mkdir(parents=True, exist_ok=True)
+    db_url = db_url or default_db_url(out)
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        factory = make_session_factory(engine)
+        report = submit_dataset(
+            source, output=str(out) + "/", session_factory=factory, settings=settings,
+            name=name or batch_name_for(source), format=format, split=split, classes=classes,
+            queue="cpu", publish=False,
+        )
+        batch_id = int(report.batch_id or 0)
+        processing_started = time.perf_counter()
+        processed = _execute(factory, batch_id, inpainter, settings, hooks)
+        now = time.perf_counter()
+        return _summary(factory, report, out, db_url, processed, now - started,
+                        now - processing_started)
+    finally:
+        engine.dispose()
+
+
+def _execute(factory: Any, batch_id: int, inpainter: Inpainter, settings: Settings,
+             hooks: RunHooks) -> int:
+    """Run every queued job of the batch; returns how many were executed."""
+    with session_scope(factory) as session:
+        crud.requeue_stale(session, older_than=0, batch_id=batch_id)  # left by a dead run
+        counts = crud.count_by_status(session, batch_id=batch_id)
+    hooks.start(sum(counts.values()), counts[JobStatus.QUEUED.value])
+    resolver = StorageResolver(settings)
+    options = PipelineOptions(max_pixels=settings.max_pixels,
+                              heartbeat_interval=settings.heartbeat_interval,
+                              stale_after=settings.stale_after)
+    processed = 0
+    for page in queued_ids(factory, batch_id=batch_id):
+        for job_id in page:
+            outcome = process_job(job_id, session_factory=factory,
+                                  inpainter_provider=lambda: inpainter,
+                                  storage_resolver=resolver, worker_name=EMBEDDED_WORKER,
+                                  options=options)
+            if outcome.status in ("done", "failed"):
+                processed += 1
+            hooks.job(outcome)
+    return processed
+
+
+def _summary(factory: Any, report: SubmitReport, out: Path, db_url: str, processed: int,
+             elapsed: float, processing: float) -> RunSummary:
+    batch_id = int(report.batch_id or 0)
+    with session_scope(factory) as session:
+        counts = crud.count_by_status(session, batch_id=batch_id)
+        failed = crud.list_jobs(session, batch_id=batch_id, status=JobStatus.FAILED.value,
+                                limit=MAX_LISTED_FAILURES)
+        failures = [(_input_name(job), job.error or "") for job in failed]
+    return RunSummary(batch_name=report.batch_name, output_dir=out, db_url=db_url,
+                      counts=counts, processed=processed, elapsed_s=elapsed,
+                      processing_s=processing, submit=report,
+                      failures=failures)
+
+
+def _input_name(job: Job) -> str:
+    spec = job.mask_spec or {}
+    return str(spec.get("rel_path") or job.input_uri)

@@ -1,0 +1,210 @@
+"""Per-process resources of a worker: database sessions, storage clients, start-up, heartbeats.
+
+Everything here is created lazily in the process that uses it: a prefork child must not
+reuse the parent's database connections or boto3 clients, so `reset_after_fork` drops
+them in each child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler.db import crud
+from scheduler.db.models import Worker
+from scheduler.db.session import (
+    make_engine,
+    make_session_factory,
+    session_scope,
+    wait_for_database,
+)
+from scheduler.errors import TransientQueueError, UnbrandError
+from scheduler.settings import Settings, get_settings, redact_url
+from scheduler.storage import Storage, open_storage
+
+log = logging.getLogger(__name__)
+
+
+class StorageResolver:
+    """Turns a URI into (storage, key), keeping one S3 client per bucket for the process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._buckets: dict[str, Storage] = {}
+
+    def __call__(self, uri: str) -> tuple[Storage, str]:
+        parts = urlsplit(uri)
+        if parts.scheme != "s3":
+            return open_storage(uri, settings=self._settings)
+        with self._lock:
+            storage = self._buckets.get(parts.netloc)
+            if storage is None:
+                storage, _ = open_storage(f"s3://{parts.netloc}", settings=self._settings)
+                self._buckets[parts.netloc] = storage
+        return storage, parts.path.lstrip("/")
+
+
+class WorkerResources:
+    """Settings, engine, session factory and storage resolver of one process (lazy)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        storage_resolver: Callable[[str], tuple[Storage, str]] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._engine: Engine | None = None
+        self._factory: sessionmaker[Session] | None = None
+        self._resolver = storage_resolver
+        self._lock = threading.Lock()
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = get_settings()
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = make_engine(self.settings.database_url)
+            return self._engine
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        engine = self.engine
+        with self._lock:
+            if self._factory is None:
+                self._factory = make_session_factory(engine)
+            return self._factory
+
+    @property
+    def storage_resolver(self) -> Callable[[str], tuple[Storage, str]]:
+        with self._lock:
+            if self._resolver is None:
+                self._resolver = StorageResolver(self.settings)
+            return self._resolver
+
+    def close(self) -> None:
+        """Close the database connections of this process."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine, self._factory = None, None
+
+    def reset_after_fork(self) -> None:
+        """Forget connections inherited from a parent process (call in each prefork child)."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose(close=False)
+            self._engine, self._factory = None, None
+            if isinstance(self._resolver, StorageResolver):  # holds boto3 clients
+                self._resolver = None
+
+
+_RESOURCES = WorkerResources()
+
+
+def process_resources() -> WorkerResources:
+    """The resources of this process."""
+    return _RESOURCES
+
+
+def use_process_resources(resources: WorkerResources) -> WorkerResources:
+    """Replace this process's resources (embedding a worker, tests); returns the old ones."""
+    global _RESOURCES
+    previous, _RESOURCES = _RESOURCES, resources
+    if previous is not resources:
+        previous.close()
+    return previous
+
+
+def wait_for_broker(url: str, *, timeout: float = 60.0, interval: float = 1.0) -> None:
+    """Block until the Redis broker answers PING; TransientQueueError after `timeout`."""
+    import redis
+
+    deadline = time.monotonic() + timeout
+    while True:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client.ping()
+            return
+        except redis.RedisError as exc:
+            if time.monotonic() >= deadline:
+                raise TransientQueueError(
+                    f"broker {redact_url(url)} not reachable after {timeout:.0f} s: {exc}"
+                ) from exc
+            time.sleep(interval)
+        finally:
+            client.close()
+
+
+def wait_for_services(settings: Settings, engine: Engine, *, timeout: float = 60.0) -> None:
+    """Wait for the database (SELECT 1) and, for redis:// brokers, the broker (PING)."""
+    wait_for_database(engine, timeout=timeout)
+    if settings.broker_url and urlsplit(settings.broker_url).scheme in {"redis", "rediss"}:
+        wait_for_broker(settings.broker_url, timeout=timeout)
+
+
+def record_worker(factory: sessionmaker[Session], *, name: str, queues: str) -> None:
+    """Insert or refresh this worker's row at start-up (its `last_seen` is the heartbeat)."""
+    with session_scope(factory) as session:
+        crud.upsert_worker(session, name=name, hostname=socket.gethostname(), queues=queues,
+                           pid=os.getpid(), started_at=datetime.now(UTC))
+
+
+def touch_worker(factory: sessionmaker[Session], *, name: str) -> None:
+    """Update `last_seen` of this worker's row."""
+    with session_scope(factory) as session:
+        session.execute(
+            sa.update(Worker).where(Worker.name == name).values(last_seen=datetime.now(UTC))
+        )
+
+
+class Ticker:
+    """Calls `action` every `interval` seconds on a daemon thread until stopped.
+
+    Errors in `action` are logged and do not stop the ticking (a heartbeat must outlive a
+    database blip).
+    """
+
+    def __init__(self, action: Callable[[], None], interval: float, *, name: str) -> None:
+        self._action = action
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._action()
+            except UnbrandError as exc:
+                log.warning("%s failed: %s", self._thread.name, exc)
+
+    def start(self) -> Ticker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Ticker:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
