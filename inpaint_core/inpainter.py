@@ -202,4 +202,9 @@ class Inpainter:
             filled = restore_detail(
                 filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail
             )
-        paste(output, filled, crop.plan.box, crop.own, crop.mask, self.planner.feather)
+        # blend only around this crop's region, 1 px wider so its border sees non-fill pixels
+        rx1, ry1, rx2, ry2 = crop.plan.region
+        sx1, sy1, sx2, sy2 = max(x1, rx1 - 1), max(y1, ry1 - 1), min(x2, rx2 + 1), min(y2, ry2 + 1)
+        local = (slice(sy1 - y1, sy2 - y1), slice(sx1 - x1, sx2 - x1))
+        box = (sx1, sy1, sx2, sy2)
+        paste(output, filled[local], box, crop.own[local], crop.mask[local], self.planner.feather)
