@@ -58,7 +58,7 @@ def median_time(fn, repeats: int) -> tuple[float, object]:
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
-    return float(np.median(times)), result
+    return (float(np.median(times)) if times else float("nan")), result
 
 
 def to_uint8(pred: torch.Tensor) -> np.ndarray:
@@ -66,21 +66,28 @@ def to_uint8(pred: torch.Tensor) -> np.ndarray:
 
 
 def forward_512(
-    generator: AOTGenerator, image: np.ndarray, hole: np.ndarray, fast: bool, repeats: int
+    generator: AOTGenerator, image: np.ndarray, hole: np.ndarray, mode: str, repeats: int
 ):
-    """Time one forward; fast = bf16 + channels_last (our CPU path), else plain fp32 NCHW."""
+    """Time one forward. mode: "fp32" plain NCHW; "bf16" bf16 weights + activations,
+    channels_last (our CPU path); "autocast" fp32 weights under torch.autocast(bf16)."""
     model = copy.deepcopy(generator).eval()
     x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1  # (1, 3, 512, 512)
     m = torch.from_numpy(hole)[None, None].float()  # (1, 1, 512, 512)
     masked = prepare_input(x, m)
-    if fast:
-        model = model.to(torch.bfloat16).to(memory_format=torch.channels_last)
-        masked = masked.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
-        m = m.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
-    else:
+    if mode == "fp32":
         masked, m = masked.contiguous(), m.contiguous()
+    else:
+        dtype = torch.bfloat16 if mode == "bf16" else torch.float32
+        model = model.to(dtype).to(memory_format=torch.channels_last)
+        masked = masked.to(dtype).contiguous(memory_format=torch.channels_last)
+        m = m.to(dtype).contiguous(memory_format=torch.channels_last)
+
+    def run() -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode == "autocast"):
+            return model(masked, m)
+
     with torch.inference_mode():
-        seconds, pred = median_time(lambda: model(masked, m), repeats)
+        seconds, pred = median_time(run, repeats)
     return seconds, pred
 
 
@@ -94,29 +101,50 @@ def part_a(repeats: int) -> float:
     torch.manual_seed(0)
     generator = AOTGenerator(AOTConfig.reference())
     print(
-        f"(a) reference config, 512x512, photo {PHOTO}.jpg, hole {hole.mean():.1%} of the image, random weights"
+        f"(a) reference config, 512x512, photo {PHOTO}.jpg, hole {hole.mean():.1%}, random weights"
     )
-    t32, p32 = forward_512(generator, rgb, hole, fast=False, repeats=repeats)
-    t16, p16 = forward_512(generator, rgb, hole, fast=True, repeats=repeats)
+    t32, p32 = forward_512(generator, rgb, hole, "fp32", repeats)
+    t16, p16 = forward_512(generator, rgb, hole, "bf16", repeats)
+    tac, pac = forward_512(generator, rgb, hole, "autocast", repeats)
     a, b = to_uint8(p32), to_uint8(p16)
     saturated = float((p32.abs() > 0.99).float().mean())
     print(f"    fp32 NCHW                    {t32:7.3f} s")
-    print(f"    bf16 + channels_last         {t16:7.3f} s   speed-up x{t32 / t16:.2f}")
-    print(
-        f"    PSNR fp32 vs bf16            {psnr(a, b):7.2f} dB (whole), {psnr(a, b, hole):.2f} dB (hole)"
-    )
+    print(f"    bf16 + channels_last         {t16:7.3f} s   speed-up x{t32 / t16:.2f}   (our path)")
+    print(f"    autocast bf16, channels_last {tac:7.3f} s   speed-up x{t32 / tac:.2f}")
+    whole, inside = psnr(a, b), psnr(a, b, hole)
+    print(f"    PSNR fp32 vs bf16            {whole:7.2f} dB (whole), {inside:.2f} dB (hole)")
+    print(f"    PSNR fp32 vs autocast        {psnr(a, to_uint8(pac)):7.2f} dB (whole)")
     print(f"    outputs with |tanh| > 0.99   {saturated:7.1%}")
     if saturated > 0.2:
         sane = copy.deepcopy(generator)
         with torch.no_grad():
             sane.decoder[4].weight.mul_(0.1)  # keeps pre-tanh values in the linear range
-        s32, q32 = forward_512(sane, rgb, hole, fast=False, repeats=0)
-        s16, q16 = forward_512(sane, rgb, hole, fast=True, repeats=0)
+        q32 = forward_512(sane, rgb, hole, "fp32", 0)[1]
+        q16 = forward_512(sane, rgb, hole, "bf16", 0)[1]
         print(
             "    tanh saturates: PSNR with the last conv scaled by 0.1: "
             f"{psnr(to_uint8(q32), to_uint8(q16)):.2f} dB"
         )
     return t32
+
+
+def part_a_trained(weights: Path) -> None:
+    """fp32 against bf16 through Inpainter with trained weights (a real-activation check)."""
+    from inpaint_core.checkpoint import load_generator
+
+    generator, card = load_generator(weights)
+    rgb = cv2.resize(
+        read_image(EXAMPLES / "image" / f"{PHOTO}.jpg").rgb,
+        (512, 512),
+        interpolation=cv2.INTER_AREA,
+    )
+    hole = read_image(EXAMPLES / "mask" / f"{PHOTO}.png").rgb[..., 0] > 0
+    out32 = Inpainter(generator, precision="fp32").inpaint(rgb, hole)
+    out16 = Inpainter(generator, precision="bf16").inpaint(rgb, hole)
+    fill = Inpainter(generator).fill_region(hole)
+    name, iterations = generator.config.name, card.get("iterations")
+    print(f"(a') trained {name} weights ({weights.name}, {iterations} iterations)")
+    print(f"    Inpainter fp32 vs bf16 PSNR  {psnr(out32, out16, fill):7.2f} dB (fill region)")
 
 
 def photo(width: int, height: int) -> np.ndarray:
@@ -140,13 +168,13 @@ def part_b(t32: float, repeats: int) -> None:
     for config in (AOTConfig.lite(), AOTConfig.reference()):
         torch.manual_seed(0)
         inpainter = Inpainter(AOTGenerator(config), precision="auto")
-        seconds, out = median_time(lambda: inpainter.inpaint(image, mask), repeats)
+        seconds, out = median_time(lambda m=inpainter: m.inpaint(image, mask), repeats)
         fill = inpainter.fill_region(mask)
         same = bool(np.array_equal(out[~fill], image[~fill]))
-        print(
-            f"    {config.name:9s} (work {config.work_size}, {inpainter.precision}) {seconds:7.3f} s"
-            f" = {seconds / t32:.2f} x one fp32 512 forward; outside fill identical: {same}"
-        )
+        name = f"{config.name} (work {config.work_size}, {inpainter.precision})"
+        ratio = seconds / t32
+        print(f"    {name:25s} {seconds:7.3f} s = {ratio:.2f} x fp32 512 forward (target < 0.5)")
+        print(f"    {'':25s} outside the fill region identical: {same}")
 
 
 def memory_child(path: str) -> None:
@@ -188,17 +216,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=3, help="timed calls after one warm-up")
+    parser.add_argument("--weights", type=Path, help="also compare fp32/bf16 on trained weights")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)
         return
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {platform.processor() or '?'}, "
-        f"capability {torch.backends.cpu.get_cpu_capability()}, fast bf16: {cpu_has_fast_bf16()}"
-    )
+    capability = torch.backends.cpu.get_cpu_capability()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, ")
+    print(f"CPU capability {capability}, AMX/AVX512-BF16: {cpu_has_fast_bf16()}")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (other processes share the 2 cores)")
     t32 = part_a(args.repeats)
+    if args.weights:
+        part_a_trained(args.weights)
     part_b(t32, args.repeats)
     part_c()
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
