@@ -62,7 +62,7 @@ def as_mask(mask: np.ndarray | Image.Image, shape: tuple[int, int]) -> np.ndarra
     """Bool (H, W) mask, nonzero = remove; its shape must match the image."""
     array = np.asarray(mask.convert("L") if isinstance(mask, Image.Image) else mask)
     if array.ndim == 3:
-        array = array.any(axis=2)
+        array = np.asarray(array.any(axis=2))
     if array.shape != tuple(shape):
         raise ImageInputError(
             f"mask is {array.shape[1]}x{array.shape[0]} but the image is {shape[1]}x{shape[0]}"
@@ -99,7 +99,7 @@ class Inpainter:
         if self.dtype != torch.float32 or self.device.type != "cpu":
             generator = copy.deepcopy(generator)  # never convert the caller's module in place
         self.generator = generator.to(self.device, self.dtype).eval()
-        self.generator = self.generator.to(memory_format=torch.channels_last)
+        self.generator = self.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     @classmethod
     def load(
