@@ -50,29 +50,38 @@ def _cells(image: torch.Tensor, token: int) -> torch.Tensor:
     return patches[0].T.contiguous()
 
 
-def _match_weights(target: torch.Tensor, source: torch.Tensor, tolerance: float) -> torch.Tensor:
-    """Softmax over -(mean squared difference) / tolerance^2: (targets, sources), rows sum to 1."""
+def _best_matches(
+    target: torch.Tensor, source: torch.Tensor, tolerance: float, top: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The `top` closest sources of each target and their softmax weights.
+
+    Weights: softmax over -(mean squared difference) / tolerance^2 among those `top`; the
+    rest would get negligible weight at the default tolerance and cost a full matmul.
+    """
     dims = target.shape[1]
-    d2 = (
-        (target * target).sum(1, keepdim=True)
-        + (source * source).sum(1)[None]
-        - 2 * target @ source.T
-    )
-    return torch.softmax(-d2.clamp_min(0) / (dims * tolerance**2), dim=1)
+    d2 = (target * target).sum(1, keepdim=True) + (source * source).sum(1)[None]
+    d2 = (d2 - 2 * target @ source.T).clamp_min(0)  # (targets, sources)
+    nearest, index = torch.topk(d2, k=min(top, source.shape[0]), dim=1, largest=False)
+    return index, torch.softmax(-nearest / (dims * tolerance**2), dim=1)
 
 
-def aggregate_residual(
+Rect = tuple[int, int, int, int]  # y0, y1, x0, x1
+
+
+def residual_patch(
     filled: np.ndarray,
     hole: np.ndarray,
     residual: np.ndarray,
     *,
     token: int = 4,
     tolerance: float = 0.04,
-) -> np.ndarray:
-    """Residual for the hole cells, aggregated from context cells: float32 (H, W, 3).
+    top: int = 8,
+) -> tuple[np.ndarray, Rect] | None:
+    """Aggregated context residual over the hole cells' bounding rectangle (source pixels).
 
     filled (h, w, 3) model-scale fill; hole (h, w) bool model-scale hole; residual (H, W, 3).
-    Returns zeros where no hole cell is (and everywhere when there is no usable context).
+    Returns (patch float32 (y1 - y0, x1 - x0, 3), (y0, y1, x0, x1)), or None when there is no
+    hole cell or no usable context.
     """
     h, w = hole.shape
     rows, cols = -(-h // token), -(-w // token)
@@ -82,24 +91,47 @@ def aggregate_residual(
     hole_pad = np.pad(hole, ((0, pad_h), (0, pad_w)), mode="edge").astype(np.float32)
     cell_hole = cv2.resize(hole_pad, (cols, rows), interpolation=cv2.INTER_AREA) > 0  # (rows, cols)
     near_hole = cv2.dilate(cell_hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    target, source = cell_hole.ravel(), ~near_hole.ravel()
-    height, width = residual.shape[:2]
-    if not target.any() or source.sum() < 4:
-        return np.zeros_like(residual)
+    target, source = np.flatnonzero(cell_hole), np.flatnonzero(~near_hole)
+    if target.size == 0 or source.size < 4:
+        return None
     desc = _cells(image, token)  # (cells, D)
-    weights = _match_weights(desc[target], desc[source], tolerance)  # (hole cells, ctx cells)
+    index, weights = _best_matches(desc[target], desc[source], tolerance, top)  # (targets, top)
     # source-scale residual on a grid of block x block pixels per cell (block ~ token * scale)
+    height, width = residual.shape[:2]
     block = max(1, round(token * max(height / h, width / w)))
     keep_h, keep_w = round(h * block / token), round(w * block / token)
-    grid = cv2.resize(residual, (keep_w, keep_h), interpolation=cv2.INTER_LINEAR)
-    grid = np.pad(grid, ((0, rows * block - keep_h), (0, cols * block - keep_w), (0, 0)))
-    blocks = torch.from_numpy(grid).reshape(rows, block, cols, block, 3).permute(0, 2, 1, 3, 4)
-    blocks = blocks.reshape(rows * cols, -1)  # (cells, block*block*3)
-    out = torch.zeros_like(blocks)
-    out[torch.from_numpy(target)] = weights @ blocks[torch.from_numpy(source)]
-    out = out.reshape(rows, cols, block, block, 3).permute(0, 2, 1, 3, 4)
-    out = out.reshape(rows * block, cols * block, 3).numpy()[:keep_h, :keep_w]
-    return cv2.resize(np.ascontiguousarray(out), (width, height), interpolation=cv2.INTER_LINEAR)
+    grid = np.zeros((rows * block, cols * block, 3), dtype=np.float32)
+    grid[:keep_h, :keep_w] = cv2.resize(residual, (keep_w, keep_h), interpolation=cv2.INTER_LINEAR)
+    cells = grid.reshape(rows, block, cols, block, 3)
+    chosen = source[index.numpy()]  # (targets, top) cell numbers
+    picked = cells[chosen // cols, :, chosen % cols]  # (targets, top, block, block, 3)
+    mixed = np.einsum("tk,tkijc->tijc", weights.numpy(), picked)  # (targets, block, block, 3)
+    r0, r1 = target.min() // cols, target.max() // cols + 1
+    c0, c1 = (target % cols).min(), (target % cols).max() + 1
+    sub = np.zeros((r1 - r0, block, c1 - c0, block, 3), dtype=np.float32)
+    sub[target // cols - r0, :, target % cols - c0] = mixed
+    sub = sub.reshape((r1 - r0) * block, (c1 - c0) * block, 3)
+    # cell rectangle -> source pixels (grid pixel g maps to source g * height / keep_h)
+    y0, y1 = round(r0 * block * height / keep_h), min(height, round(r1 * block * height / keep_h))
+    x0, x1 = round(c0 * block * width / keep_w), min(width, round(c1 * block * width / keep_w))
+    sub = sub[: round((y1 - y0) * keep_h / height) or 1, : round((x1 - x0) * keep_w / width) or 1]
+    patch = cv2.resize(
+        np.ascontiguousarray(sub), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR
+    )
+    return patch, (y0, y1, x0, x1)
+
+
+def aggregate_residual(
+    filled: np.ndarray, hole: np.ndarray, residual: np.ndarray, **options: float
+) -> np.ndarray:
+    """`residual_patch` placed in a zero float32 (H, W, 3) array."""
+    out = np.zeros_like(residual, dtype=np.float32)
+    with torch.inference_mode():
+        found = residual_patch(filled.astype(np.float32), hole, residual, **options)  # type: ignore[arg-type]
+    if found is not None:
+        patch, (y0, y1, x0, x1) = found
+        out[y0:y1, x0:x1] = patch
+    return out
 
 
 def restore_detail(
@@ -123,4 +155,8 @@ def restore_detail(
         raise ValueError(f"unknown detail method {method!r}; choose one of {DETAIL_METHODS}")
     residual = context_residual(original, (w, h))
     with torch.inference_mode():
-        return up + aggregate_residual(filled.astype(np.float32), hole, residual)
+        found = residual_patch(filled.astype(np.float32), hole, residual)
+    if found is not None:
+        patch, (y0, y1, x0, x1) = found
+        up[y0:y1, x0:x1] += patch
+    return up

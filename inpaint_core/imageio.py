@@ -126,7 +126,8 @@ def image_to_arrays(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"))
         return np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
-    return np.asarray(image.convert("RGB")).copy(), None
+    rgb = image if mode == "RGB" else image.convert("RGB")
+    return np.array(rgb), None  # one copy of the pixels, writable
 
 
 def read_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:

@@ -62,7 +62,7 @@ def as_mask(mask: np.ndarray | Image.Image, shape: tuple[int, int]) -> np.ndarra
     """Bool (H, W) mask, nonzero = remove; its shape must match the image."""
     array = np.asarray(mask.convert("L") if isinstance(mask, Image.Image) else mask)
     if array.ndim == 3:
-        array = array.any(axis=2)
+        array = np.asarray(array.any(axis=2))
     if array.shape != tuple(shape):
         raise ImageInputError(
             f"mask is {array.shape[1]}x{array.shape[0]} but the image is {shape[1]}x{shape[0]}"
@@ -99,7 +99,7 @@ class Inpainter:
         if self.dtype != torch.float32 or self.device.type != "cpu":
             generator = copy.deepcopy(generator)  # never convert the caller's module in place
         self.generator = generator.to(self.device, self.dtype).eval()
-        self.generator = self.generator.to(memory_format=torch.channels_last)
+        self.generator = self.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     @classmethod
     def load(
@@ -202,4 +202,9 @@ class Inpainter:
             filled = restore_detail(
                 filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail
             )
-        paste(output, filled, crop.plan.box, crop.own, crop.mask, self.planner.feather)
+        # blend only around this crop's region, 1 px wider so its border sees non-fill pixels
+        rx1, ry1, rx2, ry2 = crop.plan.region
+        sx1, sy1, sx2, sy2 = max(x1, rx1 - 1), max(y1, ry1 - 1), min(x2, rx2 + 1), min(y2, ry2 + 1)
+        local = (slice(sy1 - y1, sy2 - y1), slice(sx1 - x1, sx2 - x1))
+        box = (sx1, sy1, sx2, sy2)
+        paste(output, filled[local], box, crop.own[local], crop.mask[local], self.planner.feather)

@@ -6,9 +6,9 @@ model was trained on, and the whole frame would not fit in memory either. The pl
 runs the full frame; it
 
 1. grows the mask by `margin` into the fill region (the only pixels that may change),
-2. splits the fill region into connected components (OpenCV) and merges components closer
-   than `merge_distance` (pixel distance, via a dilation) into regions; regions whose boxes
-   still overlap are merged too, so region boxes are disjoint,
+2. splits the fill region into connected components (OpenCV) and merges components whose
+   boxes are closer than `merge_distance` into regions; regions whose boxes still overlap
+   are merged too, so region boxes are disjoint,
 3. cuts a square crop around each region with context (`context` x the region's larger side,
    at least `min_context` pixels), shifted to stay inside the image,
 4. scales the crop so its side is at most `work_size` (the side the weights were trained on):
@@ -34,6 +34,7 @@ from inpaint_core.config import AOTConfig, PlannerConfig
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 (end exclusive)
 SIZE_STEP = 16  # unscaled crops are rounded up to this many pixels so that they batch together
+MAX_BOXES = 500  # above this many mask components, group them by a dilation first
 
 
 @dataclass(frozen=True)
@@ -91,20 +92,60 @@ def _merge_overlapping(boxes: list[Box]) -> list[Box]:
     return sorted(merged, key=lambda b: (b[1], b[0]))
 
 
+def _group_near(boxes: list[Box], distance: int) -> list[Box]:
+    """Union of boxes whose gap (Chebyshev, in pixels) is below `distance`, transitively."""
+    b = np.asarray(boxes, dtype=np.int64)  # (n, 4)
+    gap_x = np.maximum(b[:, None, 0], b[None, :, 0]) - np.minimum(b[:, None, 2], b[None, :, 2])
+    gap_y = np.maximum(b[:, None, 1], b[None, :, 1]) - np.minimum(b[:, None, 3], b[None, :, 3])
+    near = np.maximum(gap_x, gap_y) < distance  # (n, n), diagonal True
+    label = np.full(len(boxes), -1)
+    for start in range(len(boxes)):
+        if label[start] >= 0:
+            continue
+        label[start], frontier = start, [start]
+        while frontier:
+            reached = np.flatnonzero(near[frontier].any(axis=0) & (label < 0))
+            label[reached] = start
+            frontier = list(reached)
+    groups = []
+    for value in np.unique(label):
+        members = b[label == value]
+        groups.append(
+            (
+                int(members[:, 0].min()),
+                int(members[:, 1].min()),
+                int(members[:, 2].max()),
+                int(members[:, 3].max()),
+            )
+        )
+    return groups
+
+
 def find_regions(fill: np.ndarray, merge_distance: int) -> list[Box]:
-    """Boxes of the fill region's components, near ones merged; boxes are disjoint."""
+    """Boxes of the fill region's components, near ones merged; boxes are disjoint.
+
+    Components closer than `merge_distance` are merged by their boxes' gap (a box gap is never
+    larger than the pixel gap, so this merges at least what a pixel-distance rule would).
+    A mask with very many specks is first grouped by a dilation instead, which costs one
+    full-frame pass but keeps the box comparison small.
+    """
     fill_u8 = np.asarray(fill).astype(np.uint8)
     if not fill_u8.any():
         return []
-    grouped = cv2.dilate(fill_u8, disk(merge_distance // 2)) if merge_distance > 1 else fill_u8
-    height, width = fill_u8.shape
-    boxes = []
-    for x1, y1, x2, y2 in _component_boxes(grouped):
-        ys, xs = np.nonzero(fill_u8[y1:y2, x1:x2])  # shrink back to the real fill pixels
-        boxes.append(
-            (x1 + int(xs.min()), y1 + int(ys.min()), x1 + int(xs.max()) + 1, y1 + int(ys.max()) + 1)
-        )
-    return _merge_overlapping([b for b in boxes if b[2] <= width and b[3] <= height])
+    boxes = _component_boxes(fill_u8)
+    if len(boxes) > MAX_BOXES and merge_distance > 1:
+        grouped = cv2.dilate(fill_u8, disk(merge_distance // 2))
+        boxes = [_shrink(fill_u8, box) for box in _component_boxes(grouped)]
+    if merge_distance > 0 and len(boxes) > 1:
+        boxes = _group_near(boxes, merge_distance)
+    return _merge_overlapping(boxes)
+
+
+def _shrink(fill_u8: np.ndarray, box: Box) -> Box:
+    """The box of the fill pixels inside `box`."""
+    x1, y1, x2, y2 = box
+    ys, xs = np.nonzero(fill_u8[y1:y2, x1:x2])
+    return (x1 + int(xs.min()), y1 + int(ys.min()), x1 + int(xs.max()) + 1, y1 + int(ys.max()) + 1)
 
 
 def _place(center: float, side: int, limit: int) -> tuple[int, int]:

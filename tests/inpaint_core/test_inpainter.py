@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -119,3 +121,23 @@ def test_bf16_agrees_with_fp32(tiny_generator: RecordingGenerator) -> None:
     )  # the caller's module is not converted
     bf16 = bf16_inpainter.inpaint(image, mask)
     assert psnr(fp32, bf16) > 40.0
+
+
+def test_load_from_checkpoint_sets_version_and_config(tmp_path: Path) -> None:
+    from inpaint_core.checkpoint import save_inference_checkpoint
+
+    torch.manual_seed(0)
+    path = save_inference_checkpoint(
+        RecordingGenerator(TINY), tmp_path / "tiny.safetensors", card={}
+    )
+    loaded = Inpainter.load(path, device="cpu", precision="fp32", planner=PlannerConfig(margin=5))
+    assert loaded.config == TINY and loaded.planner.margin == 5
+    assert (
+        loaded.model_version.startswith("tiny-tiny-")
+        and len(loaded.model_version) == len("tiny-tiny-") + 12
+    )
+    assert loaded.device == torch.device("cpu") and loaded.precision == "fp32"
+    named = save_inference_checkpoint(
+        RecordingGenerator(TINY), tmp_path / "named.safetensors", card={"model_version": "v7"}
+    )
+    assert Inpainter.load(named, device="cpu").model_version == "v7"

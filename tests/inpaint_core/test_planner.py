@@ -115,3 +115,14 @@ def test_high_resolution_crops_use_the_tiny_work_size(tiny_generator: RecordingG
     mask = _boxes_mask(1000, 1400, [(600, 400, 800, 600)])
     Inpainter(tiny_generator).inpaint(image, mask)
     assert tiny_generator.calls == [(1, 3, config.work_size, config.work_size)]
+
+
+def test_merging_is_transitive_and_handles_many_specks() -> None:
+    chain = _boxes_mask(
+        100, 400, [(10, 10, 20, 20), (30, 10, 40, 20), (50, 10, 60, 20), (200, 10, 210, 20)]
+    )
+    assert find_regions(chain, merge_distance=15) == [(10, 10, 60, 20), (200, 10, 210, 20)]
+    specks = np.zeros((200, 200), dtype=bool)
+    specks[10:110:4, 10:110:4] = True  # 625 single pixels, 3 px apart
+    specks[180, 180] = True
+    assert find_regions(specks, merge_distance=24) == [(10, 10, 107, 107), (180, 180, 181, 181)]
