@@ -42,6 +42,27 @@ def write_manifest(folder: Path, rows: int) -> Path:
     return path
 
 
+def backend_cpu(engine: sa.Engine, database: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving `database` (same machine)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with engine.connect() as conn:
+        pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d "
+                                    "AND pid <> pg_backend_pid()"), {"d": database}).scalars()
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+def redis_cpu(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def empty_redis_db(host: str) -> str:
     for db in range(15, 0, -1):
         client = redis.Redis(host=host, port=6379, db=db)
@@ -70,16 +91,22 @@ def run(rows: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             manifest = write_manifest(Path(tmp), rows)
             for label in ("first submit", "re-submit"):
+                pg_cpu, broker_cpu = backend_cpu(admin, name), redis_cpu(client)
                 start, cpu = time.perf_counter(), time.process_time()
                 report = submit_dataset(str(manifest), output=str(Path(tmp) / "out"),
                                         session_factory=factory, settings=settings,
                                         name="bench", queue="cpu")
                 total, cpu = time.perf_counter() - start, time.process_time() - cpu
+                pg_cpu = backend_cpu(admin, name) - pg_cpu
+                broker_cpu = redis_cpu(client) - broker_cpu
                 t = report.timings
                 print(f"{label}: {rows} rows in {total:.1f} s wall, {cpu:.1f} s CPU of this "
                       f"process (read {t['read_s']:.1f} s, insert+commit {t['insert_s']:.1f} s, "
                       f"publish {t['publish_s']:.1f} s) -> inserted {report.inserted}, "
                       f"published {report.published}, {rows / total:,.0f} rows/s")
+                print(f"  CPU seconds: submitting process {cpu:.1f} + PostgreSQL backends "
+                      f"{pg_cpu:.1f} + Redis server {broker_cpu:.1f} = "
+                      f"{cpu + pg_cpu + broker_cpu:.1f} s")
         with engine.connect() as conn:
             count = conn.scalar(sa.text("SELECT count(*) FROM jobs"))
         print(f"rows in jobs: {count}; messages in Redis queue 'cpu': {client.llen('cpu')}")
