@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from scheduler.db import crud
 from scheduler.db.models import Batch, Job, JobStatus
 from scheduler.db.session import session_scope
 from scheduler.errors import BatchExistsError, ConfigError
-from scheduler.queue import DEFAULT_QUEUE, check_queue, publish_jobs
+from scheduler.queue import DEFAULT_QUEUE, check_queue, make_client, publish_jobs
 from scheduler.settings import Settings
 
 ID_PAGE = 10_000  # queued ids read per query when publishing
@@ -55,6 +56,7 @@ class SubmitReport:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # first few item errors, for the CLI
     sample: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # read_s, insert_s, publish_s
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -131,14 +133,17 @@ def submit_dataset(
         queue=queue,
         dry_run=dry_run,
     )
+    started = time.perf_counter()
     items = read_dataset(source, format=format, split=split,
                          classes=list(classes) if classes else None, settings=settings)
     rows = list(_rows(items, report))
+    report.timings["read_s"] = time.perf_counter() - started
     batch_options = {**(options or {}), "queue": queue, "split": split,
                      "classes": list(classes) if classes else None}
     if dry_run:
         _preview(session_factory, report, rows)
         return report
+    started = time.perf_counter()
     with session_scope(session_factory) as session:
         batch = _batch(session, report, format=format, options=batch_options)
         new_ids = crud.bulk_insert_jobs(session, batch_id=batch.id, jobs=rows)
@@ -149,9 +154,12 @@ def submit_dataset(
             batch.finished_at = None  # jobs left to do: a finished batch is open again
         else:
             crud.finish_batch_if_complete(session, batch_id=batch.id)
+    report.timings["insert_s"] = time.perf_counter() - started
     if publish:  # strictly after the commit above
+        started = time.perf_counter()
         report.published = publish_queued(session_factory, batch_id=report.batch_id or 0,
                                           queue=queue, settings=settings, client=client)
+        report.timings["publish_s"] = time.perf_counter() - started
     return report
 
 
@@ -234,7 +242,12 @@ def publish_queued(
     client: Celery | None = None,
 ) -> int:
     """Publish every job of the batch that is still queued; returns how many messages."""
+    app = client or make_client(settings)
     sent = 0
-    for page in queued_ids(factory, batch_id=batch_id):
-        sent += publish_jobs(page, queue=queue, settings=settings, client=client)
+    try:
+        for page in queued_ids(factory, batch_id=batch_id):
+            sent += publish_jobs(page, queue=queue, settings=settings, client=app)
+    finally:
+        if client is None:
+            app.close()
     return sent

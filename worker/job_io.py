@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
+
 from inpaint_core.imageio import (
     DEFAULT_MAX_PIXELS,
     LoadedImage,
@@ -21,7 +22,6 @@ from inpaint_core.imageio import (
     read_image,
     read_mask,
 )
-
 from inpaint_core.metrics import reference_metrics, seam_score
 from scheduler.errors import DatasetError
 from scheduler.storage import Storage, join_key, output_key
@@ -147,6 +147,24 @@ def output_location(
     return storage, join_key(prefix, output_key(batch_name, rel_path, ext))
 
 
+SEAM_BAND = 2  # inpaint_core.metrics.seam_score's default band
+# seam_score looks at most 6 * band pixels beyond the fill (its ring) plus 1 for the Sobel
+# kernel; a crop this much larger than the fill's bounding box gives the same number.
+SEAM_PAD = 6 * SEAM_BAND + 4
+
+
+def local_seam_score(output: np.ndarray, fill: np.ndarray) -> float:
+    """seam_score computed on a crop around the fill region: identical value, and the cost
+    follows the logo's size instead of the photo's (a 1-megapixel photo: ~20 ms -> ~1 ms)."""
+    fill = np.asarray(fill, dtype=bool)
+    rows, cols = np.flatnonzero(fill.any(axis=1)), np.flatnonzero(fill.any(axis=0))
+    if rows.size == 0:
+        return seam_score(output, fill, band=SEAM_BAND)
+    y1, y2 = max(rows[0] - SEAM_PAD, 0), min(rows[-1] + 1 + SEAM_PAD, fill.shape[0])
+    x1, x2 = max(cols[0] - SEAM_PAD, 0), min(cols[-1] + 1 + SEAM_PAD, fill.shape[1])
+    return seam_score(output[y1:y2, x1:x2], fill[y1:y2, x1:x2], band=SEAM_BAND)
+
+
 def compute_metrics(inputs: JobInputs, output: np.ndarray, fill: np.ndarray) -> dict[str, Any]:
     """mask_ratio, fill_ratio and seam_score always; reference figures when a truth image exists."""
     metrics: dict[str, Any] = {
@@ -154,7 +172,7 @@ def compute_metrics(inputs: JobInputs, output: np.ndarray, fill: np.ndarray) -> 
         "fill_ratio": float(np.asarray(fill, dtype=bool).mean()),
     }
     if inputs.mask.any():
-        metrics["seam_score"] = seam_score(output, fill)
+        metrics["seam_score"] = local_seam_score(output, fill)
     if inputs.truth is not None:
         if inputs.truth.shape != output.shape:
             metrics["truth_error"] = (

@@ -23,7 +23,6 @@ from tests.worker.conftest import encode, photo
 pytest.importorskip("inpaint_core.inpainter")
 
 from inpaint_core.imageio import read_image  # noqa: E402
-
 from worker.pipeline import PipelineOptions, process_job  # noqa: E402
 from worker.services import StorageResolver  # noqa: E402
 

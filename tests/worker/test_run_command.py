@@ -16,7 +16,6 @@ from tests.worker.conftest import encode, photo
 pytest.importorskip("inpaint_core.inpainter")
 
 from inpaint_core.imageio import read_image  # noqa: E402
-
 from worker.cli import make_cli  # noqa: E402
 from worker.runner import RunHooks, run_embedded  # noqa: E402
 

@@ -52,10 +52,10 @@ def worker(
         fail(f"unknown queue(s) {', '.join(unknown) or '(none)'}; use {', '.join(QUEUES)}")
     if pool not in POOLS:
         fail(f"unknown pool {pool!r}; use {', '.join(POOLS)}")
-    # Children and the Celery app read the model choice from the environment.
-    for key, value in (("WEIGHTS", weights), ("DEVICE", device), ("PRECISION", precision)):
-        if value is not None:
-            os.environ[f"UNBRAND_MODEL_{key}" if key == "WEIGHTS" else f"UNBRAND_{key}"] = value
+    # The Celery app and its child processes read the model choice from the environment.
+    overrides = {"UNBRAND_MODEL_WEIGHTS": weights, "UNBRAND_DEVICE": device,
+                 "UNBRAND_PRECISION": precision}
+    os.environ.update({key: value for key, value in overrides.items() if value is not None})
     with errors_to_exit(InpaintError):
         settings = get_settings()
         require_broker(settings)
