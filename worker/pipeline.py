@@ -183,6 +183,8 @@ def _run(
     read_done = time.perf_counter()
     output = inpainter.inpaint(inputs.image.rgb, inputs.mask)
     inference_done = time.perf_counter()
+    if not _still_ours(factory, ticket.job_id, worker_name):  # cancelled or taken over meanwhile
+        return JobOutcome(ticket.job_id, "skipped", error="cancelled or taken over while running")
     output_uri = _write_output(ticket, inputs, output, storage_resolver)
     write_done = time.perf_counter()
     timings = {
@@ -225,6 +227,13 @@ def _finish(factory: sessionmaker[Session], ticket: Ticket, *, worker_name: str,
 def _heartbeat(factory: sessionmaker[Session], job_id: int, worker_name: str) -> None:
     with session_scope(factory) as session:
         crud.heartbeat(session, job_id=job_id, worker=worker_name)
+
+
+def _still_ours(factory: sessionmaker[Session], job_id: int, worker_name: str) -> bool:
+    """Whether the job is still running under this worker (a last heartbeat before writing:
+    a job cancelled while it ran gets no output object)."""
+    with session_scope(factory) as session:
+        return crud.heartbeat(session, job_id=job_id, worker=worker_name)
 
 
 def fail(factory: sessionmaker[Session], job_id: int, *, reason: str,

@@ -38,7 +38,9 @@ RETRY_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )
-MAX_RETRIES = 5
+# Backoff is 2, 4, 8 ... s with full jitter (each wait drawn from 0..N): 5 retries could
+# give up after a few seconds of a storage or database outage; 8 ride out minutes.
+MAX_RETRIES = 8
 BUSY_MAX_RETRIES = 50  # a busy job is re-checked at most this many times
 
 

@@ -1,4 +1,5 @@
-"""`unbrand submit / status / wait / retry / cancel`: batches on the shared database and broker.
+"""`unbrand submit / status / wait / retry / cancel / requeue-stale`: batches on the shared
+database and broker.
 
 Torch-free: these commands only talk to the database and send tasks by name. Exit codes
 are listed in scheduler/cli/exits.py (`wait`: 0 all done, 1 some failed, 2 timeout).
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command("wait")(wait)
     app.command("retry")(retry)
     app.command("cancel")(cancel)
+    app.command("requeue-stale")(requeue_stale)
 
 
 @contextmanager
@@ -234,3 +236,30 @@ def cancel(
             crud.finish_batch_if_complete(session, batch_id=batch_id)
     typer.echo(f"{cancelled} job(s) cancelled")
 
+
+
+def requeue_stale(
+    name: str = typer.Argument(..., help="Batch name."),
+    older_than: float | None = typer.Option(
+        None, "--older-than", min=0,
+        help="Seconds without a heartbeat before a running job counts as abandoned "
+             "(default: UNBRAND_STALE_AFTER).",
+    ),
+    queue: str | None = typer.Option(None, "--queue", help="Queue (default: the batch's)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Put running jobs whose worker vanished (no heartbeat) back in the queue and publish them."""
+    from scheduler.db import crud
+    from scheduler.db.session import session_scope
+    from scheduler.queue import DEFAULT_QUEUE, check_queue, publish_jobs, require_broker
+
+    with _database(db) as (settings, factory), errors_to_exit():
+        batch_id, options = _batch_id(factory, name)
+        target = check_queue(queue or options.get("queue") or DEFAULT_QUEUE)
+        require_broker(settings)
+        cutoff = settings.stale_after if older_than is None else older_than
+        with session_scope(factory) as session:
+            requeued = crud.requeue_stale(session, older_than=cutoff, batch_id=batch_id)
+        sent = publish_jobs(requeued, queue=target, settings=settings) if requeued else 0
+    typer.echo(f"{len(requeued)} stale job(s) (no heartbeat for {cutoff:g} s) requeued; "
+               f"{sent} published to queue {target}")
