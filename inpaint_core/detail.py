@@ -8,15 +8,19 @@ the hole, patch by patch, from the context patches that look most like each hole
 model scale.
 
 Tokens: the model-scale crop is cut into `token` x `token` cells; a cell's descriptor is the
-model-scale fill in its 3x3-cell neighbourhood. Hole cells take the softmax-weighted residual
-of the context cells, weighted by exp(-mean squared difference / tolerance^2), resampled onto
-the source-scale cell grid. Raw values (not cosine similarity of mean-removed patches) keep
+model-scale fill in its 3x3-cell neighbourhood. Hole cells take the residual of their 8
+closest context cells, weighted by softmax(-mean squared difference / tolerance^2), resampled
+onto the source-scale cell grid. Raw values (not cosine similarity of mean-removed patches) keep
 flat areas matched to flat areas: with cosine similarity a flat sign picked up the edges of
 nearby lettering. Cells whose neighbourhood touches the hole never serve as context (their
 residual carries the logo).
 
-bench/bench_detail.py measures what this buys (PSNR and gradient energy in the hole against
-ground truth; results in bench/RESULTS.md): see `DEFAULT_METHOD` for the decision.
+Measured by bench/bench_detail.py (12 photos, hole = a third of the crop side, model scale
+1/4; full table in bench/RESULTS.md): detail in the hole relative to the photo's (mean
+gradient) goes from 0.58 (bicubic) to 0.77 (this, tolerance 0.04) with a perfect low-res
+fill, at -1.0 dB PSNR (restored texture is plausible, not pixel-aligned), and from 0.10 to
+0.31 with a real lite generator (-0.1 dB). An unsharp mask reached 0.66 / 0.10. Kept as the
+default; `PlannerConfig(detail="bicubic")` turns it off.
 """
 
 from __future__ import annotations

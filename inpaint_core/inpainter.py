@@ -26,7 +26,7 @@ from PIL import Image
 from inpaint_core.blend import paste
 from inpaint_core.checkpoint import load_default_generator, load_generator
 from inpaint_core.config import AOTConfig, PlannerConfig
-from inpaint_core.detail import restore_detail
+from inpaint_core.detail import DETAIL_METHODS, restore_detail
 from inpaint_core.device import DTYPES, resolve_device, resolve_precision
 from inpaint_core.errors import ImageInputError
 from inpaint_core.imageio import image_to_arrays
@@ -93,6 +93,8 @@ class Inpainter:
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
         self.planner = planner or PlannerConfig()
+        if self.planner.detail not in DETAIL_METHODS:
+            raise ValueError(f"PlannerConfig.detail must be one of {DETAIL_METHODS}")
         self.config: AOTConfig = generator.config
         self.model_version = model_version
         self.dtype = DTYPES[self.precision]
