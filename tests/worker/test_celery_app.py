@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,12 +167,16 @@ def test_worker_command_refuses_bad_options_before_starting() -> None:
     from worker.cli import make_cli
 
     runner = CliRunner()
+    weights_before = os.environ.get("UNBRAND_MODEL_WEIGHTS")
     unknown_queue = runner.invoke(make_cli(), ["worker", "--queues", "gpu,tpu"])
     bad_pool = runner.invoke(make_cli(), ["worker", "--pool", "eventlet"])
     no_broker = runner.invoke(make_cli(), ["worker"], env={"UNBRAND_BROKER_URL": ""})
+    # naming UNBRAND_MODEL_WEIGHTS in env makes CliRunner restore it after the command set it
     missing = runner.invoke(make_cli(), ["worker", "--weights", "/nonexistent/w.safetensors"],
-                            env={"UNBRAND_BROKER_URL": "redis://127.0.0.1:6379/9"})
+                            env={"UNBRAND_BROKER_URL": "redis://127.0.0.1:6379/9",
+                                 "UNBRAND_MODEL_WEIGHTS": None})
     assert unknown_queue.exit_code == 2 and "unknown queue(s) tpu" in unknown_queue.output
     assert bad_pool.exit_code == 2 and "unknown pool 'eventlet'" in bad_pool.output
     assert no_broker.exit_code == 2 and "UNBRAND_BROKER_URL" in no_broker.output
     assert missing.exit_code == 2 and "weights file not found" in missing.output
+    assert os.environ.get("UNBRAND_MODEL_WEIGHTS") == weights_before
