@@ -41,6 +41,16 @@ def test_delivery_rules_and_limits_come_from_settings() -> None:
     assert conf.broker_transport_options["visibility_timeout"] == 900
     assert conf.task_time_limit == 120 and conf.task_soft_time_limit == 90
     assert sorted(q.name for q in conf.task_queues) == ["cpu", "gpu"]
+    assert "unacked_restore_interval" not in conf.broker_transport_options  # kombu's defaults
+
+
+def test_short_visibility_timeout_sweeps_for_lost_messages_often() -> None:
+    """kombu restores unacked messages only every 10 x 10 s by default: too late for an 8 s timeout."""
+    settings = get_settings(broker_url="redis://127.0.0.1:6379/9", task_time_limit=6,
+                            visibility_timeout=8)
+    options = make_celery(settings).conf.broker_transport_options
+    assert options["visibility_timeout"] == 8
+    assert (options["unacked_restore_interval"], options["unacked_restore_throttle"]) == (4, 1)
 
 
 def test_no_broker_url_is_hard_coded() -> None:
