@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from inpaint_core.errors import ImageInputError
@@ -49,7 +50,7 @@ from worker.job_io import (
     load_inputs,
     output_location,
 )
-from worker.services import Ticker
+from worker.services import job_heartbeats
 
 if TYPE_CHECKING:
     from inpaint_core.inpainter import Inpainter
@@ -128,11 +129,8 @@ def process_job(
                     stale_after=options.stale_after)
     if isinstance(claimed, JobOutcome):
         return claimed
-    beat = Ticker(
-        lambda: _heartbeat(session_factory, job_id, worker_name),
-        options.heartbeat_interval,
-        name=f"job-{job_id}-heartbeat",
-    )
+    beat = job_heartbeats().track(lambda: _heartbeat(session_factory, job_id, worker_name),
+                                  options.heartbeat_interval)
     try:
         with beat:
             return _run(claimed, session_factory, inpainter_provider, storage_resolver,
@@ -153,16 +151,16 @@ def claim(
 ) -> Ticket | JobOutcome:
     """Claim the job for this worker, or say why not (skipped / busy)."""
     with session_scope(factory) as session:
-        job = session.get(Job, job_id)
-        if job is None:
+        row = session.execute(
+            sa.select(Job, Batch).join(Batch, Job.batch_id == Batch.id).where(Job.id == job_id)
+        ).first()
+        if row is None:
             return JobOutcome(job_id, "skipped", error="no such job (deleted?)")
+        job, batch = row
         if job.status in (JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED):
             return JobOutcome(job_id, "skipped", output_uri=job.output_uri, error=job.error)
         if not crud.claim_job(session, job_id=job_id, worker=worker_name, stale_after=stale_after):
             return JobOutcome(job_id, "busy", error=f"running on {job.worker}")
-        batch = session.get(Batch, job.batch_id)
-        if batch is None:  # pragma: no cover - the foreign key forbids it
-            raise DatasetError(f"job {job_id} has no batch")
         return Ticket(job_id=job_id, batch_id=batch.id, input_uri=job.input_uri,
                       mask_spec=dict(job.mask_spec or {}), batch_name=batch.name,
                       output_root=batch.output_root, options=dict(batch.options or {}))

@@ -12,7 +12,9 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -208,3 +210,75 @@ class Ticker:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+@dataclass
+class _Beat:
+    action: Callable[[], None]
+    interval: float
+    due: float
+
+
+class HeartbeatLoop:
+    """One daemon thread per process that calls each tracked job's heartbeat on time.
+
+    Cheaper than a thread per job (starting and joining one costs milliseconds); a forked
+    child gets its own thread on first use, since threads do not survive fork.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        """Fresh state (also in a forked child, where the parent's lock may be held)."""
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._beats: dict[int, _Beat] = {}
+        self._next_id = 0
+        self._owner_pid: int | None = None
+
+    @contextmanager
+    def track(self, action: Callable[[], None], interval: float) -> Iterator[None]:
+        """Call `action` every `interval` seconds while the block runs."""
+        with self._lock:
+            self._ensure_thread()
+            self._next_id += 1
+            token = self._next_id
+            self._beats[token] = _Beat(action, interval, time.monotonic() + interval)
+        self._wake.set()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._beats.pop(token, None)
+
+    def _ensure_thread(self) -> None:
+        if self._owner_pid != os.getpid():
+            self._owner_pid = os.getpid()
+            thread = threading.Thread(target=self._run, name="job-heartbeats", daemon=True)
+            thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = [beat for beat in self._beats.values() if beat.due <= now]
+                for beat in due:
+                    beat.due = now + beat.interval
+                next_due = min((b.due for b in self._beats.values()), default=now + 60.0)
+            for beat in due:
+                try:
+                    beat.action()
+                except UnbrandError as exc:
+                    log.warning("job heartbeat failed: %s", exc)
+            self._wake.wait(max(0.0, next_due - time.monotonic()))
+            self._wake.clear()
+
+
+_HEARTBEATS = HeartbeatLoop()
+
+
+def job_heartbeats() -> HeartbeatLoop:
+    """The heartbeat loop of this process."""
+    return _HEARTBEATS

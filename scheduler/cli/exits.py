@@ -36,7 +36,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 @contextmanager
 def errors_to_exit(*extra: type[BaseException]) -> Iterator[None]:
     """Turn UnbrandError (and the `extra` error types) into a message and exit code 2."""
-    handled = (UnbrandError, *extra)
+    handled: tuple[type[BaseException], ...] = (UnbrandError, *extra)
     try:
         yield
     except handled as exc:

@@ -18,6 +18,7 @@ from scheduler.db.session import make_engine, session_scope
 from scheduler.errors import TransientDatabaseError, TransientQueueError, UnbrandError
 from scheduler.settings import get_settings
 from worker.services import (
+    HeartbeatLoop,
     StorageResolver,
     Ticker,
     record_worker,
@@ -118,3 +119,27 @@ def test_s3_resolver_keeps_one_storage_per_bucket(s3_server: str, tmp_path: Path
     assert first.read_bytes(key) == b"hello"
     assert first.uri_for(key) == "s3://one/a/b.txt"
     assert local_key == "x.png" and local.uri_for(local_key) == (tmp_path / "x.png").as_uri()
+
+
+def test_one_heartbeat_thread_serves_every_running_job() -> None:
+    loop = HeartbeatLoop()
+    fast: list[float] = []
+    slow: list[float] = []
+
+    def failing_then_fine() -> None:
+        slow.append(time.monotonic())
+        if len(slow) == 1:
+            raise UnbrandError("database blip")
+
+    with loop.track(lambda: fast.append(time.monotonic()), 0.05):
+        with loop.track(failing_then_fine, 0.2):
+            time.sleep(0.5)
+        slow_seen = len(slow)
+        time.sleep(0.2)
+    after = len(fast)
+    time.sleep(0.2)
+
+    assert 6 <= len(fast) <= 16 and 2 <= slow_seen <= 3
+    assert len(slow) == slow_seen  # untracked jobs get no more beats
+    assert len(fast) == after
+    assert sum(t.name == "job-heartbeats" for t in threading.enumerate()) >= 1

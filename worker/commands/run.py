@@ -11,8 +11,9 @@ from scheduler.cli.exits import EXIT_INTERRUPTED, EXIT_JOBS_FAILED, errors_to_ex
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import TaskID
 
-    from worker.runner import RunSummary
+    from worker.runner import RunHooks, RunSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -93,10 +94,10 @@ class _Progress:
             console=console,
             transient=False,
         )
-        self._task: int | None = None
+        self._task: TaskID | None = None
         self._failed = 0
 
-    def hooks(self):  # noqa: ANN201 - RunHooks, imported lazily
+    def hooks(self) -> RunHooks:
         from worker.runner import RunHooks
 
         return RunHooks(start=self._start, job=self._job)
@@ -108,7 +109,8 @@ class _Progress:
     def _job(self, outcome: object) -> None:
         if self._task is None:
             return
-        self._failed += getattr(outcome, "status", "") == "failed"
+        if getattr(outcome, "status", "") == "failed":
+            self._failed += 1
         self.display.advance(self._task)
         speed = self.display.tasks[self._task].speed
         rate = f"{speed:.2f} img/s" if speed else ""
