@@ -79,13 +79,17 @@ def normalise_location(location: str, *, folder: bool) -> str:
     return path + "/" if folder and not path.endswith("/") else path
 
 
-def batch_name_for(source: str) -> str:
-    """A readable, deterministic batch name for a dataset location:
-    "<last folder name>-<8 hex of the normalised location>"."""
+def batch_name_for(source: str, *, split: str | None = None,
+                   classes: Sequence[str] | None = None) -> str:
+    """A readable, deterministic batch name for a dataset location (and its split/classes):
+    "<last folder name>-<8 hex digest>", so the same selection always maps to one batch."""
     normalised = normalise_location(source, folder=False).rstrip("/")
     tail = normalised.rsplit("/", 1)[-1] or "dataset"
     label = _NAME_UNSAFE.sub("_", tail).strip("._-")[:60] or "dataset"
-    digest = hashlib.sha1(normalised.encode("utf-8")).hexdigest()[:8]
+    key = normalised
+    if split or classes:
+        key += f"|split={split or ''}|classes={','.join(sorted(classes or ()))}"
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
     return f"{label}-{digest}"
 
 
@@ -127,7 +131,7 @@ def submit_dataset(
     check_queue(queue)
     source = normalise_location(source, folder=False)
     report = SubmitReport(
-        batch_name=name or batch_name_for(source),
+        batch_name=name or batch_name_for(source, split=split, classes=classes),
         source=source,
         output_root=normalise_location(output, folder=True),
         queue=queue,

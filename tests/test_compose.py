@@ -117,3 +117,20 @@ def test_dockerfile_pins_torch_and_runs_unprivileged() -> None:
     for path in re.findall(r"^COPY (\S+)", text, re.M):
         assert (REPO / path).exists(), path
     assert "pip install -e ." in text  # editable: migrations/ is found beside scheduler/
+
+
+def test_an_unedited_env_example_is_refused_by_the_settings() -> None:
+    from scheduler.errors import ConfigError
+    from scheduler.settings import get_settings
+
+    env = dict(
+        line.split("=", 1)
+        for line in (REPO / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#") and "=" in line
+    )
+    url = (f"postgresql+psycopg2://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}"
+           f"@postgres:5432/{env['POSTGRES_DB']}")
+    with pytest.raises(ConfigError, match="placeholder"):
+        get_settings(database_url=url)
+    with pytest.raises(ConfigError, match="placeholder"):
+        get_settings(aws_secret_access_key=env["MINIO_ROOT_PASSWORD"])

@@ -23,7 +23,7 @@ from scheduler.db.migrate import upgrade
 from scheduler.db.models import Job, JobStatus
 from scheduler.db.session import make_engine, make_session_factory, session_scope
 from scheduler.settings import Settings, get_settings
-from scheduler.submit import SubmitReport, batch_name_for, queued_ids, submit_dataset
+from scheduler.submit import SubmitReport, queued_ids, submit_dataset
 from worker.model_cache import ModelSpec, check_weights, load_inpainter
 from worker.pipeline import JobOutcome, PipelineOptions, process_job
 from worker.services import StorageResolver
@@ -106,7 +106,7 @@ def run_embedded(
         factory = make_session_factory(engine)
         report = submit_dataset(
             source, output=str(out) + "/", session_factory=factory, settings=settings,
-            name=name or batch_name_for(source), format=format, split=split, classes=classes,
+            name=name, format=format, split=split, classes=classes,
             queue="cpu", publish=False,
         )
         batch_id = int(report.batch_id or 0)

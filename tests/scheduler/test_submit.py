@@ -189,6 +189,10 @@ def test_locations_and_batch_names_are_stable(tmp_path: Path) -> None:
     name = batch_name_for(str(folder))
     assert name == batch_name_for(str(folder) + "/") and name.startswith("my_data-")
     assert batch_name_for("s3://b/x/openlogo") != batch_name_for("s3://c/x/openlogo")
+    test_split = batch_name_for("s3://b/openlogo", split="test", classes=["nike", "adidas"])
+    assert test_split == batch_name_for("s3://b/openlogo", split="test", classes=["adidas", "nike"])
+    assert test_split != batch_name_for("s3://b/openlogo", split="train")
+    assert test_split != batch_name_for("s3://b/openlogo")
 
 
 def test_the_control_plane_never_imports_torch() -> None:

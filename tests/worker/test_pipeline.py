@@ -184,6 +184,7 @@ def test_empty_boxes_copy_the_input_and_alpha_is_kept(
     copied = read_image((tmp_path / "out" / "b1" / "b.png").read_bytes()).rgb
     assert np.array_equal(copied, photo(seed=3))
     assert job_row(session_factory, ids[1]).metrics["mask_ratio"] == 0.0
+    assert job_row(session_factory, ids[1]).metrics["seam_score"] == 1.0
 
 
 class FlakyStorage(LocalStorage):
