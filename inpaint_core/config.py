@@ -69,4 +69,5 @@ class PlannerConfig:
     merge_distance: int = 24  # regions closer than this (in pixels) are filled in one crop
     feather: int = 4  # width in pixels of the blend ramp inside the fill region's border
     batch_size: int = 8  # crops per forward pass
+    detail: str = "cra"  # how a downscaled fill regains detail: "cra" or "bicubic" (detail.py)
     extra: dict[str, Any] = field(default_factory=dict)

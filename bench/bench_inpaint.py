@@ -1,0 +1,249 @@
+"""Speed and memory of the inpainting path on this machine, all figures from one run.
+
+(a) one 512x512 forward of the REFERENCE config: plain fp32 (NCHW) against our CPU path
+    (bf16 weights and activations, channels_last, inference_mode), with the PSNR between
+    the two outputs; real photo + mask from shared/data/aot-examples; random weights
+    (seeded). If the random outputs saturate tanh the PSNR is also given for weights scaled
+    down so that activations stay in range.
+(b) a 4096-px photo with two logos through Inpainter.inpaint (planner, crops, residual
+    aggregation, paste; decoding not included), default config (lite) and the reference
+    config, against one fp32 512 forward of the reference config.
+(c) peak RSS (VmHWM, the kernel's resident high-water mark) of a fresh process that reads
+    a 7680x4320 JPEG, removes three logos with the default (lite) config and encodes the result.
+
+    nice -n 10 python bench/bench_inpaint.py            # takes a few minutes on 2 cores
+
+The photos are made on the fly by upscaling a real photo into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from inpaint_core.config import AOTConfig  # noqa: E402
+from inpaint_core.device import cpu_has_fast_bf16  # noqa: E402
+from inpaint_core.imageio import boxes_to_mask, encode_image, read_image  # noqa: E402
+from inpaint_core.inpainter import Inpainter  # noqa: E402
+from inpaint_core.metrics import psnr  # noqa: E402
+from inpaint_core.model import AOTGenerator, prepare_input  # noqa: E402
+
+EXAMPLES = REPO.parent / "shared" / "data" / "aot-examples"
+PHOTO = "252027220"  # 1024x667 FlickrLogos photo; its 512x512 mask is a logo rectangle
+LOGOS_4K = [[600, 500, 1000, 750], [2800, 1800, 3400, 2100]]
+LOGOS_8K = [[500, 400, 1100, 800], [5200, 600, 6000, 1000], [3000, 3300, 3500, 3900]]
+
+
+def median_time(fn, repeats: int) -> tuple[float, object]:
+    """Median wall time of `repeats` calls after one warm-up call, and the last result."""
+    result = fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return (float(np.median(times)) if times else float("nan")), result
+
+
+def to_uint8(pred: torch.Tensor) -> np.ndarray:
+    return ((pred.float()[0].permute(1, 2, 0) + 1) * 127.5).clamp(0, 255).round().byte().numpy()
+
+
+def forward_512(
+    generator: AOTGenerator, image: np.ndarray, hole: np.ndarray, mode: str, repeats: int
+):
+    """Time one forward. mode: "fp32" plain NCHW; "bf16" bf16 weights + activations,
+    channels_last (our CPU path); "autocast" fp32 weights under torch.autocast(bf16)."""
+    model = copy.deepcopy(generator).eval()
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1  # (1, 3, 512, 512)
+    m = torch.from_numpy(hole)[None, None].float()  # (1, 1, 512, 512)
+    masked = prepare_input(x, m)
+    if mode == "fp32":
+        masked, m = masked.contiguous(), m.contiguous()
+    else:
+        dtype = torch.bfloat16 if mode == "bf16" else torch.float32
+        model = model.to(dtype).to(memory_format=torch.channels_last)
+        masked = masked.to(dtype).contiguous(memory_format=torch.channels_last)
+        m = m.to(dtype).contiguous(memory_format=torch.channels_last)
+
+    def run() -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode == "autocast"):
+            return model(masked, m)
+
+    with torch.inference_mode():
+        seconds, pred = median_time(run, repeats)
+    return seconds, pred
+
+
+def part_a(repeats: int) -> float:
+    rgb = cv2.resize(
+        read_image(EXAMPLES / "image" / f"{PHOTO}.jpg").rgb,
+        (512, 512),
+        interpolation=cv2.INTER_AREA,
+    )
+    hole = read_image(EXAMPLES / "mask" / f"{PHOTO}.png").rgb[..., 0] > 0
+    torch.manual_seed(0)
+    generator = AOTGenerator(AOTConfig.reference())
+    print(
+        f"(a) reference config, 512x512, photo {PHOTO}.jpg, hole {hole.mean():.1%}, random weights"
+    )
+    t32, p32 = forward_512(generator, rgb, hole, "fp32", repeats)
+    t16, p16 = forward_512(generator, rgb, hole, "bf16", repeats)
+    tac, pac = forward_512(generator, rgb, hole, "autocast", repeats)
+    a, b = to_uint8(p32), to_uint8(p16)
+    saturated = float((p32.abs() > 0.99).float().mean())
+    print(f"    fp32 NCHW                    {t32:7.3f} s")
+    print(f"    bf16 + channels_last         {t16:7.3f} s   speed-up x{t32 / t16:.2f}   (our path)")
+    print(f"    autocast bf16, channels_last {tac:7.3f} s   speed-up x{t32 / tac:.2f}")
+    whole, inside = psnr(a, b), psnr(a, b, hole)
+    print(f"    PSNR fp32 vs bf16            {whole:7.2f} dB (whole), {inside:.2f} dB (hole)")
+    print(f"    PSNR fp32 vs autocast        {psnr(a, to_uint8(pac)):7.2f} dB (whole)")
+    print(f"    outputs with |tanh| > 0.99   {saturated:7.1%}")
+    if saturated > 0.2:
+        sane = copy.deepcopy(generator)
+        with torch.no_grad():
+            sane.decoder[4].weight.mul_(0.1)  # keeps pre-tanh values in the linear range
+        q32 = forward_512(sane, rgb, hole, "fp32", 0)[1]
+        q16 = forward_512(sane, rgb, hole, "bf16", 0)[1]
+        print(
+            "    tanh saturates: PSNR with the last conv scaled by 0.1: "
+            f"{psnr(to_uint8(q32), to_uint8(q16)):.2f} dB"
+        )
+    return t32
+
+
+def part_a_trained(weights: Path) -> None:
+    """fp32 against bf16 through Inpainter with trained weights (a real-activation check)."""
+    from inpaint_core.checkpoint import load_generator
+
+    generator, card = load_generator(weights)
+    rgb = cv2.resize(
+        read_image(EXAMPLES / "image" / f"{PHOTO}.jpg").rgb,
+        (512, 512),
+        interpolation=cv2.INTER_AREA,
+    )
+    hole = read_image(EXAMPLES / "mask" / f"{PHOTO}.png").rgb[..., 0] > 0
+    out32 = Inpainter(generator, precision="fp32").inpaint(rgb, hole)
+    out16 = Inpainter(generator, precision="bf16").inpaint(rgb, hole)
+    fill = Inpainter(generator).fill_region(hole)
+    name, iterations = generator.config.name, card.get("iterations")
+    print(f"(a') trained {name} weights ({weights.name}, {iterations} iterations)")
+    print(f"    Inpainter fp32 vs bf16 PSNR  {psnr(out32, out16, fill):7.2f} dB (fill region)")
+
+
+def photo(width: int, height: int) -> np.ndarray:
+    """A real photo upscaled (bicubic) to width x height, cropped to the aspect first."""
+    rgb = read_image(EXAMPLES / "image" / f"{PHOTO}.jpg").rgb
+    h, w = rgb.shape[:2]
+    target = width / height
+    if w / h > target:
+        cut = int(h * target)
+        rgb = rgb[:, (w - cut) // 2 : (w - cut) // 2 + cut]
+    else:
+        cut = int(w / target)
+        rgb = rgb[(h - cut) // 2 : (h - cut) // 2 + cut]
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def part_b(t32: float, repeats: int) -> None:
+    image = photo(4096, 2668)
+    mask = boxes_to_mask(LOGOS_4K, height=2668, width=4096)
+    print(f"(b) 4096x2668 photo, two logos {LOGOS_4K}, Inpainter.inpaint (precision auto)")
+    for config in (AOTConfig.lite(), AOTConfig.reference()):
+        torch.manual_seed(0)
+        inpainter = Inpainter(AOTGenerator(config), precision="auto")
+        seconds, out = median_time(lambda m=inpainter: m.inpaint(image, mask), repeats)
+        fill = inpainter.fill_region(mask)
+        same = bool(np.array_equal(out[~fill], image[~fill]))
+        name = f"{config.name} (work {config.work_size}, {inpainter.precision})"
+        ratio = seconds / t32
+        print(f"    {name:25s} {seconds:7.3f} s = {ratio:.2f} x fp32 512 forward (target < 0.5)")
+        print(f"    {'':25s} outside the fill region identical: {same}")
+
+
+def high_water_kib() -> int:
+    """Peak RSS of this process image (VmHWM). ru_maxrss is not used: Linux carries the
+    parent's peak over fork + exec, so a child would report the benchmark's own peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def memory_child(path: str) -> None:
+    """Run in a fresh process: read the 8K JPEG, fill three logos, encode; print RSS figures."""
+    torch.manual_seed(0)
+    inpainter = Inpainter(AOTGenerator(AOTConfig.lite()), precision="auto")
+    base = high_water_kib()
+    loaded = read_image(path)
+    height, width = loaded.rgb.shape[:2]
+    start = time.perf_counter()
+    out = inpainter.inpaint(loaded.rgb, boxes_to_mask(LOGOS_8K, height=height, width=width))
+    seconds = time.perf_counter() - start
+    data = encode_image(out, format="JPEG", quality=92)
+    peak = high_water_kib()
+    print(json.dumps({"base_kib": base, "peak_kib": peak, "seconds": seconds, "bytes": len(data)}))
+
+
+def part_c() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "photo-8k.jpg"
+        path.write_bytes(encode_image(photo(7680, 4320), format="JPEG", quality=92))
+        result = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"(c) 7680x4320 JPEG, three logos {LOGOS_8K}, lite config, fresh process")
+    print(
+        f"    peak RSS before the photo    {figures['base_kib'] / 2**20:7.2f} GiB (imports, model)"
+    )
+    print(
+        f"    peak RSS (read+fill+encode)  {figures['peak_kib'] / 2**20:7.2f} GiB   (target < 3 GB)"
+    )
+    print(f"    Inpainter.inpaint time       {figures['seconds']:7.3f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls after one warm-up")
+    parser.add_argument("--weights", type=Path, help="also compare fp32/bf16 on trained weights")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
+    capability = torch.backends.cpu.get_cpu_capability()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, ")
+    print(f"CPU capability {capability}, AMX/AVX512-BF16: {cpu_has_fast_bf16()}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (other processes share the 2 cores)")
+    t32 = part_a(args.repeats)
+    if args.weights:
+        part_a_trained(args.weights)
+    part_b(t32, args.repeats)
+    part_c()
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""The public API: `Inpainter` removes masked regions from photos of any size.
+
+    inpainter = Inpainter.load("weights.safetensors", device="auto", precision="auto")
+    cleaned = inpainter.inpaint(rgb, mask)           # (H, W, 3) uint8, mask (H, W) nonzero = remove
+
+The generator never sees the full frame: the planner (planner.py) cuts crops around each
+region at the model's working scale, crops of equal size run in shared batches (also across
+images in `inpaint_many`), and blend.py pastes only the fill region back. Full frames stay
+uint8; float tensors exist per crop batch only, so memory is bounded on 8K photos.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from inpaint_core.blend import paste
+from inpaint_core.checkpoint import load_default_generator, load_generator
+from inpaint_core.config import AOTConfig, PlannerConfig
+from inpaint_core.detail import DETAIL_METHODS, restore_detail
+from inpaint_core.device import DTYPES, resolve_device, resolve_precision
+from inpaint_core.errors import ImageInputError
+from inpaint_core.imageio import image_to_arrays
+from inpaint_core.model import AOTGenerator, prepare_input
+from inpaint_core.planner import CropPlan, grow, plan_crops
+
+ImageLike = np.ndarray | Image.Image
+
+
+@dataclass
+class _Crop:
+    """A prepared crop waiting for its forward pass, and where its result goes."""
+
+    index: int  # which image of the request
+    plan: CropPlan
+    small: np.ndarray  # (h, w, 3) uint8 crop at model scale, unpadded
+    hole: np.ndarray  # (h, w) bool model hole at model scale (every fill pixel in the crop)
+    own: np.ndarray  # (H, W) bool fill pixels of this crop's region, source scale
+    mask: np.ndarray  # (H, W) bool mask pixels in the crop, source scale
+
+
+def as_rgb(image: ImageLike) -> np.ndarray:
+    """(H, W, 3) uint8 RGB from an array or a PIL image of any mode (alpha dropped)."""
+    if isinstance(image, Image.Image):
+        return image_to_arrays(image)[0]
+    array = np.asarray(image)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+        raise ImageInputError(f"image must be (H, W, 3) uint8 RGB, got {array.shape} {array.dtype}")
+    return array
+
+
+def as_mask(mask: np.ndarray | Image.Image, shape: tuple[int, int]) -> np.ndarray:
+    """Bool (H, W) mask, nonzero = remove; its shape must match the image."""
+    array = np.asarray(mask.convert("L") if isinstance(mask, Image.Image) else mask)
+    if array.ndim == 3:
+        array = np.asarray(array.any(axis=2))
+    if array.shape != tuple(shape):
+        raise ImageInputError(
+            f"mask is {array.shape[1]}x{array.shape[0]} but the image is {shape[1]}x{shape[0]}"
+        )
+    return array.astype(bool)
+
+
+def _file_version(path: Path, config: AOTConfig) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"{config.name}-{path.stem}-{digest.hexdigest()[:12]}"
+
+
+class Inpainter:
+    """AOT-GAN inpainting of arbitrary-size photos; see the module docstring."""
+
+    def __init__(
+        self,
+        generator: AOTGenerator,
+        *,
+        device: str = "cpu",
+        precision: str = "fp32",
+        planner: PlannerConfig | None = None,
+        model_version: str = "untrained",
+    ) -> None:
+        self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.planner = planner or PlannerConfig()
+        if self.planner.detail not in DETAIL_METHODS:
+            raise ValueError(f"PlannerConfig.detail must be one of {DETAIL_METHODS}")
+        self.config: AOTConfig = generator.config
+        self.model_version = model_version
+        self.dtype = DTYPES[self.precision]
+        if self.dtype != torch.float32 or self.device.type != "cpu":
+            generator = copy.deepcopy(generator)  # never convert the caller's module in place
+        self.generator = generator.to(self.device, self.dtype).eval()
+        self.generator = self.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+
+    @classmethod
+    def load(
+        cls,
+        weights: str | Path | None = None,
+        device: str = "auto",
+        precision: str = "auto",
+        *,
+        planner: PlannerConfig | None = None,
+    ) -> Inpainter:
+        """From a checkpoint (our .safetensors + card, or the authors' .pt); None = default."""
+        generator, card = load_default_generator() if weights is None else load_generator(weights)
+        version = card.get("model_version") or _file_version(Path(card["source"]), generator.config)
+        return cls(
+            generator,
+            device=device,
+            precision=precision,
+            planner=planner,
+            model_version=str(version),
+        )
+
+    def fill_region(self, mask: np.ndarray) -> np.ndarray:
+        """The pixels that may change: the mask grown by `planner.margin` (bool (H, W))."""
+        return grow(np.asarray(mask).astype(bool), self.planner.margin)
+
+    def inpaint(self, image: ImageLike, mask: np.ndarray | Image.Image) -> np.ndarray:
+        """Fill the masked pixels of one image; pixels outside `fill_region(mask)` are unchanged."""
+        return self.inpaint_many([(image, mask)])[0]
+
+    def inpaint_many(
+        self, pairs: Sequence[tuple[ImageLike, np.ndarray | Image.Image]]
+    ) -> list[np.ndarray]:
+        """Fill several images; crops of equal size share forward passes across images."""
+        images = [as_rgb(image) for image, _ in pairs]
+        masks = [
+            as_mask(mask, image.shape[:2]) for image, (_, mask) in zip(images, pairs, strict=True)
+        ]
+        outputs = [image.copy() for image in images]
+        groups: dict[tuple[int, int], list[_Crop]] = defaultdict(list)
+        for index, (image, mask) in enumerate(zip(images, masks, strict=True)):
+            if not mask.any():
+                continue
+            fill = self.fill_region(mask)
+            for plan in plan_crops(fill, self.config, self.planner):
+                groups[plan.padded].append(self._prepare(index, image, mask, fill, plan))
+        for crops in groups.values():
+            for start in range(0, len(crops), max(1, self.planner.batch_size)):
+                batch = crops[start : start + self.planner.batch_size]
+                for crop, pred in zip(batch, self._run(batch), strict=True):
+                    self._finish(outputs[crop.index], images[crop.index], crop, pred)
+        return outputs
+
+    def _prepare(
+        self, index: int, image: np.ndarray, mask: np.ndarray, fill: np.ndarray, plan: CropPlan
+    ) -> _Crop:
+        x1, y1, x2, y2 = plan.box
+        rx1, ry1, rx2, ry2 = plan.region
+        crop, fill_crop = image[y1:y2, x1:x2], fill[y1:y2, x1:x2]
+        own = np.zeros_like(fill_crop)
+        own[ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1] = fill_crop[
+            ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1
+        ]
+        if plan.size == (x2 - x1, y2 - y1):
+            small, hole = crop, fill_crop
+        else:  # any source pixel of the fill touching a model pixel makes it a hole
+            small = cv2.resize(crop, plan.size, interpolation=cv2.INTER_AREA)
+            hole = (
+                cv2.resize(
+                    fill_crop.astype(np.uint8) * 255, plan.size, interpolation=cv2.INTER_AREA
+                )
+                > 0
+            )
+        return _Crop(index, plan, small, hole, own, mask[y1:y2, x1:x2])
+
+    def _run(self, batch: list[_Crop]) -> np.ndarray:
+        """One forward pass over crops of equal padded size -> (B, h, w, 3) float32 in [0, 255]."""
+        pad_w, pad_h = batch[0].plan.padded
+        images, holes = [], []
+        for crop in batch:
+            h, w = crop.hole.shape
+            widths = ((0, pad_h - h), (0, pad_w - w))
+            images.append(np.pad(crop.small, (*widths, (0, 0)), mode="reflect"))
+            holes.append(np.pad(crop.hole, widths, mode="reflect"))
+        with torch.inference_mode():
+            pixels = torch.from_numpy(np.stack(images)).to(self.device)  # (B, H, W, 3) uint8
+            image = pixels.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (B, 3, H, W), channels_last
+            hole = (
+                torch.from_numpy(np.stack(holes)).to(self.device)[:, None].float()
+            )  # (B, 1, H, W)
+            masked = prepare_input(image, hole)
+            pred = self.generator(masked.to(self.dtype), hole.to(self.dtype)).float()
+            pred = ((pred + 1.0) * 127.5).clamp(0, 255).permute(0, 2, 3, 1)  # (B, H, W, 3)
+            return pred.cpu().numpy()
+
+    def _finish(self, output: np.ndarray, image: np.ndarray, crop: _Crop, pred: np.ndarray) -> None:
+        x1, y1, x2, y2 = crop.plan.box
+        h, w = crop.hole.shape
+        filled = np.where(crop.hole[..., None], pred[:h, :w], crop.small.astype(np.float32))
+        if (w, h) != (x2 - x1, y2 - y1):
+            filled = restore_detail(
+                filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail
+            )
+        # blend only around this crop's region, 1 px wider so its border sees non-fill pixels
+        rx1, ry1, rx2, ry2 = crop.plan.region
+        sx1, sy1, sx2, sy2 = max(x1, rx1 - 1), max(y1, ry1 - 1), min(x2, rx2 + 1), min(y2, ry2 + 1)
+        local = (slice(sy1 - y1, sy2 - y1), slice(sx1 - x1, sx2 - x1))
+        box = (sx1, sy1, sx2, sy2)
+        paste(output, filled[local], box, crop.own[local], crop.mask[local], self.planner.feather)
