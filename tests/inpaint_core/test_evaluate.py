@@ -1,0 +1,229 @@
+"""Evaluation numbers on constructed cases, VOC box conventions, run_model, grids and tables."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from inpaint_core.errors import ImageInputError
+from inpaint_core.evaluate import bin_label, evaluate, list_benchmark, run_model, telea
+from inpaint_core.figures import COLUMNS, comparison_grid, metrics_table_markdown
+from inpaint_core.voc import VocAnnotation, VocObject, boxes_mask, read_split, read_voc, write_voc
+
+SIZE = (100, 80)  # width, height: 8000 pixels
+
+
+def test_voc_round_trip_is_one_based_inclusive(tmp_path: Path) -> None:
+    path = tmp_path / "a.xml"
+    write_voc(
+        path,
+        VocAnnotation(
+            "a.jpg", 100, 80, [VocObject("acme", [0, 0, 10, 5]), VocObject("b", [5, 6, 7, 8])]
+        ),
+    )
+    text = path.read_text()
+    assert "<xmin>1</xmin>" in text and "<xmax>10</xmax>" in text and "<ymax>5</ymax>" in text
+    back = read_voc(path)
+    assert (back.filename, back.width, back.height) == ("a.jpg", 100, 80)
+    assert [(o.label, o.box) for o in back.objects] == [
+        ("acme", [0, 0, 10, 5]),
+        ("b", [5, 6, 7, 8]),
+    ]
+    mask = boxes_mask([o.box for o in back.objects], height=80, width=100)
+    assert mask.sum() == 10 * 5 + 2 * 2
+
+
+def test_voc_errors_and_clipping(tmp_path: Path) -> None:
+    (tmp_path / "bad.xml").write_text(
+        "<annotation><object><bndbox><xmin>x</xmin></bndbox></object></annotation>"
+    )
+    with pytest.raises(ImageInputError, match="not a number"):
+        read_voc(tmp_path / "bad.xml")
+    (tmp_path / "broken.xml").write_text("<annotation>")
+    with pytest.raises(ImageInputError, match="cannot read annotation"):
+        read_voc(tmp_path / "broken.xml")
+    bomb = '<!DOCTYPE x [<!ENTITY a "aaaa">]><annotation>&a;</annotation>'
+    (tmp_path / "bomb.xml").write_text(bomb)
+    with pytest.raises(ImageInputError, match="refused"):  # defusedxml refuses entity declarations
+        read_voc(tmp_path / "bomb.xml")
+    assert boxes_mask([[-5, -5, 3, 2], [98, 78, 200, 200]], height=80, width=100).sum() == 6 + 4
+    with pytest.raises(ImageInputError, match="no image list"):
+        read_split(tmp_path)
+
+
+def _benchmark(root: Path, boxes: dict[str, list[list[int]]]) -> dict[str, np.ndarray]:
+    """A hand-made benchmark: ground truth in 20..230, the input with a flat logo in each box."""
+    for sub in ("JPEGImages", "Annotations", "GroundTruth", "ImageSets/Main"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    truths = {}
+    for image_id, image_boxes in boxes.items():
+        truth = rng.integers(20, 231, (SIZE[1], SIZE[0], 3), dtype=np.uint8)
+        truth = cv2.GaussianBlur(truth, (5, 5), 0)
+        logo = truth.copy()
+        logo[boxes_mask(image_boxes, height=SIZE[1], width=SIZE[0])] = (255, 0, 0)
+        Image.fromarray(truth).save(root / "GroundTruth" / f"{image_id}.png")
+        Image.fromarray(logo).save(root / "JPEGImages" / f"{image_id}.jpg", quality=95)
+        objects = [VocObject("logo", b) for b in image_boxes]
+        write_voc(
+            root / "Annotations" / f"{image_id}.xml",
+            VocAnnotation(f"{image_id}.jpg", *SIZE, objects),
+        )
+        truths[image_id] = truth
+    (root / "ImageSets" / "Main" / "test.txt").write_text("\n".join(boxes) + "\n")
+    return truths
+
+
+BOXES = {
+    "small": [[10, 10, 30, 14]],  # 80 px = 1 %
+    "mid": [[0, 0, 20, 12]],  # 240 px = 3 %
+    "big": [[50, 40, 80, 64]],  # 720 px = 9 %
+}
+
+
+def test_bins() -> None:
+    assert [bin_label(r) for r in (0.0, 0.01, 0.0199, 0.02, 0.03, 0.09, 0.1, 0.2)] == [
+        "0-2%",
+        "0-2%",
+        "0-2%",
+        "2-4%",
+        "2-4%",
+        "8-10%",
+        ">10%",
+        ">10%",
+    ]
+
+
+def test_perfect_result_hits_the_psnr_cap(tmp_path: Path) -> None:
+    truths = _benchmark(tmp_path / "bench", BOXES)
+    results = tmp_path / "results"
+    results.mkdir()
+    for image_id, truth in truths.items():
+        Image.fromarray(truth).save(results / f"{image_id}.png")
+    report = evaluate(results, tmp_path / "bench")
+    ours = report["methods"]["ours"]
+    assert list(ours) == ["0-2%", "2-4%", "8-10%", "all"]
+    assert [ours[b]["count"] for b in ours] == [1, 1, 1, 3]
+    for row in ours.values():
+        assert row["psnr"] == row["psnr_box"] == 100.0
+        assert row["l1"] == row["l1_box"] == 0.0
+        assert row["ssim"] == pytest.approx(1.0) and row["ssim_box"] == pytest.approx(1.0)
+    assert report["images"] == 3 and report["missing"] == []
+    assert {r["id"]: r["box_ratio"] for r in report["per_image"]} == {
+        "small": 0.01,
+        "mid": 0.03,
+        "big": 0.09,
+    }
+
+
+def test_known_noise_gives_known_psnr(tmp_path: Path) -> None:
+    truths = _benchmark(tmp_path / "bench", BOXES)
+    results = tmp_path / "results"
+    results.mkdir()
+    for image_id, truth in truths.items():
+        noisy = truth.astype(int)
+        box = boxes_mask(BOXES[image_id], height=SIZE[1], width=SIZE[0])
+        noisy[box] += np.where(
+            np.indices(noisy[box].shape).sum(0) % 2 == 0, 10, -10
+        )  # +-10 inside the box
+        Image.fromarray(noisy.astype(np.uint8)).save(results / f"{image_id}.png")
+    report = evaluate(results, tmp_path / "bench", baseline="none")
+    assert list(report["methods"]) == ["ours"]
+    psnr_box = 10 * math.log10(255**2 / 100)  # MSE 100 inside the box
+    for image_id, ratio in (("small", 0.01), ("mid", 0.03), ("big", 0.09)):
+        row = next(r for r in report["per_image"] if r["id"] == image_id)["ours"]
+        assert row["psnr_box"] == pytest.approx(psnr_box, abs=1e-9)
+        assert row["l1_box"] == pytest.approx(10 / 255, abs=1e-12)
+        assert row["psnr"] == pytest.approx(10 * math.log10(255**2 / (100 * ratio)), abs=1e-9)
+        assert row["l1"] == pytest.approx(10 / 255 * ratio, abs=1e-12)
+    assert report["methods"]["ours"]["all"]["psnr_box"] == pytest.approx(psnr_box)
+
+
+def test_telea_baseline_row_and_missing_results(tmp_path: Path) -> None:
+    truths = _benchmark(tmp_path / "bench", BOXES)
+    results = tmp_path / "results"
+    results.mkdir()
+    Image.fromarray(truths["mid"]).save(
+        results / "mid.jpg", quality=100
+    )  # jpg results are found too
+    report = evaluate(results, tmp_path / "bench")
+    assert report["missing"] == ["small", "big"] and report["images"] == 1
+    image = np.asarray(Image.open(tmp_path / "bench" / "JPEGImages" / "mid.jpg"))
+    box = boxes_mask(BOXES["mid"], height=SIZE[1], width=SIZE[0])
+    expected = cv2.inpaint(image, box.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+    mse = ((expected.astype(float) - truths["mid"]) ** 2)[box].mean()
+    telea_row = report["per_image"][0]["telea"]
+    assert telea_row["psnr_box"] == pytest.approx(10 * math.log10(255**2 / mse))
+    assert np.array_equal(telea(image, box), expected)
+    assert report["methods"]["ours"]["all"]["psnr_box"] > 30  # JPEG (4:2:0) of the noisy truth
+    assert telea_row["psnr_box"] < report["methods"]["ours"]["all"]["psnr_box"]
+    with pytest.raises(ImageInputError, match="no results"):
+        evaluate(tmp_path / "empty", tmp_path / "bench")
+
+
+class FlatFill:
+    """Has `.inpaint(image, mask)` like the Inpainter: fills the hole with the mean known colour."""
+
+    def __init__(self) -> None:
+        self.masks: list[np.ndarray] = []
+
+    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        self.masks.append(mask.copy())
+        out = image.copy()
+        out[mask] = image[~mask].mean(axis=0).round().astype(np.uint8)
+        return out
+
+
+def test_run_model_uses_box_masks_and_feeds_evaluate(tmp_path: Path) -> None:
+    _benchmark(tmp_path / "bench", BOXES)
+    model = FlatFill()
+    written = run_model(tmp_path / "bench", tmp_path / "ours", model)
+    assert [p.name for p in written] == ["small.png", "mid.png", "big.png"]
+    for mask, image_id in zip(model.masks, BOXES, strict=True):
+        assert np.array_equal(mask, boxes_mask(BOXES[image_id], height=SIZE[1], width=SIZE[0]))
+    out = np.asarray(Image.open(written[1]))
+    src = np.asarray(Image.open(tmp_path / "bench" / "JPEGImages" / "mid.jpg"))
+    assert np.array_equal(out[~model.masks[1]], src[~model.masks[1]])  # PNG: byte-identical outside
+    report = evaluate(tmp_path / "ours", tmp_path / "bench")
+    assert report["images"] == 3 and 10 < report["methods"]["ours"]["all"]["psnr_box"] < 40
+    run_model(tmp_path / "bench", tmp_path / "ours", model, skip_existing=True)
+    assert len(model.masks) == 3  # nothing re-run
+
+
+def test_grid_and_markdown_table(tmp_path: Path) -> None:
+    _benchmark(tmp_path / "bench", BOXES)
+    run_model(tmp_path / "bench", tmp_path / "ours", FlatFill())
+    grid = comparison_grid(
+        tmp_path / "bench", tmp_path / "ours", tmp_path / "grid.png", rows=2, cell=64
+    )
+    picture = np.asarray(Image.open(grid))
+    assert picture.shape == (28 + 2 * 64, 64 * len(COLUMNS), 3)  # square crops around the boxes
+    full = comparison_grid(
+        tmp_path / "bench", tmp_path / "ours", tmp_path / "g2.png", cell=50, crop=False, ids=["big"]
+    )
+    assert Image.open(full).size == (200, 28 + 40)  # 100x80 image -> 50x40 cells
+    report = evaluate(tmp_path / "ours", tmp_path / "bench")
+    table = metrics_table_markdown(report).splitlines()
+    assert table[0].startswith("| box area | images | method | PSNR box (dB) |")
+    assert (
+        len([line for line in table if line.startswith("| ")]) == 1 + 4 * 2
+    )  # 3 bins + all, 2 methods
+    all_ours = report["methods"]["ours"]["all"]
+    assert (
+        f"| all | 3 | ours | {all_ours['psnr_box']:.2f} | {all_ours['ssim_box']:.4f} |"
+        in "\n".join(table)
+    )
+
+
+def test_list_benchmark_reads_boxes(tmp_path: Path) -> None:
+    _benchmark(tmp_path / "bench", BOXES)
+    items = list_benchmark(tmp_path / "bench")
+    assert [(i.image_id, i.boxes, i.width, i.height) for i in items] == [
+        (k, v, 100, 80) for k, v in BOXES.items()
+    ]
+    assert items[2].box_ratio == pytest.approx(0.09)

@@ -1,0 +1,180 @@
+"""The synthetic logo benchmark: files, VOC XML, masks inside boxes, ground truth, seeds."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from defusedxml import ElementTree as SafeET
+from PIL import Image, ImageDraw
+
+from inpaint_core.errors import ImageInputError
+from inpaint_core.logos import builtin_logo, load_logo_file, load_logo_folder
+from inpaint_core.synth import BOX_MARGIN, composite_logos, make_benchmark
+from inpaint_core.voc import boxes_mask, read_voc
+
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50">'
+    '<path d="M0 25 Q25 0 50 25 T100 25 L100 50 L0 50 Z" fill="#0a8"/></svg>'
+)
+
+
+def _photo(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    """A smooth photo-like image (gradients and a little noise) that JPEG compresses well."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack(
+        [xx / width * 200 + 30, yy / height * 180 + 40, (xx + yy) / (width + height) * 150 + 60], -1
+    )
+    return np.clip(base + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i, (w, h) in enumerate([(320, 240), (240, 320), (300, 300)]):
+        Image.fromarray(_photo(rng, w, h)).save(folder / f"photo{i}.jpg", quality=92)
+    return folder
+
+
+@pytest.fixture
+def user_logos(tmp_path: Path) -> Path:
+    folder = tmp_path / "logos"
+    folder.mkdir()
+    png = Image.new("RGBA", (120, 60), (0, 0, 0, 0))
+    ImageDraw.Draw(png).ellipse((0, 0, 59, 59), fill=(200, 20, 20, 255))
+    png.save(folder / "acme.png")
+    (folder / "wave.svg").write_text(SVG)
+    (folder / "notes.txt").write_text("ignored")
+    return folder
+
+
+def test_benchmark_files_xml_masks_and_ground_truth(
+    photos: Path, user_logos: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench"
+    manifest = make_benchmark(photos, out, logos=user_logos, count=3, seed=7)
+    ids = (out / "ImageSets" / "Main" / "test.txt").read_text().split()
+    assert (
+        ids
+        == ["synth_00000", "synth_00001", "synth_00002"]
+        == [item["id"] for item in manifest["images"]]
+    )
+    assert json.loads((out / "benchmark.json").read_text())["seed"] == 7
+    for image_id in ids:
+        image = np.asarray(Image.open(out / "JPEGImages" / f"{image_id}.jpg"))
+        truth = np.asarray(Image.open(out / "GroundTruth" / f"{image_id}.png"))
+        mask = np.asarray(Image.open(out / "Masks" / f"{image_id}.png"))
+        assert image.shape == truth.shape and mask.shape == image.shape[:2]
+        assert set(np.unique(mask)) <= {0, 255} and mask.any()
+        # VOC XML: well formed, size equal to the image, 1-based inclusive boxes inside it
+        root = SafeET.parse(str(out / "Annotations" / f"{image_id}.xml")).getroot()
+        assert root.findtext("filename") == f"{image_id}.jpg"
+        assert int(root.findtext("size/width")) == image.shape[1]
+        assert int(root.findtext("size/height")) == image.shape[0]
+        assert int(root.findtext("size/depth")) == 3
+        for node in root.iter("bndbox"):
+            xmin, ymin, xmax, ymax = (
+                int(node.findtext(t)) for t in ("xmin", "ymin", "xmax", "ymax")
+            )
+            assert 1 <= xmin <= xmax <= image.shape[1] and 1 <= ymin <= ymax <= image.shape[0]
+        annotation = read_voc(out / "Annotations" / f"{image_id}.xml")
+        boxes = boxes_mask(
+            [o.box for o in annotation.objects], height=image.shape[0], width=image.shape[1]
+        )
+        assert not np.any((mask > 0) & ~boxes)  # every logo pixel lies inside a box
+        ratio = boxes.mean()
+        assert 0.005 <= ratio <= 0.105  # 1-10 % (less where two logos overlap)
+        # the input differs from the ground truth only at the logo (plus JPEG noise near it)
+        diff = np.abs(image.astype(int) - truth.astype(int)).max(axis=-1)
+        near = cv2.dilate((mask > 0).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=3) > 0
+        assert diff[~near].mean() < 2.0 and np.percentile(diff[~near], 99.9) < 20
+        assert diff[mask > 0].mean() > 3 * diff[~near].mean()
+
+
+def test_benchmark_jpeg_quality_is_95(photos: Path, tmp_path: Path) -> None:
+    make_benchmark(photos, tmp_path / "b", count=1, seed=1)
+    written = Image.open(tmp_path / "b" / "JPEGImages" / "synth_00000.jpg")
+    reference = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(reference, "JPEG", quality=95)
+    assert written.quantization == Image.open(reference).quantization
+
+
+def test_benchmark_reproducible_and_user_logos_used(
+    photos: Path, user_logos: Path, tmp_path: Path
+) -> None:
+    a = make_benchmark(photos, tmp_path / "a", logos=user_logos, count=8, seed=3)
+    b = make_benchmark(photos, tmp_path / "b", logos=user_logos, count=8, seed=3)
+    c = make_benchmark(photos, tmp_path / "c", logos=user_logos, count=8, seed=4)
+    assert a["images"] == b["images"] and a["images"] != c["images"]
+    for image_id in ("synth_00000", "synth_00007"):
+        assert (tmp_path / "a" / "Masks" / f"{image_id}.png").read_bytes() == (
+            tmp_path / "b" / "Masks" / f"{image_id}.png"
+        ).read_bytes()
+    labels = {logo["label"] for item in a["images"] for logo in item["logos"]}
+    assert {"acme", "wave"} & labels  # the user's PNG or SVG was pasted
+    assert any(label.startswith("synthetic_") for label in labels)
+    assert len({item["source"] for item in a["images"]}) == 3  # photos reused beyond their count
+
+
+def test_composite_changes_exactly_the_mask_and_respects_the_ratio() -> None:
+    rng = np.random.default_rng(0)
+    photo = _photo(rng, 256, 192)
+    ratios, opacities, angles = [], set(), set()
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        logos = [builtin_logo(rng) for _ in range(1 + seed % 2)]
+        comp = composite_logos(photo, logos, rng)
+        changed = np.any(comp.image != photo, axis=-1)
+        assert not np.any(changed & ~comp.mask)  # nothing outside the mask changed
+        assert changed.sum() > 0.5 * comp.mask.sum()
+        box = boxes_mask([p.box for p in comp.placements], height=192, width=256)
+        assert not np.any(comp.mask & ~box)
+        ratios.append(box.mean())
+        opacities |= {p.opacity for p in comp.placements}
+        angles |= {p.angle for p in comp.placements}
+        for p in (
+            comp.placements
+        ):  # each box is the logo's tight box grown by the margin (unless clipped)
+            x1, y1, x2, y2 = p.box
+            inner = comp.mask[y1:y2, x1:x2]
+            if x1 > 0 and y1 > 0 and x2 < 256 and y2 < 192 and len(comp.placements) == 1:
+                assert not inner[:BOX_MARGIN].any() and inner[BOX_MARGIN].any()
+    assert 0.009 <= min(ratios) and max(ratios) <= 0.101  # boxes with their margin cover 1-10 %
+    assert 0.04 < float(np.mean(ratios)) < 0.07  # spread over the range, not piled at one end
+    assert len(opacities) > 5 and 1.0 in opacities and min(opacities) < 0.6
+    assert len(angles) > 5 and 0.0 in angles
+
+
+def test_builtin_logos_vary() -> None:
+    kinds = {builtin_logo(np.random.default_rng(s)).kind for s in range(40)}
+    assert kinds == {"text", "emblem", "emblem+text", "badge"}
+    logo = builtin_logo(np.random.default_rng(1))
+    assert (
+        logo.rgba.dtype == np.uint8 and logo.rgba.shape[2] == 4 and logo.rgba[..., 3].max() == 255
+    )
+
+
+def test_logo_files(user_logos: Path, tmp_path: Path) -> None:
+    svg = load_logo_file(user_logos / "wave.svg")
+    assert (
+        svg.kind == "file" and svg.label == "wave" and svg.rgba.shape[1] == 512
+    )  # rendered at 512 px wide
+    assert svg.rgba[..., 3].min() == 0 and svg.rgba[..., 3].max() == 255
+    assert [logo.label for logo in load_logo_folder(user_logos)] == ["acme", "wave"]
+    Image.new("RGBA", (10, 10), (0, 0, 0, 0)).save(tmp_path / "empty.png")
+    with pytest.raises(ImageInputError, match="fully transparent"):
+        load_logo_file(tmp_path / "empty.png")
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(ImageInputError, match="cannot read logo"):
+        load_logo_file(tmp_path / "bad.png")
+    with pytest.raises(ImageInputError, match="not found"):
+        load_logo_folder(tmp_path / "absent")
+    (tmp_path / "none").mkdir()
+    with pytest.raises(ImageInputError, match="no .png"):
+        load_logo_folder(tmp_path / "none")

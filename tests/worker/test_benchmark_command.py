@@ -1,0 +1,123 @@
+"""`unbrand make-benchmark` then `unbrand evaluate` end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from worker.cli import make_cli
+
+
+def _photos(folder: Path) -> Path:
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(3):
+        yy, xx = np.mgrid[0:200, 0:260].astype(np.float32)
+        img = np.stack([xx, yy, xx + yy], -1) * 0.5 + 40 + rng.normal(0, 4, (200, 260, 3))
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(folder / f"p{i}.png")
+    return folder
+
+
+def test_make_benchmark_then_evaluate(tmp_path: Path) -> None:
+    cli = make_cli()
+    photos = _photos(tmp_path / "photos")
+    bench = tmp_path / "bench"
+    made = CliRunner().invoke(
+        cli,
+        [
+            "make-benchmark",
+            "--photos",
+            str(photos),
+            "--out",
+            str(bench),
+            "--count",
+            "4",
+            "--seed",
+            "5",
+            "--no-progress",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    assert "wrote 4 images" in made.output
+    assert len(list((bench / "JPEGImages").glob("*.jpg"))) == 4
+
+    perfect = tmp_path / "perfect"
+    shutil.copytree(bench / "GroundTruth", perfect)
+    report_path, table_path, grid_path = tmp_path / "r.json", tmp_path / "t.md", tmp_path / "g.png"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            str(perfect),
+            "--benchmark",
+            str(bench),
+            "--json",
+            str(report_path),
+            "--markdown",
+            str(table_path),
+            "--grid",
+            str(grid_path),
+            "--grid-rows",
+            "3",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "telea" in result.output and "all" in result.output
+    report = json.loads(report_path.read_text())
+    assert report["images"] == 4
+    assert report["methods"]["ours"]["all"]["psnr_box"] == 100.0
+    assert report["methods"]["telea"]["all"]["psnr_box"] < 60
+    assert (
+        sum(row["count"] for label, row in report["methods"]["ours"].items() if label != "all") == 4
+    )
+    assert "| all | 4 | ours | 100.00 |" in table_path.read_text()
+    assert Image.open(grid_path).size[0] == 4 * 256
+
+
+def test_evaluate_errors(tmp_path: Path) -> None:
+    cli = make_cli()
+    bench = tmp_path / "bench"
+    made = CliRunner().invoke(
+        cli,
+        [
+            "make-benchmark",
+            "--photos",
+            str(_photos(tmp_path / "photos")),
+            "--out",
+            str(bench),
+            "--count",
+            "1",
+            "--no-progress",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    empty = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "none"), "--benchmark", str(bench)])
+    assert empty.exit_code == 2 and "no results" in empty.output
+    wrong = CliRunner().invoke(
+        cli, ["evaluate", str(tmp_path), "--benchmark", str(bench), "--baseline", "lama"]
+    )
+    assert wrong.exit_code == 2 and "telea" in wrong.output
+    no_weights = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            str(tmp_path / "out"),
+            "--benchmark",
+            str(bench),
+            "--run-model",
+            "--weights",
+            str(tmp_path / "absent.safetensors"),
+            "--no-progress",
+        ],
+    )
+    assert no_weights.exit_code == 2 and "error:" in no_weights.output
+    missing_photos = CliRunner().invoke(
+        cli, ["make-benchmark", "--photos", str(tmp_path / "nope"), "--out", str(tmp_path / "b2")]
+    )
+    assert missing_photos.exit_code == 2 and "not found" in missing_photos.output

@@ -1,0 +1,234 @@
+"""`unbrand train` on a tiny config (2 iterations, resume to 4), `unbrand export` (fp16 + card)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from inpaint_core.config import AOTConfig
+from inpaint_core.export import LABEL_CONVENTION, NO_VGG_NOTE, read_inference_checkpoint
+from inpaint_core.model import AOTGenerator
+from worker.cli import make_cli
+
+TINY = {"width": 8, "blocks": 2, "rates": [1, 2], "work_size": 32, "name": "tiny"}
+
+
+def _photos(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i in range(count):
+        base = np.linspace(0, 255, 96, dtype=np.float32)
+        img = np.stack([np.add.outer(base, base) / 2] * 3, axis=-1) + rng.normal(0, 8, (96, 96, 3))
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(folder / f"photo{i}.jpg")
+    return folder
+
+
+@pytest.fixture
+def tiny_run(tmp_path: Path) -> tuple[Path, list[str]]:
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    a, b = _photos(tmp_path / "a", 2), _photos(tmp_path / "b", 1)
+    run = tmp_path / "run"
+    args = [
+        "train",
+        "--data",
+        str(a),
+        str(b),
+        "--out",
+        str(run),
+        "--size",
+        "64",
+        "--batch",
+        "2",
+        "--config",
+        str(config),
+        "--save-every",
+        "2",
+        "--sample-every",
+        "2",
+        "--no-progress",
+        "--seed",
+        "3",
+    ]
+    return run, args
+
+
+def _read_log(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_train_resume_and_export(tiny_run: tuple[Path, list[str]], tmp_path: Path) -> None:
+    run, args = tiny_run
+    cli = make_cli()
+    first = CliRunner().invoke(cli, [*args, "--iterations", "2"])
+    assert first.exit_code == 0, first.output
+    assert "iteration 2" in first.output
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert set(state) >= {
+        "generator",
+        "discriminator",
+        "opt_g",
+        "opt_d",
+        "iteration",
+        "model_config",
+        "train_config",
+    }
+    assert state["iteration"] == 2
+    assert state["model_config"]["width"] == 8 and state["model_config"]["work_size"] == 64
+    assert state["train_config"]["data"] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    g_after_2 = {k: v.clone() for k, v in state["generator"].items()}
+
+    second = CliRunner().invoke(cli, [*args, "--iterations", "4"])
+    assert second.exit_code == 0, second.output
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert state["iteration"] == 4
+    assert [row["iteration"] for row in _read_log(run)] == [1, 2, 3, 4]  # resumed, not restarted
+    assert any(not torch.equal(g_after_2[k], state["generator"][k]) for k in g_after_2)
+    assert all(np.isfinite(row["total_g"]) and np.isfinite(row["adv_d"]) for row in _read_log(run))
+    for it in (2, 4):
+        grid = Image.open(run / "samples" / f"iter-{it:06d}.png")
+        assert grid.size == (
+            2 * 64,
+            4 * 64,
+        )  # batch 2 columns; input / output / composite / original rows
+
+    out = tmp_path / "export" / "tiny.safetensors"
+    exported = CliRunner().invoke(cli, ["export", str(run), "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    tensors, card = read_inference_checkpoint(out)
+    assert set(tensors) == set(state["generator"])
+    for key, value in state["generator"].items():
+        assert tensors[key].dtype == torch.float16
+        assert torch.equal(tensors[key], value.to(torch.float16))
+    assert card["config"] == {**TINY, "work_size": 64}
+    assert card["iterations"] == 4
+    assert card["losses"] == ["l1", "sm-patchgan-adversarial"]
+    assert card["loss_weights"] == {"l1": 1.0, "sm-patchgan-adversarial": 0.01}
+    assert card["label_convention"] == LABEL_CONVENTION
+    assert NO_VGG_NOTE in card["notes"]
+    assert card["training_data"]["photos"] == 3
+    assert set(card) >= {
+        "config",
+        "iterations",
+        "losses",
+        "training_data",
+        "label_convention",
+        "metrics",
+        "licence",
+    }
+    generator = AOTGenerator(AOTConfig.from_dict(card["config"]))
+    generator.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+
+
+def test_no_resume_starts_over(tiny_run: tuple[Path, list[str]]) -> None:
+    run, args = tiny_run
+    cli = make_cli()
+    assert CliRunner().invoke(cli, [*args, "--iterations", "1"]).exit_code == 0
+    again = CliRunner().invoke(cli, [*args, "--iterations", "1", "--no-resume"])
+    assert again.exit_code == 0, again.output
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=True)["iteration"] == 1
+
+
+def test_export_with_metrics_and_licence(tiny_run: tuple[Path, list[str]], tmp_path: Path) -> None:
+    run, args = tiny_run
+    cli = make_cli()
+    assert CliRunner().invoke(cli, [*args, "--iterations", "1"]).exit_code == 0
+    metrics = tmp_path / "eval.json"
+    metrics.write_text(json.dumps({"methods": {"ours": {"all": {"psnr_box": 21.5}}}}))
+    out = tmp_path / "w.safetensors"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            str(run),
+            "--out",
+            str(out),
+            "--metrics",
+            str(metrics),
+            "--licence",
+            "research only",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["metrics"]["methods"]["ours"]["all"]["psnr_box"] == 21.5
+    assert card["licence"] == "research only"
+    # a snapshot holds only the generator: the card takes the losses from last.pt
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    snapshot = run / "checkpoints" / "iter-000001.pt"
+    torch.save({k: state[k] for k in ("generator", "model_config", "iteration")}, snapshot)
+    snap_out = tmp_path / "snap.safetensors"
+    result = CliRunner().invoke(
+        cli, ["export", str(run), "--out", str(snap_out), "--checkpoint", str(snapshot)]
+    )
+    assert result.exit_code == 0, result.output
+    snap_card = json.loads(snap_out.with_suffix(".json").read_text())
+    assert snap_card["iterations"] == 1 and snap_card["losses"] == ["l1", "sm-patchgan-adversarial"]
+
+
+def test_train_and_export_errors(tmp_path: Path) -> None:
+    cli = make_cli()
+    missing = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--data",
+            str(tmp_path / "none"),
+            "--out",
+            str(tmp_path / "r"),
+            "--iterations",
+            "1",
+            "--size",
+            "64",
+            "--no-progress",
+        ],
+    )
+    assert missing.exit_code == 2 and "not found" in missing.output
+    bad_size = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "r"),
+            "--iterations",
+            "1",
+            "--size",
+            "100",
+        ],
+    )
+    assert bad_size.exit_code == 2 and "multiple of 8" in bad_size.output
+    no_run = CliRunner().invoke(
+        cli, ["export", str(tmp_path / "r2"), "--out", str(tmp_path / "x.safetensors")]
+    )
+    assert no_run.exit_code == 2 and "no training checkpoint" in no_run.output
+    bad_vgg = tmp_path / "vgg.pth"
+    bad_vgg.write_bytes(b"nope")
+    _photos(tmp_path / "p", 1)
+    vgg = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--data",
+            str(tmp_path / "p"),
+            "--out",
+            str(tmp_path / "r3"),
+            "--iterations",
+            "1",
+            "--size",
+            "64",
+            "--vgg-weights",
+            str(bad_vgg),
+            "--config",
+            "lite",
+            "--no-progress",
+        ],
+    )
+    assert vgg.exit_code == 2 and "cannot be read" in vgg.output
