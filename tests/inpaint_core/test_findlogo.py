@@ -1,0 +1,139 @@
+"""Finding a known logo: scale, opacity, colour, several instances, nothing in clean images."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from inpaint_core.errors import ImageInputError
+from inpaint_core.findlogo import (
+    Detection,
+    FinderConfig,
+    box_iou,
+    find_logos,
+    load_logo,
+    make_template,
+    suppress,
+)
+
+CONFIG = FinderConfig(min_scale=0.4, max_scale=2.0)
+
+
+def _logo() -> np.ndarray:
+    """RGBA logo: an orange star beside a blue word, transparent around."""
+    canvas = Image.new("RGBA", (190, 64), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(canvas)
+    points = []
+    for i in range(10):
+        radius = 30 if i % 2 == 0 else 13
+        angle = np.pi / 5 * i - np.pi / 2
+        points.append((32 + radius * np.cos(angle), 32 + radius * np.sin(angle)))
+    draw.polygon(points, fill=(240, 140, 20, 255))
+    draw.text((70, 8), "Kodo", font=ImageFont.load_default(size=44), fill=(30, 60, 200, 255))
+    return np.asarray(canvas)
+
+
+def _clutter(height: int, width: int, seed: int) -> np.ndarray:
+    """A busy synthetic scene: gradient, random shapes and lines, noise."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.dstack([90 + 60 * xs / width, 120 + 50 * ys / height, 160 - 40 * xs / width])
+    for _ in range(40):
+        colour = [float(v) for v in rng.integers(0, 256, 3)]
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        if rng.random() < 0.5:
+            axes = (int(rng.integers(5, 40)), int(rng.integers(5, 40)))
+            cv2.ellipse(image, (x, y), axes, float(rng.uniform(0, 180)), 0, 360, colour, -1)
+        else:
+            end = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+            cv2.line(image, (x, y), end, colour, int(rng.integers(1, 5)))
+    image = cv2.GaussianBlur(image, (0, 0), 1.0) + rng.normal(0, 4, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _paste(image: np.ndarray, logo: np.ndarray, x: int, y: int, scale: float, opacity: float):
+    size = (round(logo.shape[1] * scale), round(logo.shape[0] * scale))
+    resized = cv2.resize(
+        logo, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    )
+    alpha = resized[:, :, 3:4].astype(np.float32) / 255.0 * opacity
+    out = image.astype(np.float32)
+    region = out[y : y + size[1], x : x + size[0]]
+    region[:] = region * (1 - alpha) + resized[:, :, :3] * alpha
+    rows, cols = np.nonzero(resized[:, :, 3])
+    box = (x + cols.min(), y + rows.min(), x + cols.max() + 1, y + rows.max() + 1)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8), box
+
+
+@pytest.fixture(scope="module")
+def template():
+    return make_template(_logo(), name="kodo")
+
+
+@pytest.mark.parametrize(
+    ("scale", "opacity", "seed"),
+    [(0.5, 1.0, 1), (1.5, 1.0, 2), (1.0, 0.6, 3), (0.5, 0.6, 4), (1.5, 0.6, 5)],
+)
+def test_finds_scaled_and_faded_logo(template, scale: float, opacity: float, seed: int) -> None:
+    image, truth = _paste(_clutter(300, 420, seed), _logo(), 90, 110, scale, opacity)
+    found = find_logos(image, [template], CONFIG)
+    assert len(found) == 1, found
+    assert found[0].name == "kodo"
+    assert box_iou(found[0].box, truth) > 0.7
+    assert found[0].scale == pytest.approx(scale, rel=0.1)
+
+
+def test_finds_recoloured_logo(template) -> None:
+    inverted = _logo().copy()
+    inverted[:, :, :3] = 255 - inverted[:, :, :3]
+    image, truth = _paste(_clutter(300, 420, 6), inverted, 200, 40, 1.0, 0.8)
+    found = find_logos(image, [template], CONFIG)
+    assert len(found) == 1 and box_iou(found[0].box, truth) > 0.7
+
+
+def test_finds_several_instances(template) -> None:
+    image, first = _paste(_clutter(320, 480, 7), _logo(), 20, 20, 1.0, 1.0)
+    image, second = _paste(image, _logo(), 230, 200, 0.7, 0.7)
+    found = find_logos(image, [template], CONFIG)
+    assert len(found) == 2
+    ious = sorted(max(box_iou(d.box, t) for d in found) for t in (first, second))
+    assert ious[0] > 0.7
+
+
+@pytest.mark.parametrize("seed", [8, 9, 10])
+def test_nothing_in_a_clean_image(template, seed: int) -> None:
+    assert find_logos(_clutter(300, 420, seed), [template], CONFIG) == []
+
+
+def test_large_image_is_searched_at_work_size(template) -> None:
+    image, truth = _paste(_clutter(900, 1600, 11), _logo(), 700, 400, 3.0, 1.0)
+    found = find_logos(image, [template], FinderConfig(min_scale=1.0, max_scale=4.0, work_side=800))
+    assert len(found) == 1 and box_iou(found[0].box, truth) > 0.7
+
+
+def test_load_logo_crops_to_alpha(tmp_path) -> None:
+    padded = np.zeros((100, 250, 4), np.uint8)
+    padded[10:74, 20:210] = _logo()
+    Image.fromarray(padded, "RGBA").save(tmp_path / "brand.png")
+    loaded = load_logo(tmp_path / "brand.png")
+    rows, cols = np.nonzero(_logo()[:, :, 3])
+    assert loaded.name == "brand"
+    assert loaded.rgb.shape[:2] == (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(ImageInputError):
+        load_logo(tmp_path / "bad.png")
+    with pytest.raises(ImageInputError):
+        make_template(np.zeros((20, 20, 4), np.uint8), name="empty")
+
+
+def test_suppress_keeps_the_best_of_overlapping_finds() -> None:
+    finds = [
+        Detection("a", (0, 0, 10, 10), 0.6, 1.0),
+        Detection("a", (1, 1, 11, 11), 0.9, 1.0),
+        Detection("b", (50, 50, 60, 60), 0.5, 1.0),
+    ]
+    kept = suppress(finds, 0.3)
+    assert [(d.box, d.score) for d in kept] == [((1, 1, 11, 11), 0.9), ((50, 50, 60, 60), 0.5)]
+    assert box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)

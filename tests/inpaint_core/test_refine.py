@@ -1,0 +1,162 @@
+"""Box refinement: IoU against a known logo shape, fallback on flat or logo-free boxes, modes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from inpaint_core.errors import ImageInputError
+from inpaint_core.refine import mask_for_mode, refine_mask
+
+
+def _background(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth colour gradient with sensor-like noise."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.dstack([60 + 80 * xs / width, 110 + 40 * ys / height, 150 - 50 * xs / width])
+    return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+
+
+def _logo_alpha(height: int, width: int, left: int, top: int, size: int) -> np.ndarray:
+    """Alpha (0-1) of a circle emblem followed by the word ACME, anti-aliased."""
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    draw.ellipse((left, top, left + size, top + size), fill=255)
+    font = ImageFont.load_default(size=size)
+    draw.text((left + int(size * 1.3), top - size // 6), "ACME", fill=255, font=font)
+    return np.asarray(canvas, np.float32) / 255.0
+
+
+def _composite(
+    background: np.ndarray, alpha: np.ndarray, colour, opacity: float = 1.0
+) -> np.ndarray:
+    weight = (alpha * opacity)[..., None]
+    out = background.astype(np.float32) * (1 - weight) + np.float32(colour) * weight
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _box_of(shape: np.ndarray, pad: int) -> list[int]:
+    rows, cols = np.nonzero(shape)
+    return [
+        int(cols.min()) - pad,
+        int(rows.min()) - pad,
+        int(cols.max()) + 1 + pad,
+        int(rows.max()) + 1 + pad,
+    ]
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+@pytest.fixture(scope="module")
+def logo_scene() -> tuple[np.ndarray, np.ndarray, list[int]]:
+    alpha = _logo_alpha(240, 360, left=70, top=90, size=40)
+    image = _composite(_background(240, 360), alpha, (205, 30, 45))
+    shape = alpha > 0
+    return image, shape, _box_of(shape, pad=6)
+
+
+def test_refine_finds_the_logo_shape(logo_scene) -> None:
+    image, shape, box = logo_scene
+    tight, infos = refine_mask(image, [box], margin=0)
+    assert infos[0]["fell_back"] is False
+    assert infos[0]["method"] == "grabcut"
+    assert _iou(tight, shape) > 0.8
+    box_area = (box[2] - box[0]) * (box[3] - box[1])
+    assert tight.sum() < 0.7 * box_area  # far tighter than the box
+    assert 0.3 <= infos[0]["confidence"] <= 1.0
+
+
+def test_margin_covers_the_whole_logo_and_stays_in_the_box(logo_scene) -> None:
+    image, shape, box = logo_scene
+    grown, infos = refine_mask(image, [box], margin=3)
+    assert (grown & shape).sum() / shape.sum() > 0.99
+    inside = np.zeros_like(grown)
+    inside[box[1] : box[3], box[0] : box[2]] = True
+    assert not (grown & ~inside).any()
+    assert infos[0]["area_ratio"] == pytest.approx(grown.sum() / inside.sum(), abs=1e-3)
+
+
+def test_colour_method_also_separates(logo_scene) -> None:
+    image, shape, box = logo_scene
+    tight, infos = refine_mask(image, [box], margin=0, method="colour")
+    assert infos[0]["method"] == "colour"
+    assert _iou(tight, shape) > 0.8
+
+
+def test_semi_transparent_logo_on_noise() -> None:
+    alpha = _logo_alpha(240, 360, left=60, top=80, size=44)
+    image = _composite(_background(240, 360, seed=3), alpha, (250, 250, 250), opacity=0.6)
+    shape = alpha > 0
+    tight, infos = refine_mask(image, [_box_of(shape, pad=5)], margin=0)
+    assert infos[0]["fell_back"] is False
+    assert _iou(tight, shape) > 0.75
+
+
+def test_flat_box_falls_back_to_the_whole_box() -> None:
+    image = np.full((120, 160, 3), (90, 140, 200), np.uint8)
+    box = [40, 30, 120, 90]
+    mask, infos = refine_mask(image, [box])
+    assert infos[0]["fell_back"] is True
+    assert infos[0]["method"] == "box"
+    assert int(mask.sum()) == 80 * 60
+    assert mask[30:90, 40:120].all()
+
+
+def test_logo_free_noise_falls_back() -> None:
+    image = _background(200, 260, seed=5)
+    mask, infos = refine_mask(image, [[60, 50, 200, 150]])
+    assert infos[0]["fell_back"] is True
+    assert int(mask.sum()) == 140 * 100
+
+
+def test_tiny_and_outside_boxes(logo_scene) -> None:
+    image, _, _ = logo_scene
+    mask, infos = refine_mask(image, [[10, 10, 14, 40], [350, 230, 400, 300], [500, 500, 600, 600]])
+    assert infos[0]["fell_back"] is True and infos[0]["reason"] == "box too small"
+    assert infos[1]["box"] == [350, 230, 360, 240]  # clipped to the image
+    assert infos[2]["box"] == [360, 240, 360, 240] and infos[2]["area_ratio"] == 0.0
+    assert mask[10:40, 10:14].all()
+    assert int(mask.sum()) == 4 * 30 + 10 * 10
+
+
+def test_large_box_is_segmented_at_reduced_size() -> None:
+    alpha = _logo_alpha(900, 1400, left=200, top=300, size=160)
+    image = _composite(_background(900, 1400, seed=2), alpha, (20, 20, 20))
+    shape = alpha > 0
+    tight, infos = refine_mask(image, [_box_of(shape, pad=12)], margin=0)
+    assert infos[0]["fell_back"] is False
+    assert _iou(tight, shape) > 0.8
+
+
+def test_two_boxes_are_refined_separately(logo_scene) -> None:
+    image, shape, box = logo_scene
+    flat_box = [5, 5, 45, 45]
+    mask, infos = refine_mask(image, [box, flat_box], margin=0)
+    assert [info["fell_back"] for info in infos] == [False, True]
+    assert mask[5:45, 5:45].all()
+    assert _iou(mask[:, 60:], shape[:, 60:]) > 0.8
+
+
+def test_mask_for_mode() -> None:
+    image = _background(50, 60)
+    mask, infos = mask_for_mode(image, [[10, 10, 20, 30]], mode="box")
+    assert int(mask.sum()) == 200 and infos[0]["method"] == "box" and not infos[0]["fell_back"]
+    flat, _ = mask_for_mode(np.zeros((50, 60, 3), np.uint8), [[10, 10, 20, 30]], mode="refine")
+    assert int(flat.sum()) == 200  # nothing to separate: the whole box
+    with pytest.raises(ValueError, match="mask_mode"):
+        mask_for_mode(image, [[0, 0, 5, 5]], mode="tight")
+    with pytest.raises(ImageInputError):
+        refine_mask(np.zeros((10, 10), np.uint8), [[0, 0, 5, 5]])
+
+
+def test_mask_that_does_not_span_the_box_falls_back(logo_scene) -> None:
+    """A box far larger than what was found on one side: part of the logo may be missed."""
+    image, _, box = logo_scene
+    loose = [box[0], box[1], box[2] + 80, box[3]]
+    mask, infos = refine_mask(image, [loose], margin=0)
+    assert infos[0]["fell_back"] is True
+    assert "does not span" in infos[0]["reason"]
+    assert int(mask.sum()) == (loose[2] - loose[0]) * (loose[3] - loose[1])
