@@ -32,6 +32,7 @@ from inpaint_core.errors import ImageInputError
 SOFTNESS = 24.0  # gradient magnitude (Sobel, 0-255 image) at which an edge counts half
 DEFAULT_THRESHOLD = 0.45
 MIN_TEMPLATE_SIDE = 10  # smaller scaled logos carry too few edges to be told from texture
+PYRAMID_SIDE = 40  # logos with a longer short side are matched on a downscaled image
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def template_field(template: LogoTemplate, scale: float) -> tuple[np.ndarray, np
     return field, np.dstack([support, support])
 
 
-def _scales(template: LogoTemplate, shape: tuple[int, int], config: FinderConfig, factor: float):
+def _scales(
+    template: LogoTemplate, shape: tuple[float, float], config: FinderConfig, factor: float
+):
     """Scales (relative to the logo file) that fit the searched image, smallest first."""
     height, width = template.rgb.shape[:2]
     scale = config.min_scale
@@ -189,21 +192,40 @@ def find_logos(
         )
     height, width = rgb.shape[:2]
     factor = min(1.0, config.work_side / max(height, width))
-    if factor < 1.0:
-        size = (max(1, round(width * factor)), max(1, round(height * factor)))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    searched = image_field(rgb)
+    fields: dict[int, np.ndarray] = {}  # pyramid level -> edge field of the image at that level
     found = []
     for template in templates:
-        for scale in _scales(template, rgb.shape[:2], config, factor):
-            field_t, support = template_field(template, scale * factor)
+        for scale in _scales(template, (height * factor, width * factor), config, factor):
+            level = _level(template, scale * factor)
+            level_factor = factor / 2**level
+            if level not in fields:
+                fields[level] = image_field(_resized(rgb, level_factor))
+            field_t, support = template_field(template, scale * level_factor)
+            searched = fields[level]
+            if field_t.shape[0] > searched.shape[0] or field_t.shape[1] > searched.shape[1]:
+                continue
             score = cv2.matchTemplate(searched, field_t, cv2.TM_CCOEFF_NORMED, mask=support)
             score = np.nan_to_num(score, nan=0.0, posinf=0.0, neginf=0.0)
             th, tw = field_t.shape[:2]
             for value, x, y in _peaks(score, config.threshold, (tw, th)):
-                box = _to_original((x, y, x + tw, y + th), factor, width, height)
+                box = _to_original((x, y, x + tw, y + th), level_factor, width, height)
                 found.append(Detection(template.name, box, value, scale))
     return suppress(found, config.nms_iou)[: config.max_per_image]
+
+
+def _level(template: LogoTemplate, scale: float) -> int:
+    """Pyramid level to match at: big logos are matched at half, quarter ... resolution, keeping
+    their short side between PYRAMID_SIDE and twice that (same accuracy, far fewer pixels)."""
+    short = min(template.rgb.shape[:2]) * scale
+    return max(0, int(np.floor(np.log2(max(short, 1.0) / PYRAMID_SIDE))))
+
+
+def _resized(rgb: np.ndarray, factor: float) -> np.ndarray:
+    if factor >= 1.0:
+        return rgb
+    height, width = rgb.shape[:2]
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def _to_original(box: tuple[int, int, int, int], factor: float, width: int, height: int):

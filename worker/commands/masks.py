@@ -20,7 +20,6 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import typer
 
@@ -125,6 +124,7 @@ def list_images(source: Path) -> list[tuple[Path, str]]:
 def _run(
     images, templates, config, out: Path, *, link: bool, include_empty: bool, max_pixels: int
 ) -> dict[str, Any]:
+    from inpaint_core.errors import InpaintError
     from inpaint_core.findlogo import find_logos
 
     for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
@@ -134,26 +134,12 @@ def _run(
         for path, image_id in progress:
             try:
                 rgb = read_rgb(path, max_pixels=max_pixels)
-            except ValueError as exc:
+            except InpaintError as exc:
                 failed.append({"image": str(path), "error": str(exc)})
                 continue
-            detections = find_logos(rgb, templates, config)
-            records[image_id] = [
-                {
-                    "logo": d.name,
-                    "box": list(d.box),
-                    "score": round(d.score, 4),
-                    "scale": round(d.scale, 3),
-                }
-                for d in detections
-            ]
-            if detections or include_empty:
-                target = out / "JPEGImages" / f"{image_id}{path.suffix.lower()}"
-                _place_file(path, target, link=link)
-                size = (rgb.shape[1], rgb.shape[0])
-                write_voc(
-                    out / "Annotations" / f"{image_id}.xml", target.name, size, records[image_id]
-                )
+            records[image_id] = [_record(d) for d in find_logos(rgb, templates, config)]
+            if records[image_id] or include_empty:
+                _write_item(out, path, image_id, rgb.shape, records[image_id], link=link)
                 listed.append(image_id)
     (out / "ImageSets" / "Main" / "test.txt").write_text("".join(f"{i}\n" for i in listed))
     report = {
@@ -169,18 +155,33 @@ def _run(
     return report
 
 
-def read_rgb(path: Path, *, max_pixels: int):
-    """RGB uint8 array with EXIF orientation applied; ValueError with a readable reason."""
-    import numpy as np
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def _record(detection) -> dict[str, Any]:
+    return {
+        "logo": detection.name,
+        "box": list(detection.box),
+        "score": round(detection.score, 4),
+        "scale": round(detection.scale, 3),
+    }
 
-    try:
-        with Image.open(path) as opened:
-            if opened.width * opened.height > max_pixels:
-                raise ValueError(f"{opened.width}x{opened.height} is more than {max_pixels} pixels")
-            return np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"cannot read image: {exc}") from exc
+
+def _write_item(
+    out: Path, path: Path, image_id: str, shape, finds: list[dict[str, Any]], *, link: bool
+) -> None:
+    """The image (linked or copied) and its VOC annotation (1-based inclusive boxes)."""
+    from inpaint_core.voc import VocAnnotation, VocObject, write_voc
+
+    target = out / "JPEGImages" / f"{image_id}{path.suffix.lower()}"
+    _place_file(path, target, link=link)
+    objects = [VocObject(find["logo"], find["box"]) for find in finds]
+    annotation = VocAnnotation(target.name, int(shape[1]), int(shape[0]), objects)
+    write_voc(out / "Annotations" / f"{image_id}.xml", annotation)
+
+
+def read_rgb(path: Path, *, max_pixels: int):
+    """RGB uint8 array with EXIF orientation applied (inpaint_core.imageio.read_image)."""
+    from inpaint_core.imageio import read_image
+
+    return read_image(path, max_pixels=max_pixels).rgb
 
 
 def _place_file(source: Path, target: Path, *, link: bool) -> None:
@@ -193,31 +194,6 @@ def _place_file(source: Path, target: Path, *, link: bool) -> None:
         except OSError:
             pass  # another file system or no hard links: copy
     shutil.copyfile(source, target)
-
-
-def write_voc(
-    path: Path, filename: str, size: tuple[int, int], finds: list[dict[str, Any]]
-) -> None:
-    """Pascal VOC annotation; boxes go from 0-based end-exclusive to 1-based inclusive."""
-    root = ElementTree.Element("annotation")
-    ElementTree.SubElement(root, "folder").text = "JPEGImages"
-    ElementTree.SubElement(root, "filename").text = filename
-    size_node = ElementTree.SubElement(root, "size")
-    for key, value in (("width", size[0]), ("height", size[1]), ("depth", 3)):
-        ElementTree.SubElement(size_node, key).text = str(value)
-    ElementTree.SubElement(root, "segmented").text = "0"
-    for find in finds:
-        node = ElementTree.SubElement(root, "object")
-        ElementTree.SubElement(node, "name").text = find["logo"]
-        ElementTree.SubElement(node, "pose").text = "Unspecified"
-        ElementTree.SubElement(node, "truncated").text = "0"
-        ElementTree.SubElement(node, "difficult").text = "0"
-        box = ElementTree.SubElement(node, "bndbox")
-        x1, y1, x2, y2 = find["box"]
-        for key, value in (("xmin", x1 + 1), ("ymin", y1 + 1), ("xmax", x2), ("ymax", y2)):
-            ElementTree.SubElement(box, key).text = str(value)
-    ElementTree.indent(root)
-    path.write_bytes(ElementTree.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n")
 
 
 def refine_masks(
@@ -240,6 +216,7 @@ def refine_masks(
     import numpy as np
     from PIL import Image
 
+    from inpaint_core.errors import InpaintError
     from inpaint_core.refine import refine_mask
 
     items = list_annotated(source)
@@ -253,7 +230,7 @@ def refine_masks(
         for image_id, image_path, boxes in progress:
             try:
                 rgb = read_rgb(image_path, max_pixels=max_pixels)
-            except ValueError as exc:
+            except InpaintError as exc:
                 report["failed"].append({"image": str(image_path), "error": str(exc)})
                 continue
             mask, infos = refine_mask(rgb, boxes, margin=margin)
@@ -270,11 +247,10 @@ def refine_masks(
 
 def list_annotated(source: Path) -> list[tuple[str, Path, list[list[int]]]]:
     """(id, image path, 0-based end-exclusive boxes) of an OpenLogo-layout folder."""
-    from defusedxml import ElementTree as SafeTree
+    from inpaint_core.voc import read_split, read_voc
 
-    split = source / "ImageSets" / "Main" / "test.txt"
-    if split.is_file():
-        ids = split.read_text().split()
+    if (source / "ImageSets" / "Main" / "test.txt").is_file():
+        ids = read_split(source)
     else:
         ids = sorted(path.stem for path in (source / "Annotations").glob("*.xml"))
     items = []
@@ -282,17 +258,10 @@ def list_annotated(source: Path) -> list[tuple[str, Path, list[list[int]]]]:
         xml_path = source / "Annotations" / f"{image_id}.xml"
         if not xml_path.is_file():
             continue
-        root = SafeTree.parse(xml_path).getroot()
-        boxes = []
-        for node in root.iter("object"):
-            xmin, ymin, xmax, ymax = (
-                int(float(node.findtext(f"bndbox/{key}", "0")))
-                for key in ("xmin", "ymin", "xmax", "ymax")
-            )
-            boxes.append([xmin - 1, ymin - 1, xmax, ymax])
-        image_path = _image_for(source, image_id, root.findtext("filename"))
+        annotation = read_voc(xml_path)
+        image_path = _image_for(source, image_id, annotation.filename)
         if image_path is not None:
-            items.append((image_id, image_path, boxes))
+            items.append((image_id, image_path, [obj.box for obj in annotation.objects]))
     return items
 
 
