@@ -57,7 +57,8 @@ def _read_torch(path: Path) -> Any:
         raise CheckpointError(
             f"{path}: not a weights-only PyTorch checkpoint (refusing to unpickle code): {exc}"
         ) from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
+            SafetensorError) as exc:  # torch.load sniffs safetensors headers too
         raise CheckpointError(
             f"{path}: cannot read PyTorch checkpoint (truncated or corrupt?): {exc}"
         ) from exc

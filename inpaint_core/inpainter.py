@@ -26,6 +26,7 @@ from PIL import Image
 from inpaint_core.blend import paste
 from inpaint_core.checkpoint import load_default_generator, load_generator
 from inpaint_core.config import AOTConfig, PlannerConfig
+from inpaint_core.critic import Critic, default_critic_path
 from inpaint_core.detail import DETAIL_METHODS, restore_detail
 from inpaint_core.device import DTYPES, resolve_device, resolve_precision
 from inpaint_core.errors import ImageInputError
@@ -89,8 +90,10 @@ class Inpainter:
         precision: str = "fp32",
         planner: PlannerConfig | None = None,
         model_version: str = "untrained",
+        critic: Critic | None = None,
     ) -> None:
         self.device = resolve_device(device)
+        self.critic = critic  # judges fills (realness); None: no discriminator available
         self.precision = resolve_precision(precision, self.device)
         self.planner = planner or PlannerConfig()
         if self.planner.detail not in DETAIL_METHODS:
@@ -111,17 +114,35 @@ class Inpainter:
         precision: str = "auto",
         *,
         planner: PlannerConfig | None = None,
+        critic: str | Path | None = "auto",
     ) -> Inpainter:
-        """From a checkpoint (our .safetensors + card, or the authors' .pt); None = default."""
+        """From a checkpoint (our .safetensors + card, or the authors' .pt); None = default.
+
+        `critic`: discriminator weights for `realness` ("auto": the shipped critic when the
+        shipped generator is used and the file exists; None: no critic; else a path).
+        """
         generator, card = load_default_generator() if weights is None else load_generator(weights)
         version = card.get("model_version") or _file_version(Path(card["source"]), generator.config)
-        return cls(
+        inpainter = cls(
             generator,
             device=device,
             precision=precision,
             planner=planner,
             model_version=str(version),
         )
+        if critic == "auto":
+            shipped = default_critic_path()
+            critic = shipped if weights is None and shipped.is_file() else None
+        if critic is not None:
+            inpainter.critic = Critic.load(critic, device=str(inpainter.device))
+        return inpainter
+
+    def realness(self, output: np.ndarray, fill: np.ndarray) -> float | None:
+        """The critic's realness in [0, 1] of the filled area of `output`; None without a critic
+        or without filled pixels (see inpaint_core/critic.py)."""
+        if self.critic is None:
+            return None
+        return self.critic.realness(output, fill)
 
     def fill_region(self, mask: np.ndarray) -> np.ndarray:
         """The pixels that may change: the mask grown by `planner.margin` (bool (H, W))."""

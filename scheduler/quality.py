@@ -9,7 +9,7 @@ what "bad" means. Keys it understands (all optional):
         psnr, ssim, l1, psnr_outside       whole image / outside (informative only)
     no-reference figures, always available
         seam_score      inpaint_core.metrics.seam_score: ~1 = invisible seam, >1 = visible edge
-        disc_realness   SM-PatchGAN discriminator's mean sigmoid output over the filled area,
+        disc_realness   SM-PatchGAN discriminator's mean output (clipped) over the filled area,
                         in [0, 1], 1 = looks real (the worker computes it when discriminator
                         weights are loaded; absent otherwise)
         mask_ratio      share of the image that was filled (a mask of 0 means nothing to judge)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session, sessionmaker
 
 from inpaint_core.errors import ImageInputError
@@ -79,6 +80,7 @@ class PipelineOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     heartbeat_interval: float = 30.0  # seconds between heartbeat_at updates while running
     stale_after: float = 300.0  # a running row without heartbeat this long may be taken over
+    time_limit: float | None = None  # the task's time limit in seconds, named in its error
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,11 @@ def process_job(
         raise
     except PERMANENT_ERRORS as exc:
         return fail(session_factory, job_id, reason=describe_error(exc), worker_name=worker_name)
+    except SoftTimeLimitExceeded:  # it would run out of time again: fail it, say what to change
+        limit = f" ({options.time_limit:g} s)" if options.time_limit else ""
+        reason = (f"time limit: the job ran longer than the task time limit{limit}; raise "
+                  "UNBRAND_TASK_TIME_LIMIT (and UNBRAND_VISIBILITY_TIMEOUT) or use a GPU worker")
+        return fail(session_factory, job_id, reason=reason, worker_name=worker_name)
     except Exception as exc:  # a bug or a model fault: the job must still end with a reason
         log.exception("job %s failed with an unexpected error", job_id)
         reason = f"internal error: {type(exc).__name__}: {exc}"
@@ -190,7 +197,11 @@ def _run(
         "inference_ms": 1000 * (inference_done - read_done),
         "write_ms": 1000 * (write_done - inference_done),
     }
-    metrics = compute_metrics(inputs, output, inpainter.fill_region(inputs.mask))
+    fill = inpainter.fill_region(inputs.mask)
+    metrics = compute_metrics(inputs, output, fill)
+    realness = inpainter.realness(output, fill)  # None without discriminator weights
+    if realness is not None:
+        metrics["disc_realness"] = realness
     score, flagged = assess(metrics, thresholds=thresholds_from_options(ticket.options))
     finished = _finish(factory, ticket, worker_name=worker_name, output_uri=output_uri,
                        metrics=metrics, quality_score=score, flagged=flagged,

@@ -256,6 +256,9 @@ class SlowInpainter:
     def fill_region(self, mask: np.ndarray) -> np.ndarray:
         return self.inner.fill_region(mask)
 
+    def realness(self, output: np.ndarray, fill: np.ndarray) -> float | None:
+        return self.inner.realness(output, fill)
+
 
 def test_heartbeat_is_refreshed_while_the_model_runs(
     session_factory: sessionmaker[Session], add_jobs: Any, inputs: Path,
@@ -307,3 +310,61 @@ def test_unexpected_errors_are_recorded_on_the_job(
     assert outcome.status == "failed"
     assert job_row(session_factory, job_id).error == (
         "internal error: RuntimeError: CUDA out of memory")
+
+
+def test_a_critic_adds_disc_realness_and_can_flag_the_job(
+    session_factory: sessionmaker[Session], add_jobs: Any, inputs: Path,
+    resolver: StorageResolver,
+) -> None:
+    import torch
+
+    from inpaint_core.critic import Critic
+    from inpaint_core.inpainter import Inpainter
+    from inpaint_core.model import PatchDiscriminator
+    from tests.worker.conftest import tiny_generator
+
+    def judged_by(value: float) -> Inpainter:
+        disc = PatchDiscriminator(8)
+        torch.nn.init.zeros_(disc.conv[-1].weight)
+        torch.nn.init.constant_(disc.conv[-1].bias, value)  # the same verdict on every patch
+        return Inpainter(tiny_generator(), device="cpu", precision="fp32",
+                         critic=Critic(disc, size=32))
+
+    (inputs / "a.png").write_bytes(encode(photo()))
+    ids = add_jobs([{"input_uri": str(inputs / "a.png"), "mask_spec": {"boxes": [BOX]}},
+                    {"input_uri": str(inputs / "a.png") + "?again",
+                     "mask_spec": {"boxes": [BOX], "rel_path": "b.png"}}])
+    (inputs / "a.png?again").write_bytes(encode(photo()))
+
+    assert run(ids[0], session_factory, judged_by(0.8), resolver).status == "done"
+    assert run(ids[1], session_factory, judged_by(0.1), resolver).status == "done"
+    real, fake = job_row(session_factory, ids[0]), job_row(session_factory, ids[1])
+    assert real.metrics["disc_realness"] == pytest.approx(0.8, abs=1e-3)
+    assert fake.metrics["disc_realness"] == pytest.approx(0.1, abs=1e-3)
+    assert fake.flagged and fake.quality_score < real.quality_score  # under min_disc_realness
+
+
+def test_a_job_over_the_time_limit_fails_with_a_reason_that_says_so(
+    session_factory: sessionmaker[Session], add_jobs: Any, inputs: Path,
+    tiny_inpainter: Any, resolver: StorageResolver, tmp_path: Path,
+) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    class Slow:
+        """Delegates to the tiny Inpainter, but its inference hits Celery's soft time limit."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(tiny_inpainter, name)
+
+        def inpaint(self, image: Any, mask: Any) -> Any:
+            raise SoftTimeLimitExceeded()
+
+    (inputs / "a.png").write_bytes(encode(photo()))
+    [job_id] = add_jobs([{"input_uri": str(inputs / "a.png"), "mask_spec": {"boxes": [BOX]}}])
+
+    outcome = run(job_id, session_factory, Slow(), resolver, time_limit=120)
+
+    job = job_row(session_factory, job_id)
+    assert outcome.status == "failed" and job.status == "failed"
+    assert job.error.startswith("time limit: the job ran longer than the task time limit (120 s)")
+    assert not list((tmp_path / "out").rglob("*.png"))  # nothing written

@@ -74,6 +74,9 @@ class Interrupting:
     def fill_region(self, mask: np.ndarray) -> np.ndarray:
         return self.inner.fill_region(mask)
 
+    def realness(self, output: np.ndarray, fill: np.ndarray) -> float | None:
+        return self.inner.realness(output, fill)
+
 
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path: Path, tiny_inpainter: Any) -> None:
     out = tmp_path / "out"

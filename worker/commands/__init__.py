@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "worker.commands.train",
     "worker.commands.benchmark",
     "worker.commands.masks",
+    "worker.commands.critic",
 )
 
 

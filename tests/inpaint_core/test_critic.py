@@ -1,0 +1,149 @@
+"""The critic: realness pooling over the hole, windows, training, save/load, Inpainter wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from inpaint_core.critic import (
+    Critic,
+    CriticTraining,
+    region_windows,
+    save_critic,
+    train_critic,
+)
+from inpaint_core.errors import CheckpointError, ImageInputError
+from inpaint_core.inpainter import Inpainter
+from inpaint_core.model import PatchDiscriminator
+from tests.worker.conftest import tiny_generator
+
+
+class Brightness(torch.nn.Module):
+    """A stand-in discriminator: each output patch is the mean brightness under it, in [0, 1]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, S, S) -> (B, 1, S/8, S/8)
+        return F.avg_pool2d((x.mean(dim=1, keepdim=True) + 1) / 2, 8)
+
+
+def constant_disc(value: float) -> PatchDiscriminator:
+    disc = PatchDiscriminator(8)
+    last = disc.conv[-1]
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.constant_(last.bias, value)
+    return disc
+
+
+def hole(shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
+    mask = np.zeros(shape, bool)
+    x1, y1, x2, y2 = box
+    mask[y1:y2, x1:x2] = True
+    return mask
+
+
+@pytest.mark.parametrize(("bias", "expected"), [(0.7, 0.7), (1.6, 1.0), (-0.4, 0.0)])
+def test_realness_is_the_clipped_output_over_the_hole(bias: float, expected: float) -> None:
+    critic = Critic(constant_disc(bias), size=64)
+    image = np.full((100, 150, 3), 128, np.uint8)
+    assert critic.realness(image, hole((100, 150), (40, 30, 70, 50))) == pytest.approx(expected,
+                                                                                       abs=1e-5)
+
+
+def test_realness_weighs_the_hole_not_its_surroundings() -> None:
+    critic = Critic(Brightness(), size=64)
+    mask = hole((120, 160), (60, 40, 100, 80))
+    bright_hole = np.zeros((120, 160, 3), np.uint8)
+    bright_hole[mask] = 255
+    dark_hole = 255 - bright_hole
+    high, low = critic.realness(bright_hole, mask), critic.realness(dark_hole, mask)
+    assert high is not None and low is not None
+    assert high > 0.75 and low < 0.25  # the blurred patch borders mix in a little context
+    assert high + low == pytest.approx(1.0, abs=1e-5)  # symmetric: pooling is linear
+
+
+def test_regions_are_pooled_by_area() -> None:
+    critic = Critic(Brightness(), size=64)
+    big, small = (10, 10, 50, 50), (120, 100, 130, 110)  # 1600 px and 100 px
+    mask = hole((160, 200), big) | hole((160, 200), small)
+    image = np.zeros((160, 200, 3), np.uint8)
+    image[hole((160, 200), big)] = 255  # only the big region is bright
+    alone = critic.realness(image, hole((160, 200), big))
+    pooled = critic.realness(image, mask)
+    dark = critic.realness(image, hole((160, 200), small))
+    assert alone is not None and pooled is not None and dark is not None
+    assert pooled == pytest.approx((1600 * alone + 100 * dark) / 1700, abs=1e-5)
+
+
+def test_no_hole_gives_none_and_bad_shapes_are_refused() -> None:
+    critic = Critic(constant_disc(0.5), size=64)
+    image = np.zeros((40, 40, 3), np.uint8)
+    assert critic.realness(image, np.zeros((40, 40), bool)) is None
+    with pytest.raises(ImageInputError, match="mask"):
+        critic.realness(image, np.ones((30, 40), bool))
+
+
+def test_windows_surround_each_region_with_context() -> None:
+    mask = hole((200, 300), (100, 50, 140, 70))  # 40 x 20, centre (120, 60)
+    [window] = region_windows(mask, scale=2.0, min_side=16)
+    assert window.side == 80 and window.area == 800
+    assert (window.x1 + window.side / 2, window.y1 + window.side / 2) == (120, 60)
+    [tiny] = region_windows(hole((200, 300), (10, 10, 12, 12)), scale=2.0, min_side=32)
+    assert tiny.side == 32
+
+
+def test_windows_at_the_border_are_padded_not_shifted() -> None:
+    critic = Critic(Brightness(), size=64)
+    mask = hole((100, 100), (0, 0, 20, 20))
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[mask] = 255
+    score = critic.realness(image, mask)
+    assert score is not None and score > 0.75
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (80, 96, 3), np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_training_lowers_the_loss_and_the_file_round_trips(photos: Path, tmp_path: Path) -> None:
+    options = CriticTraining(data=[str(photos)], size=64, iterations=12, batch=2, lr=1e-3)
+    disc, losses = train_critic(tiny_generator(), options, progress=False)
+    assert len(losses) == 12 and all(np.isfinite(losses))
+    path = save_critic(disc, tmp_path / "critic.safetensors", card={"size": 64})
+    loaded = Critic.load(path)
+    assert loaded.size == 64 and loaded.card["format"] == "unbrand-critic/1"
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(disc(x), loaded.discriminator(x), atol=2e-2)  # fp16 file
+
+
+def test_loading_refuses_what_is_not_a_critic(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="not found"):
+        Critic.load(tmp_path / "missing.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError):
+        Critic.load(junk)
+
+
+def test_inpainter_realness_uses_its_critic(tmp_path: Path) -> None:
+    inpainter = Inpainter(tiny_generator(), device="cpu", precision="fp32")
+    image = np.full((64, 64, 3), 90, np.uint8)
+    mask = hole((64, 64), (20, 20, 40, 40))
+    assert inpainter.realness(image, mask) is None  # no critic: no figure
+    path = save_critic(constant_disc(0.25), tmp_path / "c.safetensors", card={"size": 64})
+    from inpaint_core.checkpoint import save_inference_checkpoint
+
+    weights = save_inference_checkpoint(tiny_generator(), tmp_path / "g.safetensors", card={})
+    assert Inpainter.load(weights, device="cpu").critic is None  # "auto": only for shipped G
+    judged = Inpainter.load(weights, device="cpu", critic=path)
+    assert judged.realness(image, mask) == pytest.approx(0.25, abs=1e-3)
