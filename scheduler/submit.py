@@ -152,7 +152,7 @@ def submit_dataset(
     batch_options = {**(options or {}), "queue": queue, "split": split,
                      "classes": list(classes) if classes else None}
     if dry_run:
-        _preview(session_factory, report, rows)
+        _preview(session_factory, report, rows, options=batch_options)
         return report
     started = time.perf_counter()
     with session_scope(session_factory) as session:
@@ -217,22 +217,30 @@ def _batch(session: Session, report: SubmitReport, *, format: str,
             f"batch {report.batch_name!r} already exists for source {batch.source!r} and "
             f"output {batch.output_root!r}; choose another --name"
         )
-    elif changes := mask_options_differ(batch.options, options):
-        raise BatchExistsError(
-            f"batch {report.batch_name!r} already exists with other mask options ({changes}); "
-            "its jobs keep the options they were submitted with: choose another --name"
-        )
+    else:
+        _refuse_other_mask_options(batch, report, options)
     report.batch_id = batch.id
     return batch
 
 
+def _refuse_other_mask_options(batch: Batch, report: SubmitReport,
+                               options: dict[str, Any]) -> None:
+    """BatchExistsError when the existing batch was submitted with other mask options."""
+    if changes := mask_options_differ(batch.options, options):
+        raise BatchExistsError(
+            f"batch {report.batch_name!r} already exists with other mask options ({changes}); "
+            "its jobs keep the options they were submitted with: choose another --name"
+        )
+
+
 def _preview(factory: sessionmaker[Session], report: SubmitReport,
-             rows: list[dict[str, Any]]) -> None:
+             rows: list[dict[str, Any]], *, options: dict[str, Any]) -> None:
     """Fill the counts of a dry run from the database without writing anything."""
     with session_scope(factory) as session:
         batch = crud.get_batch_by_name(session, name=report.batch_name)
         known: set[str] = set()
         if batch is not None:
+            _refuse_other_mask_options(batch, report, options)
             report.batch_id = batch.id
             known = set(session.scalars(sa.select(Job.input_uri).where(Job.batch_id == batch.id)))
             queued = crud.count_by_status(session, batch_id=batch.id)[JobStatus.QUEUED.value]

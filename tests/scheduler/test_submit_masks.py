@@ -81,6 +81,8 @@ def test_other_mask_options_on_the_same_batch_are_refused(
     with pytest.raises(BatchExistsError, match=r"other mask options \(mask mode 'box' -> "
                                                r"'refine'\).*choose another --name"):
         _submit(db_session_factory, source, tmp_path / "out", options=refine)
+    with pytest.raises(BatchExistsError, match="other mask options"):  # a dry run says so too
+        _submit(db_session_factory, source, tmp_path / "out", options=refine, dry_run=True)
     other = mask_options(fixed=fixed_option(boxes=["1,1,6,6"]))
     with pytest.raises(BatchExistsError, match="fixed boxes / mask changed"):
         _submit(db_session_factory, source, tmp_path / "out", options=other)
