@@ -126,6 +126,54 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def spec_from_args(
+    box_texts: Sequence[str] = (),
+    *,
+    reference_size: str | None = None,
+    mask_size: tuple[int, int] | None = None,
+    scale_with_image: bool = False,
+    keep_aspect: bool = False,
+    anchor: str = "top-left",
+) -> dict[str, Any]:
+    """The spec for command-line values: box texts ('x1,y1,x2,y2', all pixels or all fractions),
+    an optional 'WxH' reference size, and the (width, height) of the fixed mask file when there is
+    one. Pixel boxes are measured on the reference size, else on the mask's size."""
+    parsed = [parse_box(text) for text in box_texts]
+    for text, (box, unit) in zip(box_texts, parsed, strict=True):
+        if unit == "px" and min(box[2] - box[0], box[3] - box[1]) < 1:
+            raise ImageInputError(
+                f"box {text!r} is less than one pixel wide or high: fractions of the image must "
+                "lie within 0..1, pixel boxes span at least one pixel"
+            )
+    units = sorted({unit for _, unit in parsed})
+    if len(units) > 1:
+        raise ImageInputError(
+            "the boxes mix pixels and fractions; give every box in one unit "
+            "(fractions are values in 0..1 written with a decimal point, e.g. 0.8,0.9,1.0,1.0)"
+        )
+    reference = parse_size(reference_size) if reference_size else mask_size
+    if reference_size and mask_size is not None and tuple(reference) != tuple(mask_size):
+        raise ImageInputError(
+            f"the reference size {reference[0]}x{reference[1]} differs from the fixed mask's size "
+            f"{mask_size[0]}x{mask_size[1]}; the mask is drawn on its own size, so give pixel "
+            "boxes measured on the mask's size"
+        )
+    unit = units[0] if units else "px"
+    if unit == "px" and parsed and anchor != "top-left" and reference is None:
+        raise ImageInputError(
+            f"anchor {anchor!r} with pixel boxes needs the reference size the boxes were "
+            "measured on (e.g. 1920x1080)"
+        )
+    return make_fixed_spec(
+        [box for box, _ in parsed],
+        units=unit,
+        reference_size=reference,
+        scale_with_image=scale_with_image,
+        keep_aspect=keep_aspect,
+        anchor=anchor,
+    )
+
+
 def _scales(size: tuple[int, int], spec: Mapping[str, Any]) -> tuple[float, float]:
     width, height = size
     reference = spec["reference_size"]

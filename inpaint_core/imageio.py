@@ -153,6 +153,23 @@ def _same_aspect(mask_size: tuple[int, int], size: tuple[int, int]) -> bool:
     return abs(mw * h - mh * w) <= ASPECT_TOLERANCE * max(mw * h, mh * w)
 
 
+def decode_mask(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A mask file as bool (H, W) at its own size; nonzero = remove.
+
+    Alpha-only masks (transparent background) count their visible pixels.
+    """
+    name = _describe(source)
+    image = _open(source, max_pixels)
+    with image:
+        decoded = _decode(image, name)
+        if decoded.mode in _HIGH_DEPTH_MODES:
+            return np.asarray(decoded) != 0
+        if decoded.mode in _ALPHA_MODES:
+            rgba = np.asarray(decoded.convert("RGBA"))
+            return (rgba[..., :3].max(axis=2) > 0) & (rgba[..., 3] > 0)
+        return np.asarray(decoded.convert("L")) > 0
+
+
 def read_mask(
     source: ImageSource, *, size: tuple[int, int], max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> np.ndarray:
@@ -161,24 +178,14 @@ def read_mask(
     A mask of another size with the same aspect ratio is rescaled (nearest); otherwise
     ImageInputError. Alpha-only masks (transparent background) count their visible pixels.
     """
-    name = _describe(source)
-    image = _open(source, max_pixels)
-    with image:
-        decoded = _decode(image, name)
-        if decoded.mode in _HIGH_DEPTH_MODES:
-            values = np.asarray(decoded) != 0
-        elif decoded.mode in _ALPHA_MODES:
-            rgba = np.asarray(decoded.convert("RGBA"))
-            values = (rgba[..., :3].max(axis=2) > 0) & (rgba[..., 3] > 0)
-        else:
-            values = np.asarray(decoded.convert("L")) > 0
+    values = decode_mask(source, max_pixels=max_pixels)
     mask_size = (values.shape[1], values.shape[0])
     if mask_size == tuple(size):
         return values
     if not _same_aspect(mask_size, size):
         raise ImageInputError(
-            f"{name}: mask is {mask_size[0]}x{mask_size[1]} but the image is {size[0]}x{size[1]} "
-            "(different aspect ratio, cannot rescale)"
+            f"{_describe(source)}: mask is {mask_size[0]}x{mask_size[1]} but the image is "
+            f"{size[0]}x{size[1]} (different aspect ratio, cannot rescale)"
         )
     resized = cv2.resize(values.astype(np.uint8), tuple(size), interpolation=cv2.INTER_NEAREST)
     return resized > 0

@@ -21,8 +21,9 @@ the whole box (method "box", fell_back True) when the box is tiny, when there is
 confidence is below MIN_CONFIDENCE, or when the refined area is below MIN_AREA or above MAX_AREA
 of the box (nothing found / nothing separated).
 
-Mask-spec convention (jobs.mask_spec): key "mask_mode" with value "box" (default when absent) or
-"refine"; `mask_for_mode` turns boxes into the mask the pipeline inpaints.
+Batch-option convention (batches.options, one value for every job of a batch): key "mask_mode"
+with value "box" (default when absent) or "refine"; `mask_for_mode` turns boxes into the mask the
+pipeline inpaints.
 """
 
 from __future__ import annotations

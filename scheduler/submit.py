@@ -28,7 +28,8 @@ from scheduler.datasets import DatasetItem, read_dataset
 from scheduler.db import crud
 from scheduler.db.models import Batch, Job, JobStatus
 from scheduler.db.session import session_scope
-from scheduler.errors import BatchExistsError, ConfigError
+from scheduler.errors import BatchExistsError, ConfigError, DatasetError
+from scheduler.mask_options import mask_options_differ
 from scheduler.queue import DEFAULT_QUEUE, check_queue, make_client, publish_jobs
 from scheduler.settings import Settings
 
@@ -125,10 +126,15 @@ def submit_dataset(
     """Create (or reuse) the batch, insert one job per dataset item, commit, then publish.
 
     `publish=False` leaves the jobs queued in the database (the embedded runner executes
-    them itself). Raises BatchExistsError when `name` belongs to a batch with another
-    source or output, ConfigError / DatasetError for unusable arguments.
+    them itself). `options` may hold the mask options (scheduler/mask_options.py): with
+    fixed boxes / mask ("fixed"), a folder of no known layout is read as plain images.
+    Raises BatchExistsError when `name` belongs to a batch with another source, output or
+    mask options, ConfigError / DatasetError for unusable arguments.
     """
     check_queue(queue)
+    fixed = bool((options or {}).get("fixed"))
+    if format == "images" and not fixed:
+        raise DatasetError("the 'images' format has no annotations: give fixed --box or --mask")
     source = normalise_location(source, folder=False)
     report = SubmitReport(
         batch_name=name or batch_name_for(source, split=split, classes=classes),
@@ -139,13 +145,14 @@ def submit_dataset(
     )
     started = time.perf_counter()
     items = read_dataset(source, format=format, split=split,
-                         classes=list(classes) if classes else None, settings=settings)
-    rows = list(_rows(items, report))
+                         classes=list(classes) if classes else None, settings=settings,
+                         images_fallback=fixed)
+    rows = list(_rows(_outside(items, report), report))
     report.timings["read_s"] = time.perf_counter() - started
     batch_options = {**(options or {}), "queue": queue, "split": split,
                      "classes": list(classes) if classes else None}
     if dry_run:
-        _preview(session_factory, report, rows)
+        _preview(session_factory, report, rows, options=batch_options)
         return report
     started = time.perf_counter()
     with session_scope(session_factory) as session:
@@ -165,6 +172,21 @@ def submit_dataset(
                                           queue=queue, settings=settings, client=client)
         report.timings["publish_s"] = time.perf_counter() - started
     return report
+
+
+def _outside(items: Iterator[DatasetItem], report: SubmitReport) -> Iterator[DatasetItem]:
+    """The items that are not outputs: an output folder inside the dataset folder (plain images
+    read recursively) must not feed a rerun with its own results."""
+    root = report.output_root
+    prefix = root.rstrip("/") + "/" if "://" in root else Path(root).as_uri().rstrip("/") + "/"
+    skipped = 0
+    for item in items:
+        if item.input_uri.startswith(prefix):
+            skipped += 1
+            continue
+        yield item
+    if skipped:
+        report.warnings.append(f"{skipped} images inside the output folder {root} were skipped")
 
 
 def _rows(items: Iterator[DatasetItem], report: SubmitReport) -> Iterator[dict[str, Any]]:
@@ -195,17 +217,30 @@ def _batch(session: Session, report: SubmitReport, *, format: str,
             f"batch {report.batch_name!r} already exists for source {batch.source!r} and "
             f"output {batch.output_root!r}; choose another --name"
         )
+    else:
+        _refuse_other_mask_options(batch, report, options)
     report.batch_id = batch.id
     return batch
 
 
+def _refuse_other_mask_options(batch: Batch, report: SubmitReport,
+                               options: dict[str, Any]) -> None:
+    """BatchExistsError when the existing batch was submitted with other mask options."""
+    if changes := mask_options_differ(batch.options, options):
+        raise BatchExistsError(
+            f"batch {report.batch_name!r} already exists with other mask options ({changes}); "
+            "its jobs keep the options they were submitted with: choose another --name"
+        )
+
+
 def _preview(factory: sessionmaker[Session], report: SubmitReport,
-             rows: list[dict[str, Any]]) -> None:
+             rows: list[dict[str, Any]], *, options: dict[str, Any]) -> None:
     """Fill the counts of a dry run from the database without writing anything."""
     with session_scope(factory) as session:
         batch = crud.get_batch_by_name(session, name=report.batch_name)
         known: set[str] = set()
         if batch is not None:
+            _refuse_other_mask_options(batch, report, options)
             report.batch_id = batch.id
             known = set(session.scalars(sa.select(Job.input_uri).where(Job.batch_id == batch.id)))
             queued = crud.count_by_status(session, batch_id=batch.id)[JobStatus.QUEUED.value]

@@ -4,6 +4,7 @@
       read the row ─ done / cancelled / failed ─> skipped (nothing to do)
       claim it (atomic queued -> running) ─ running elsewhere ─> busy (try later)
       read image + mask (+ truth) through storage          read_ms
+        (the batch options' mask_mode and fixed watermark apply, see job_io)
       Inpainter.inpaint                                     inference_ms
       encode, write to the deterministic output key         write_ms
       metrics, quality score, mark done
@@ -184,7 +185,9 @@ def _run(
     inpainter = inpainter_provider()  # loads the model on a process's first job: not timed
     started = time.perf_counter()
     inputs = load_inputs(ticket.input_uri, ticket.mask_spec, storage_resolver,
-                         max_pixels=options.max_pixels)
+                         max_pixels=options.max_pixels,
+                         mask_mode=ticket.options.get("mask_mode") or "box",
+                         fixed=ticket.options.get("fixed"))
     read_done = time.perf_counter()
     output = inpainter.inpaint(inputs.image.rgb, inputs.mask)
     inference_done = time.perf_counter()

@@ -88,8 +88,13 @@ def run_embedded(
     settings: Settings | None = None,
     inpainter: Inpainter | None = None,
     hooks: RunHooks | None = None,
+    options: dict[str, Any] | None = None,
 ) -> RunSummary:
-    """Submit `source` and process every job left to do, in this process."""
+    """Submit `source` and process every job left to do, in this process.
+
+    `options`: batch options for submit_dataset, e.g. the mask options of
+    scheduler/mask_options.py (mask_mode, fixed boxes / mask).
+    """
     started = time.perf_counter()
     hooks = hooks or RunHooks()
     out = Path(out_dir).expanduser().resolve()
@@ -107,7 +112,7 @@ def run_embedded(
         report = submit_dataset(
             source, output=str(out) + "/", session_factory=factory, settings=settings,
             name=name, format=format, split=split, classes=classes,
-            queue="cpu", publish=False,
+            queue="cpu", options=options, publish=False,
         )
         batch_id = int(report.batch_id or 0)
         processing_started = time.perf_counter()

@@ -17,6 +17,18 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.cli.exits import EXIT_JOBS_FAILED, EXIT_TIMEOUT, errors_to_exit, fail
+from scheduler.cli.mask_flags import (
+    ANCHOR_HELP,
+    BOX_HELP,
+    KEEP_ASPECT_HELP,
+    MASK_HELP,
+    MASK_MODE_HELP,
+    REFERENCE_HELP,
+    SCALE_HELP,
+    Anchor,
+    MaskMode,
+    batch_mask_options,
+)
 from scheduler.settings import Settings, get_settings
 
 DB_HELP = "Database URL (default: UNBRAND_DATABASE_URL)."
@@ -64,7 +76,9 @@ def submit(
         ..., "--output", help="Where outputs go: s3://bucket/prefix or a folder."
     ),
     name: str | None = typer.Option(None, "--name", help="Batch name (default: from SOURCE)."),
-    format: str = typer.Option("auto", "--format", help="auto, openlogo, masks or manifest."),
+    format: str = typer.Option(
+        "auto", "--format", help="auto, openlogo, masks, manifest or images (needs --box/--mask)."
+    ),
     split: str | None = typer.Option(None, "--split", help="OpenLogo image set, e.g. 'test'."),
     classes: str | None = typer.Option(
         None, "--classes", help="OpenLogo brands, comma-separated."
@@ -74,6 +88,16 @@ def submit(
         False, "--dry-run", help="Show what would happen; change nothing."
     ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    mask_mode: MaskMode = typer.Option(MaskMode.box, "--mask-mode", help=MASK_MODE_HELP),
+    box: list[str] | None = typer.Option(None, "--box", help=BOX_HELP),
+    mask: str | None = typer.Option(
+        None, "--mask",
+        help=MASK_HELP + " An s3:// URI, or a path every worker can read at the same place.",
+    ),
+    scale_with_image: bool = typer.Option(False, "--scale-with-image", help=SCALE_HELP),
+    reference_size: str | None = typer.Option(None, "--reference-size", help=REFERENCE_HELP),
+    anchor: Anchor = typer.Option(Anchor.top_left, "--anchor", help=ANCHOR_HELP),
+    keep_aspect: bool = typer.Option(False, "--keep-aspect", help=KEEP_ASPECT_HELP),
 ) -> None:
     """Record one job per image, then queue them for the workers (safe to repeat)."""
     from scheduler.db.migrate import upgrade
@@ -83,12 +107,18 @@ def submit(
     class_list = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
     with _database(db) as (settings, factory), errors_to_exit():
         check_queue(queue)
+        options = batch_mask_options(
+            mask_mode=mask_mode, boxes=box, mask=mask, scale_with_image=scale_with_image,
+            reference_size=reference_size, anchor=anchor, keep_aspect=keep_aspect,
+            settings=settings)
+        _note_local_mask(options)
         if not dry_run:
             require_broker(settings)
             upgrade(settings.database_url)
         report = submit_dataset(source, output=output, session_factory=factory,
                                 settings=settings, name=name, format=format, split=split,
-                                classes=class_list, queue=queue, dry_run=dry_run)
+                                classes=class_list, queue=queue, options=options,
+                                dry_run=dry_run)
     verb = "would" if dry_run else ""
     typer.echo(f"batch {report.batch_name} ({'new' if report.batch_created else 'existing'})")
     typer.echo(f"  source {report.source} -> output {report.output_root}")
@@ -101,6 +131,14 @@ def submit(
     if dry_run:
         for row in report.sample:
             typer.echo(f"  e.g. {row['input_uri']} {json.dumps(row['mask_spec'])[:160]}")
+
+
+def _note_local_mask(options: dict[str, Any]) -> None:
+    """Remind that workers read a local fixed mask at the same path."""
+    uri = (options.get("fixed") or {}).get("mask_uri") or ""
+    if uri and not uri.startswith("s3://"):
+        typer.echo(f"note: workers read the fixed mask at {uri}; every worker must see that "
+                   "path (use an s3:// URI for workers on other machines)", err=True)
 
 
 def status(

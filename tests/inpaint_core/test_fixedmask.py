@@ -14,6 +14,7 @@ from inpaint_core.fixedmask import (
     make_fixed_spec,
     parse_box,
     parse_size,
+    spec_from_args,
 )
 
 
@@ -131,3 +132,24 @@ def test_parse_box_and_size() -> None:
         parse_box("1,2,3")
     with pytest.raises(ImageInputError):
         parse_size("wide")
+
+
+def test_spec_from_command_line_values() -> None:
+    spec = spec_from_args(["10,20,50,60"], reference_size="200x100", anchor="bottom-right")
+    assert spec["units"] == "px" and spec["reference_size"] == [200, 100]
+    assert fixed_boxes_for((400, 200), spec) == [[210, 120, 250, 160]]
+    # without a reference size, pixel boxes are measured on the fixed mask's size
+    assert spec_from_args(["1,1,5,5"], mask_size=(64, 48))["reference_size"] == [64, 48]
+    fraction = spec_from_args(["0.8,0.9,1.0,1.0"], scale_with_image=True)
+    assert fraction["units"] == "fraction" and fraction["reference_size"] is None
+
+
+@pytest.mark.parametrize(("texts", "extra", "message"), [
+    (["1,1,5,5", "0.1,0.1,0.2,0.2"], {}, "mix pixels and fractions"),
+    (["0.8,0.9,1.2,1.0"], {}, "less than one pixel"),
+    (["1,1,5,5"], {"anchor": "center"}, "needs the reference size"),
+    (["1,1,5,5"], {"reference_size": "64x48", "mask_size": (32, 24)}, "differs from the fixed"),
+])
+def test_spec_from_bad_command_line_values(texts: list[str], extra: dict, message: str) -> None:
+    with pytest.raises(ImageInputError, match=message):
+        spec_from_args(texts, **extra)

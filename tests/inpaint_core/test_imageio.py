@@ -14,6 +14,7 @@ from PIL import Image
 from inpaint_core.errors import ImageInputError, ImageTooLargeError
 from inpaint_core.imageio import (
     boxes_to_mask,
+    decode_mask,
     encode_image,
     image_to_arrays,
     read_image,
@@ -171,6 +172,14 @@ def test_read_mask_with_transparent_background() -> None:
     rgba[1:3, 1:3] = 255
     read = read_mask(_save(Image.fromarray(rgba)), size=(6, 6))
     assert read.sum() == 4 and read[1:3, 1:3].all()
+
+
+def test_decode_mask_keeps_the_files_own_size() -> None:
+    mask = np.zeros((8, 12), dtype=np.uint16)
+    mask[2:4, 3:9] = 40000
+    decoded = decode_mask(_save(Image.fromarray(mask)))
+    assert decoded.shape == (8, 12) and decoded.dtype == bool
+    np.testing.assert_array_equal(decoded, mask > 0)
 
 
 def test_boxes_to_mask_end_exclusive_and_clipped() -> None:

@@ -55,6 +55,26 @@ def photo(width: int = 64, height: int = 48, seed: int = 0) -> np.ndarray:
     return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
 
 
+def logo_scene(width: int = 160, height: int = 120) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """A red emblem (disc + two bars) on a noisy gradient, and its box padded by 5 px."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([40 + x * 120 / width, 90 + y * 80 / height,
+                     160 - (x + y) * 60 / (width + height)], -1)
+    image = np.clip(base + rng.normal(0, 5, base.shape), 0, 255).astype(np.uint8)
+    logo = np.zeros((height, width), np.uint8)
+    cv2.circle(logo, (50, 60), 14, 1, -1)
+    cv2.rectangle(logo, (66, 52), (110, 58), 1, -1)
+    cv2.rectangle(logo, (66, 63), (100, 68), 1, -1)
+    shape = logo.astype(bool)
+    image[shape] = (200, 20, 30)
+    rows, cols = np.nonzero(shape)
+    box = [int(cols.min()) - 5, int(rows.min()) - 5, int(cols.max()) + 6, int(rows.max()) + 6]
+    return image, shape, box
+
+
 def encode(array: np.ndarray, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format=fmt)

@@ -16,6 +16,8 @@ from inpaint_core.config import AOTConfig
 from inpaint_core.imageio import read_image
 from inpaint_core.model import AOTGenerator
 from inpaint_core.planner import grow
+from inpaint_core.refine import mask_for_mode
+from tests.worker.conftest import logo_scene
 from worker.commands.inpaint import register
 
 TINY = AOTConfig(width=8, blocks=2, rates=(1, 2), work_size=64, name="tiny")
@@ -66,6 +68,28 @@ def test_boxes_change_only_the_fill_region(app: typer.Typer, weights: Path, tmp_
     assert (cleaned != rgb).any(axis=2)[mask].mean() > 0.9
 
 
+def test_refine_changes_the_logo_and_not_the_rest_of_its_box(
+    app: typer.Typer, weights: Path, tmp_path: Path
+) -> None:
+    image, shape, box = logo_scene()
+    Image.fromarray(image).save(tmp_path / "in.png")
+    out = tmp_path / "clean.png"
+    args = ["inpaint", str(tmp_path / "in.png"), "--box", ",".join(map(str, box)),
+            "--mask-mode", "refine", "--margin", "2", "--out", str(out), "--weights", str(weights)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "note: box 1 refined to" in result.stderr
+    cleaned = read_image(out).rgb
+    refined, _ = mask_for_mode(image, [box], mode="refine")
+    fill = grow(refined, 2)
+    np.testing.assert_array_equal(cleaned[~fill], image[~fill])
+    in_box = np.zeros_like(fill)
+    in_box[box[1] : box[3], box[0] : box[2]] = True
+    assert (in_box & ~fill).sum() > 0.2 * in_box.sum()  # part of the box stays as it was
+    assert (cleaned != image).any(axis=2)[shape].mean() > 0.9
+    assert f"{int(refined.sum())} masked pixels" in result.stdout
+
+
 def test_mask_file_and_jpeg_output(app: typer.Typer, weights: Path, tmp_path: Path) -> None:
     _photo(tmp_path / "in.png")
     mask = np.zeros((60, 80), dtype=np.uint8)  # half size, same aspect: rescaled
@@ -97,6 +121,7 @@ def test_alpha_is_kept_and_forces_png(app: typer.Typer, weights: Path, tmp_path:
         (["--box", "5,5,1,1"], "inverted"),
         (["--box", "1,1,9,9", "--mask", "m.png"], "exactly one of --mask or --box"),
         (["--mask", "nowhere.png"], "no such file"),
+        (["--mask", "m.png", "--mask-mode", "refine"], "a --mask is used as it is"),
     ],
 )
 def test_bad_arguments_exit_2_and_write_nothing(

@@ -9,12 +9,13 @@ import pytest
 
 from scheduler.errors import DatasetError
 from scheduler.settings import get_settings
-from tests.worker.conftest import encode, photo
+from tests.worker.conftest import encode, logo_scene, photo
 
 imageio = pytest.importorskip("inpaint_core.imageio")
 
 from inpaint_core.metrics import seam_score  # noqa: E402
 from worker.job_io import (  # noqa: E402
+    compute_metrics,
     load_inputs,
     local_seam_score,
     output_format_for,
@@ -88,3 +89,126 @@ def test_cropped_seam_score_equals_the_full_image_one() -> None:
         for x1, y1, x2, y2 in boxes:
             fill[y1:y2, x1:x2] = True
         assert local_seam_score(image, fill) == seam_score(image, fill)
+
+
+def write(path: Path, array: np.ndarray) -> str:
+    path.write_bytes(encode(array))
+    return str(path)
+
+
+def test_refine_mode_keeps_the_logo_and_drops_background(tmp_path: Path) -> None:
+    image, shape, box = logo_scene()
+    uri = write(tmp_path / "a.png", image)
+    resolver = StorageResolver(get_settings())
+
+    whole = load_inputs(uri, {"boxes": [box]}, resolver)
+    refined = load_inputs(uri, {"boxes": [box]}, resolver, mask_mode="refine")
+
+    box_area = (box[2] - box[0]) * (box[3] - box[1])
+    assert whole.mask.sum() == box_area and whole.mask_mode == "box"
+    assert (refined.mask & shape).sum() == shape.sum()  # every logo pixel is still removed
+    assert refined.mask.sum() < 0.7 * box_area  # ... and far less background
+    assert not (refined.mask & ~whole.mask).any()
+    assert (refined.refined_boxes, refined.fallback_boxes) == (1, 0)
+    fill = refined.mask  # compute_metrics on a fill equal to the mask: figures follow the mask
+    metrics = compute_metrics(refined, image, fill)
+    assert metrics["mask_mode"] == "refine"
+    assert (metrics["refined_boxes"], metrics["fallback_boxes"]) == (1, 0)
+    assert metrics["mask_ratio"] == pytest.approx(refined.mask.sum() / refined.mask.size)
+    assert "refined_boxes" not in compute_metrics(whole, image, whole.mask)
+
+
+def test_refine_falls_back_to_the_whole_box_on_a_flat_box(tmp_path: Path) -> None:
+    flat = np.full((60, 80, 3), (90, 140, 200), np.uint8)
+    uri = write(tmp_path / "flat.png", flat)
+    inputs = load_inputs(uri, {"boxes": [[20, 10, 60, 50]]}, StorageResolver(get_settings()),
+                         mask_mode="refine")
+    assert inputs.mask.sum() == 40 * 40 and inputs.mask[10:50, 20:60].all()
+    assert (inputs.refined_boxes, inputs.fallback_boxes) == (0, 1)
+
+
+def fixed(**spec: object) -> dict:
+    from inpaint_core.fixedmask import make_fixed_spec
+
+    mask_uri = spec.pop("mask_uri", None)
+    return {**make_fixed_spec(**spec), "mask_uri": mask_uri}
+
+
+def test_a_fixed_pixel_box_keeps_its_corner_or_scales(tmp_path: Path) -> None:
+    resolver = StorageResolver(get_settings())
+    small = write(tmp_path / "small.png", photo(100, 50))
+    large = write(tmp_path / "large.png", photo(200, 100, seed=1))
+    # a watermark 20x10 px, 5 px from the bottom-right corner of a 100x50 frame
+    corner = fixed(boxes=[[75, 35, 95, 45]], reference_size=[100, 50], anchor="bottom-right")
+    scaled = fixed(boxes=[[75, 35, 95, 45]], reference_size=[100, 50], scale_with_image=True)
+
+    def box_of(uri: str, spec: dict) -> list[int]:
+        mask = load_inputs(uri, {}, resolver, fixed=spec).mask
+        rows, cols = np.nonzero(mask)
+        assert mask.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)  # one solid box
+        return [int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1]
+
+    assert box_of(small, corner) == [75, 35, 95, 45]
+    assert box_of(large, corner) == [175, 85, 195, 95]  # same size, same distance to the corner
+    assert box_of(small, scaled) == [75, 35, 95, 45]
+    assert box_of(large, scaled) == [150, 70, 190, 90]  # twice the size, same relative place
+
+
+def test_a_fixed_mask_file_is_placed_and_joins_the_job_boxes(tmp_path: Path) -> None:
+    resolver = StorageResolver(get_settings())
+    reference = np.zeros((25, 50), np.uint8)
+    reference[20:25, 40:50] = 255  # bottom-right strip of a 50x25 frame
+    spec = fixed(mask_uri=write(tmp_path / "wm.png", reference), reference_size=[50, 25],
+                 scale_with_image=True)
+    image = write(tmp_path / "a.png", photo(100, 50))
+
+    inputs = load_inputs(image, {"boxes": [[0, 0, 4, 4]]}, resolver, fixed=spec)
+
+    expected = np.zeros((50, 100), bool)
+    expected[40:50, 80:100] = True  # the strip scaled x2
+    expected[0:4, 0:4] = True  # the job's own box
+    assert np.array_equal(inputs.mask, expected)
+
+
+def test_fixed_boxes_are_refined_too(tmp_path: Path) -> None:
+    image, shape, box = logo_scene()
+    uri = write(tmp_path / "a.png", image)
+    spec = fixed(boxes=[box])
+    inputs = load_inputs(uri, {"boxes": None}, StorageResolver(get_settings()),
+                         mask_mode="refine", fixed=spec)
+    assert (inputs.refined_boxes, inputs.fallback_boxes) == (1, 0)
+    assert (inputs.mask & shape).sum() == shape.sum()
+    assert inputs.mask.sum() < 0.7 * (box[2] - box[0]) * (box[3] - box[1])
+
+
+def test_a_job_needs_boxes_a_mask_or_a_fixed_spec(tmp_path: Path) -> None:
+    uri = write(tmp_path / "a.png", photo(32, 24))
+    resolver = StorageResolver(get_settings())
+    with pytest.raises(DatasetError, match="neither boxes nor a mask file"):
+        load_inputs(uri, {"boxes": None, "mask_uri": None}, resolver)
+    with pytest.raises(DatasetError, match="unknown mask mode 'tight'"):
+        load_inputs(uri, {"boxes": [[1, 1, 5, 5]]}, resolver, mask_mode="tight")
+    with pytest.raises(DatasetError, match="fixed watermark spec is unusable"):
+        load_inputs(uri, {}, resolver, fixed={"boxes": [[5, 5, 1, 1]]})
+    with pytest.raises(DatasetError, match="empty or inverted"):  # job boxes still checked
+        load_inputs(uri, {"boxes": [[5, 5, 1, 1]]}, resolver, fixed=fixed(boxes=[[0, 0, 2, 2]]))
+
+
+def test_a_fixed_mask_on_s3_is_read_through_the_resolver(s3_server: str) -> None:
+    import uuid
+
+    from scheduler.storage.s3 import make_s3_client
+
+    client = make_s3_client(get_settings())
+    bucket = f"fx-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=bucket)
+    reference = np.zeros((12, 16), np.uint8)
+    reference[0:3, 0:4] = 255
+    client.put_object(Bucket=bucket, Key="in/a.png", Body=encode(photo(32, 24)))
+    client.put_object(Bucket=bucket, Key="wm.png", Body=encode(reference))
+    spec = fixed(mask_uri=f"s3://{bucket}/wm.png", scale_with_image=True)
+
+    inputs = load_inputs(f"s3://{bucket}/in/a.png", {}, StorageResolver(get_settings()),
+                         fixed=spec)
+
+    assert inputs.mask.sum() == 6 * 8 and inputs.mask[0:6, 0:8].all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,14 @@ import sqlalchemy as sa
 from PIL import Image
 from typer.testing import CliRunner
 
-from tests.worker.conftest import encode, photo
+from tests.worker.conftest import encode, logo_scene, photo
 
 pytest.importorskip("inpaint_core.inpainter")
 
+from inpaint_core.config import PlannerConfig  # noqa: E402
 from inpaint_core.imageio import read_image  # noqa: E402
+from inpaint_core.planner import grow  # noqa: E402
+from inpaint_core.refine import mask_for_mode  # noqa: E402
 from worker.cli import make_cli  # noqa: E402
 from worker.runner import RunHooks, run_embedded  # noqa: E402
 
@@ -136,3 +140,127 @@ def test_unknown_format_and_missing_source_exit_2(tmp_path: Path, tiny_weights: 
     missing = CliRunner().invoke(make_cli(), ["run", str(tmp_path / "nowhere"), *base])
     assert bad_format.exit_code == 2 and "unknown dataset format 'coco'" in bad_format.output
     assert missing.exit_code == 2 and "error:" in missing.output
+
+
+def job_metrics(db_file: Path) -> dict[str, dict]:
+    """{rel_path: metrics} of every job in an embedded run's database."""
+    engine = sa.create_engine(f"sqlite:///{db_file}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT mask_spec, metrics FROM jobs")).all()
+    engine.dispose()
+    return {json.loads(spec)["rel_path"]: json.loads(metrics) for spec, metrics in rows}
+
+
+def tiny_args(out: Path, weights: Path) -> list[str]:
+    return ["--out", str(out), "--weights", str(weights), "--device", "cpu",
+            "--precision", "fp32"]
+
+
+def test_run_with_refine_leaves_the_background_of_the_box_alone(tmp_path: Path,
+                                                                tiny_weights: Path) -> None:
+    image, shape, box = logo_scene()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.png").write_bytes(encode(image))
+    (data / "list.csv").write_text("image,boxes\na.png," + " ".join(map(str, box)) + "\n")
+    out = tmp_path / "out"
+
+    result = CliRunner().invoke(make_cli(), ["run", str(data / "list.csv"), "--mask-mode",
+                                             "refine", *tiny_args(out, tiny_weights)])
+
+    assert result.exit_code == 0, result.output
+    [written] = out.glob("*/a.png")
+    after = read_image(written.read_bytes()).rgb
+    refined, _ = mask_for_mode(image, [box], mode="refine")
+    fill = grow(refined, PlannerConfig().margin)
+    assert np.array_equal(after[~fill], image[~fill])  # byte-identical outside the fill
+    in_box = np.zeros_like(fill)
+    in_box[box[1]:box[3], box[0]:box[2]] = True
+    assert (in_box & ~fill).sum() > 0.2 * in_box.sum()  # a good part of the box kept as it was
+    assert np.abs(after[shape].astype(int) - image[shape].astype(int)).mean() > 20  # logo gone
+    metrics = job_metrics(out / "unbrand.db")["a.png"]
+    assert metrics["mask_mode"] == "refine"
+    assert (metrics["refined_boxes"], metrics["fallback_boxes"]) == (1, 0)
+    assert metrics["mask_ratio"] == pytest.approx(refined.mean())
+
+
+def test_run_with_a_fixed_box_on_a_plain_image_folder(tmp_path: Path, tiny_weights: Path) -> None:
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    small, large = photo(64, 48), photo(128, 96, seed=1)
+    (photos / "a.png").write_bytes(encode(small))
+    (photos / "sub" / "b.png").write_bytes(encode(large))
+    out = tmp_path / "out"
+    fixed = ["--box", "50,38,62,46", "--reference-size", "64x48", "--anchor", "bottom-right"]
+
+    result = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+                                             *tiny_args(out, tiny_weights)])
+
+    assert result.exit_code == 0, result.output
+    assert "2 images, 2 done, 0 failed" in result.output
+    metrics = job_metrics(out / "unbrand.db")
+    # the box keeps its 2 px / 2 px distance to the bottom-right corner on the larger image
+    for rel, before, (x1, y1, x2, y2) in (("a.png", small, (50, 38, 62, 46)),
+                                          ("sub/b.png", large, (114, 86, 126, 94))):
+        [written] = out.glob(f"*/{rel}")
+        after = read_image(written.read_bytes()).rgb
+        mask = np.zeros(before.shape[:2], bool)
+        mask[y1:y2, x1:x2] = True
+        fill = grow(mask, PlannerConfig().margin)
+        assert np.array_equal(after[~fill], before[~fill])
+        assert not np.array_equal(after[mask], before[mask])
+        assert metrics[rel]["mask_mode"] == "box" and "refined_boxes" not in metrics[rel]
+        assert metrics[rel]["mask_ratio"] == pytest.approx(mask.mean())
+
+    refine = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed, "--mask-mode", "refine",
+                                             *tiny_args(out, tiny_weights)])
+    assert refine.exit_code == 2
+    assert "other mask options" in refine.output and "--name" in refine.output
+
+
+def test_run_refuses_bad_fixed_values_and_unannotated_folders(tmp_path: Path,
+                                                               tiny_weights: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.png").write_bytes(encode(photo()))
+    out = tmp_path / "out"
+    runner = CliRunner()
+    cases = [
+        (["--box", "5,5,1,1"], "is empty: x2 must exceed x1"),
+        (["--box", "0.5,0.5,0.9,1.5"], "fractions of the image must lie within 0..1"),
+        (["--box", "1,1,9,9", "--scale-with-image"], "needs the reference size"),
+        (["--mask", str(tmp_path / "nowhere.png")], "cannot read the fixed mask"),
+        (["--box", "1,1,9,9", "--mask-mode", "tight"], "'tight' is not one of"),
+        ([], "cannot tell the dataset format"),  # last: this one gets as far as the database
+    ]
+    for extra, message in cases:
+        result = runner.invoke(make_cli(), ["run", str(photos), *extra,
+                                            *tiny_args(out, tiny_weights)],
+                               env={"COLUMNS": "200"})
+        assert result.exit_code == 2, (extra, result.output)
+        assert message in result.output, (extra, result.output)
+        if extra:  # refused before the output folder or a job exists
+            assert not out.exists()
+
+
+def test_run_with_a_fixed_mask_scaled_to_each_image(tmp_path: Path, tiny_weights: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    large = photo(128, 96, seed=2)
+    (photos / "a.png").write_bytes(encode(large))
+    reference = np.zeros((48, 64), np.uint8)
+    reference[40:46, 4:20] = 255  # drawn on a 64x48 frame
+    Image.fromarray(reference).save(tmp_path / "wm.png")
+    out = tmp_path / "out"
+
+    result = CliRunner().invoke(make_cli(), ["run", str(photos), "--mask", str(tmp_path / "wm.png"),
+                                             "--scale-with-image", *tiny_args(out, tiny_weights)])
+
+    assert result.exit_code == 0, result.output
+    [written] = out.glob("*/a.png")
+    after = read_image(written.read_bytes()).rgb
+    mask = np.zeros((96, 128), bool)
+    mask[80:92, 8:40] = True  # the mask at twice its size
+    fill = grow(mask, PlannerConfig().margin)
+    assert np.array_equal(after[~fill], large[~fill])
+    assert job_metrics(out / "unbrand.db")["a.png"]["mask_ratio"] == pytest.approx(mask.mean())

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import typer
 
+from scheduler.cli.mask_flags import MaskMode
+
 BAD_INPUT = 2
 
 
@@ -26,9 +28,12 @@ def _parse_box(text: str) -> list[int]:
     if len(parts) != 4:
         raise _fail(f"--box {text!r}: expected four integers x1,y1,x2,y2")
     try:
-        return [int(p) for p in parts]
+        x1, y1, x2, y2 = (int(p) for p in parts)
     except ValueError:
         raise _fail(f"--box {text!r}: expected four integers x1,y1,x2,y2") from None
+    if x2 <= x1 or y2 <= y1:
+        raise _fail(f"--box {text!r} is empty or inverted (need x2 > x1 and y2 > y1)")
+    return [x1, y1, x2, y2]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -39,6 +44,16 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _note_refined(infos: list[dict]) -> None:
+    """Say on stderr which boxes were narrowed and which were used whole (and why)."""
+    for number, info in enumerate(infos, start=1):
+        if info["fell_back"]:
+            typer.echo(f"note: box {number} used whole: {info['reason']}", err=True)
+        elif info["method"] != "box":
+            typer.echo(f"note: box {number} refined to {info['area_ratio']:.0%} of its area "
+                       f"(confidence {info['confidence']:.2f})", err=True)
 
 
 def inpaint_command(
@@ -71,6 +86,12 @@ def inpaint_command(
     max_pixels: int | None = typer.Option(
         None, "--max-pixels", min=1, help="Refuse larger images (default 100,000,000)."
     ),
+    mask_mode: MaskMode = typer.Option(
+        MaskMode.box,
+        "--mask-mode",
+        help="With --box: 'box' fills whole boxes, 'refine' only the logo's pixels inside each "
+        "box (grown by 3 px; a box it is unsure of is filled whole). Not with --mask.",
+    ),
 ) -> None:
     """Remove the masked regions (logos) from IMAGE and write the result to --out."""
     from dataclasses import replace
@@ -80,15 +101,17 @@ def inpaint_command(
     from inpaint_core.errors import CheckpointError, DeviceError, ImageInputError, InpaintError
     from inpaint_core.imageio import (
         DEFAULT_MAX_PIXELS,
-        boxes_to_mask,
         encode_image,
         normalise_format,
         read_image,
         read_mask,
     )
+    from inpaint_core.refine import mask_for_mode
 
     if (mask is None) == (not box):
         raise _fail("give exactly one of --mask or --box")
+    if mask is not None and mask_mode is MaskMode.refine:
+        raise _fail("--mask-mode refine narrows --box boxes to the logo; a --mask is used as it is")
     boxes = [_parse_box(text) for text in box or []]
     try:
         fmt = normalise_format(out.suffix or "?")
@@ -99,7 +122,9 @@ def inpaint_command(
                 mask, size=(width, height), max_pixels=max_pixels or DEFAULT_MAX_PIXELS
             )
         else:
-            region = boxes_to_mask(boxes, height=height, width=width)
+            region, infos = mask_for_mode(loaded.rgb, boxes, mode=mask_mode.value)
+            if mask_mode is MaskMode.refine:
+                _note_refined(infos)
         planner = PlannerConfig() if margin is None else replace(PlannerConfig(), margin=margin)
         start = time.perf_counter()
         inpainter = Inpainter.load(weights, device=device, precision=precision, planner=planner)

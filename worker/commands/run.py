@@ -8,6 +8,18 @@ from typing import TYPE_CHECKING
 import typer
 
 from scheduler.cli.exits import EXIT_INTERRUPTED, EXIT_JOBS_FAILED, errors_to_exit, fail
+from scheduler.cli.mask_flags import (
+    ANCHOR_HELP,
+    BOX_HELP,
+    KEEP_ASPECT_HELP,
+    MASK_HELP,
+    MASK_MODE_HELP,
+    REFERENCE_HELP,
+    SCALE_HELP,
+    Anchor,
+    MaskMode,
+    batch_mask_options,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,7 +37,9 @@ def run(
     source: str = typer.Argument(..., help="Dataset: a folder, a manifest file or an s3:// URI."),
     out: Path = typer.Option(..., "--out", help="Output folder (also holds the job database)."),
     format: str = typer.Option(
-        "auto", "--format", help="Dataset format: auto, openlogo, masks or manifest."
+        "auto", "--format",
+        help="Dataset format: auto, openlogo, masks, manifest or images (a plain folder; "
+        "needs --box or --mask, and auto picks it then).",
     ),
     split: str | None = typer.Option(
         None, "--split", help="OpenLogo image set, e.g. 'test' or 'train_test/test_all'."
@@ -44,6 +58,13 @@ def run(
     name: str | None = typer.Option(
         None, "--name", help="Batch name (default: derived from SOURCE, so reruns resume)."
     ),
+    mask_mode: MaskMode = typer.Option(MaskMode.box, "--mask-mode", help=MASK_MODE_HELP),
+    box: list[str] | None = typer.Option(None, "--box", help=BOX_HELP),
+    mask: Path | None = typer.Option(None, "--mask", help=MASK_HELP),
+    scale_with_image: bool = typer.Option(False, "--scale-with-image", help=SCALE_HELP),
+    reference_size: str | None = typer.Option(None, "--reference-size", help=REFERENCE_HELP),
+    anchor: Anchor = typer.Option(Anchor.top_left, "--anchor", help=ANCHOR_HELP),
+    keep_aspect: bool = typer.Option(False, "--keep-aspect", help=KEEP_ASPECT_HELP),
 ) -> None:
     """Remove the logos of a whole dataset on this machine; rerun to resume."""
     from rich.console import Console
@@ -53,6 +74,11 @@ def run(
     from worker.runner import run_embedded
 
     console = Console(stderr=True)
+    with errors_to_exit():  # bad mask flags fail before the model loads or a job exists
+        options = batch_mask_options(
+            mask_mode=mask_mode, boxes=box, mask=str(mask) if mask else None,
+            scale_with_image=scale_with_image, reference_size=reference_size, anchor=anchor,
+            keep_aspect=keep_aspect)
     spec = ModelSpec(weights=str(weights) if weights else None, device=device,
                      precision=precision)
     class_list = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
@@ -61,7 +87,7 @@ def run(
         with errors_to_exit(InpaintError), progress.display:
             summary = run_embedded(source, out_dir=out, format=format, split=split,
                                    classes=class_list, model=spec, db_url=db, name=name,
-                                   hooks=progress.hooks())
+                                   hooks=progress.hooks(), options=options)
     except KeyboardInterrupt:
         fail("interrupted; run the same command again to continue", EXIT_INTERRUPTED)
     print_summary(summary, Console())

@@ -1,0 +1,75 @@
+"""The mask flags shared by `unbrand run` and `unbrand submit`: --mask-mode, and the
+fixed-position watermark flags --box, --mask, --scale-with-image, --reference-size, --anchor,
+--keep-aspect. Both commands turn them into batch options with `batch_mask_options`."""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+from typing import Any
+
+from scheduler.mask_options import fixed_option, mask_options
+from scheduler.settings import Settings
+
+
+class MaskMode(StrEnum):
+    """--mask-mode choices (scheduler.mask_options.MASK_MODES)."""
+
+    box = "box"
+    refine = "refine"
+
+
+class Anchor(StrEnum):
+    """--anchor choices (inpaint_core.fixedmask.ANCHORS)."""
+
+    top_left = "top-left"
+    top_right = "top-right"
+    bottom_left = "bottom-left"
+    bottom_right = "bottom-right"
+    center = "center"
+
+
+MASK_MODE_HELP = (
+    "How boxes become the region to remove: 'box' fills whole boxes, 'refine' only the logo's "
+    "pixels inside each box (grown by 3 px; a box it is unsure of is filled whole)."
+)
+BOX_HELP = (
+    "A fixed-position watermark to remove from EVERY image: x1,y1,x2,y2 in pixels (0-based, end "
+    "exclusive) or as fractions of the width/height (all four in 0..1 with a decimal point, e.g. "
+    "0.8,0.9,1.0,1.0); repeat for several. With it SOURCE may be a plain folder of images."
+)
+MASK_HELP = (
+    "A mask image (nonzero = remove) applied to EVERY image, placed like the boxes; "
+    "its own size is its reference size."
+)
+SCALE_HELP = (
+    "Scale the fixed pixel boxes and mask with each image's size "
+    "(pixel boxes need --reference-size or --mask)."
+)
+REFERENCE_HELP = "WIDTHxHEIGHT of the image the fixed pixel boxes were measured on, e.g. 1920x1080."
+ANCHOR_HELP = (
+    "The corner (or centre) the fixed pixel boxes and mask keep their distance to on images "
+    "of another size."
+)
+KEEP_ASPECT_HELP = "With --scale-with-image, scale both axes by the smaller of the two ratios."
+
+
+def batch_mask_options(
+    *,
+    mask_mode: MaskMode | str = MaskMode.box,
+    boxes: list[str] | None = None,
+    mask: str | None = None,
+    scale_with_image: bool = False,
+    reference_size: str | None = None,
+    anchor: Anchor | str = Anchor.top_left,
+    keep_aspect: bool = False,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """The batch options for the flags; ConfigError (exit 2 under errors_to_exit) on a bad value."""
+    fixed = fixed_option(boxes=boxes or (), mask=mask, reference_size=reference_size,
+                         scale_with_image=scale_with_image, keep_aspect=keep_aspect,
+                         anchor=_value(anchor), settings=settings)
+    return mask_options(mask_mode=_value(mask_mode), fixed=fixed)
+
+
+def _value(choice: Enum | str) -> str:
+    return str(choice.value) if isinstance(choice, Enum) else str(choice)
