@@ -30,7 +30,7 @@ from inpaint_core.inpainter import Inpainter  # noqa: E402
 from inpaint_core.metrics import psnr  # noqa: E402
 
 PICTURES = ("truth", "ours", "telea", "logo")
-THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
+THRESHOLDS = (0.6, 0.7, 0.8, 0.85, 0.9)
 
 
 def parse_args() -> argparse.Namespace:

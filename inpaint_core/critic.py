@@ -1,8 +1,12 @@
 """The SM-PatchGAN discriminator as a no-reference judge: how real does a filled area look?
 
 Trained with the paper's labels (real patches -> 1, patches of the hole in a composite -> 0,
-soft in between), the discriminator's output averaged over the hole's patches is a realness
-figure in [0, 1]: near 1 the fill passes for a photo, near 0 it is recognisably made up.
+soft in between), the discriminator's output averaged over the hole's patches says how real the
+fill looks. How high a real patch scores depends on its content (texture, edges), so the figure
+is relative: the hole's mean output divided by the mean output over the untouched patches of the
+same window (its real context), clipped to [0, 1]. Near 1 the fill passes for the photo around
+it; lower, it is recognisably made up. (On 120 benchmark images this raised the AUC of telling
+real pixels from our fills from 0.68 with the plain mean to 0.82: bench/RESULTS-critic.md.)
 
     critic = Critic.load()                       # the shipped one, trained against our generator
     critic.realness(output_rgb, fill_mask)       # -> float in [0, 1], None when nothing was filled
@@ -39,6 +43,8 @@ CRITIC_FORMAT = "unbrand-critic/1"
 WINDOW_SCALE = 2.2  # window side / region side: the hole is ~20 % of the window (training: 1-30 %)
 MAX_REGIONS = 16  # the largest regions judged per image; the rest are too small to matter
 MIN_WEIGHT = 1e-3  # output patches with less hole than this are ignored
+CONTEXT_MAX_HOLE = 0.02  # patches with at most this much hole are the window's real context
+MIN_CONTEXT = 0.05  # context scores below this are treated as this (no division blow-up)
 
 
 def default_critic_path() -> Path:
@@ -93,10 +99,14 @@ class Critic:
         x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float() / 127.5 - 1
         m = torch.from_numpy(np.stack(masks)[:, None].astype(np.float32))
         scores = self.discriminator(x.to(self.device)).float().clamp(0, 1).cpu()  # (N, 1, h, w)
-        weight = F.interpolate(m, size=scores.shape[-2:], mode="area")
-        weight = torch.where(weight > MIN_WEIGHT, weight, torch.zeros_like(weight))
-        total = weight.sum(dim=(1, 2, 3)).clamp_min(1e-6)
-        per_region = (scores * weight).sum(dim=(1, 2, 3)) / total
+        share = F.interpolate(m, size=scores.shape[-2:], mode="area")  # hole share per patch
+        hole = torch.where(share > MIN_WEIGHT, share, torch.zeros_like(share))
+        known = (share <= CONTEXT_MAX_HOLE).float()
+        in_hole = (scores * hole).sum(dim=(1, 2, 3)) / hole.sum(dim=(1, 2, 3)).clamp_min(1e-6)
+        context = (scores * known).sum(dim=(1, 2, 3)) / known.sum(dim=(1, 2, 3)).clamp_min(1e-6)
+        has_context = known.sum(dim=(1, 2, 3)) > 0
+        ratio = torch.where(has_context, in_hole / context.clamp_min(MIN_CONTEXT), in_hole)
+        per_region = ratio.clamp(0, 1)
         areas = torch.tensor([w.area for w in windows], dtype=torch.float32)
         return float((per_region * areas).sum() / areas.sum())
 

@@ -9,9 +9,10 @@ what "bad" means. Keys it understands (all optional):
         psnr, ssim, l1, psnr_outside       whole image / outside (informative only)
     no-reference figures, always available
         seam_score      inpaint_core.metrics.seam_score: ~1 = invisible seam, >1 = visible edge
-        disc_realness   SM-PatchGAN discriminator's mean output (clipped) over the filled area,
-                        in [0, 1], 1 = looks real (the worker computes it when discriminator
-                        weights are loaded; absent otherwise)
+        disc_realness   SM-PatchGAN discriminator's mean output over the filled area relative to
+                        the untouched context around it, in [0, 1], 1 = as real as its context
+                        (inpaint_core/critic.py; the worker computes it when discriminator
+                        weights are loaded, which the shipped default model has; absent otherwise)
         mask_ratio      share of the image that was filled (a mask of 0 means nothing to judge)
 
 The score is in [0, 1], higher is better. With reference figures it is the mean of the
@@ -28,6 +29,10 @@ from typing import Any
 # PSNR inside a hole: 15 dB is a visibly wrong fill, 35 dB is close to invisible.
 PSNR_FLOOR_DB = 15.0
 PSNR_CEIL_DB = 35.0
+# Realness (inpaint_core/critic.py: the fill relative to its own context) of 1 is as real as the
+# photo around it; on the benchmark no fill scored under 0.6 and real patches score ~0.98
+# (bench/RESULTS-critic.md), so the score spreads 0.6..1 over 0..1.
+REALNESS_FLOOR = 0.6
 # Seam score 1 is ideal; 1 + SEAM_SPAN or worse scores 0. A boundary smoother than its
 # surroundings (score < 1, often a blurry fill) costs half as much per unit.
 SEAM_SPAN = 1.0
@@ -39,7 +44,7 @@ class QualityThresholds:
 
     min_score: float | None = 0.5
     max_seam_score: float | None = 1.8
-    min_disc_realness: float | None = 0.3
+    min_disc_realness: float | None = 0.85  # flags ~14 % of our fills, ~1 % of real patches
     min_psnr_hole: float | None = 18.0
     min_ssim_hole: float | None = 0.5
 
@@ -106,7 +111,7 @@ def score_parts(metrics: Mapping[str, Any] | None) -> dict[str, float]:
         parts["seam_score"] = _seam_part(seam)
     realness = _number(metrics.get("disc_realness"))
     if realness is not None:
-        parts["disc_realness"] = _clip01(realness)
+        parts["disc_realness"] = _clip01((realness - REALNESS_FLOOR) / (1.0 - REALNESS_FLOOR))
     return parts
 
 

@@ -36,12 +36,14 @@ def test_seam_score_maps_to_score() -> None:
 
 
 def test_realness_and_seam_are_averaged() -> None:
-    assert quality_score({"seam_score": 1.2, "disc_realness": 0.4}) == pytest.approx(
-        (0.8 + 0.4) / 2
+    # realness spreads 0.6..1 over 0..1: 0.8 is half way
+    assert quality_score({"seam_score": 1.2, "disc_realness": 0.8}) == pytest.approx(
+        (0.8 + 0.5) / 2
     )
     assert score_parts({"seam_score": 1.2, "disc_realness": 0.4}) == pytest.approx(
-        {"seam_score": 0.8, "disc_realness": 0.4}
+        {"seam_score": 0.8, "disc_realness": 0.0}
     )
+    assert score_parts({"disc_realness": 1.0}) == {"disc_realness": 1.0}
 
 
 def test_reference_figures_take_precedence() -> None:
@@ -54,15 +56,15 @@ def test_reference_figures_take_precedence() -> None:
 def test_garbage_values_are_ignored() -> None:
     metrics = {"seam_score": "1.0", "disc_realness": math.nan, "psnr_hole": True}
     assert quality_score(metrics) is None
-    assert quality_score({"seam_score": math.inf, "disc_realness": 0.7}) == pytest.approx(0.7)
+    assert quality_score({"seam_score": math.inf, "disc_realness": 0.7}) == pytest.approx(0.25)
 
 
 def test_flag_reasons_name_each_crossed_threshold() -> None:
-    reasons = flag_reasons({"seam_score": 2.0, "disc_realness": 0.2})
-    assert reasons == ["quality 0.10 < 0.5", "seam_score 2 > 1.8", "disc_realness 0.2 < 0.3"]
-    assert is_flagged({"seam_score": 1.05, "disc_realness": 0.9}) is False
+    reasons = flag_reasons({"seam_score": 2.0, "disc_realness": 0.7})
+    assert reasons == ["quality 0.12 < 0.5", "seam_score 2 > 1.8", "disc_realness 0.7 < 0.85"]
+    assert is_flagged({"seam_score": 1.05, "disc_realness": 0.95}) is False
     # one bad part is enough even with a good average
-    assert is_flagged({"seam_score": 1.0, "disc_realness": 0.29}) is True
+    assert is_flagged({"seam_score": 1.0, "disc_realness": 0.84}) is True
     assert flag_reasons({"psnr_hole": 30.0, "ssim_hole": 0.45}) == ["ssim_hole 0.45 < 0.5"]
 
 

@@ -328,7 +328,7 @@ def test_a_critic_adds_disc_realness_and_can_flag_the_job(
         torch.nn.init.zeros_(disc.conv[-1].weight)
         torch.nn.init.constant_(disc.conv[-1].bias, value)  # the same verdict on every patch
         return Inpainter(tiny_generator(), device="cpu", precision="fp32",
-                         critic=Critic(disc, size=32))
+                         critic=Critic(disc, size=64))
 
     (inputs / "a.png").write_bytes(encode(photo()))
     ids = add_jobs([{"input_uri": str(inputs / "a.png"), "mask_spec": {"boxes": [BOX]}},
@@ -337,10 +337,10 @@ def test_a_critic_adds_disc_realness_and_can_flag_the_job(
     (inputs / "a.png?again").write_bytes(encode(photo()))
 
     assert run(ids[0], session_factory, judged_by(0.8), resolver).status == "done"
-    assert run(ids[1], session_factory, judged_by(0.1), resolver).status == "done"
+    assert run(ids[1], session_factory, judged_by(-0.5), resolver).status == "done"
     real, fake = job_row(session_factory, ids[0]), job_row(session_factory, ids[1])
-    assert real.metrics["disc_realness"] == pytest.approx(0.8, abs=1e-3)
-    assert fake.metrics["disc_realness"] == pytest.approx(0.1, abs=1e-3)
+    assert real.metrics["disc_realness"] == pytest.approx(1.0, abs=1e-3)  # as real as around it
+    assert fake.metrics["disc_realness"] == pytest.approx(0.0, abs=1e-3)  # nothing looks real
     assert fake.flagged and fake.quality_score < real.quality_score  # under min_disc_realness
 
 
