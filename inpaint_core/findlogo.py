@@ -30,7 +30,7 @@ import numpy as np
 from inpaint_core.errors import ImageInputError
 
 SOFTNESS = 24.0  # gradient magnitude (Sobel, 0-255 image) at which an edge counts half
-DEFAULT_THRESHOLD = 0.45
+DEFAULT_THRESHOLD = 0.40  # bench/RESULTS-masks-find.md: P 0.98 R 0.70 (0.45: P 1.00 R 0.60)
 MIN_TEMPLATE_SIDE = 10  # smaller scaled logos carry too few edges to be told from texture
 PYRAMID_SIDE = 40  # logos with a longer short side are matched on a downscaled image
 

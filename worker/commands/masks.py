@@ -45,7 +45,7 @@ def find_logo(
     ),
     out: Path = typer.Option(..., "--out", help="Output folder for the OpenLogo-layout dataset."),
     threshold: float = typer.Option(
-        0.45,
+        0.40,
         "--threshold",
         help="Match score (-1..1) a find needs; lower finds fainter logos and more false ones.",
     ),
