@@ -128,6 +128,8 @@ def submit(
     typer.echo(f"  {verb + ' ' if verb else ''}publish {report.published} to queue {queue}")
     for line in report.errors:
         typer.echo(f"  unusable: {line}")
+    for line in report.warnings:
+        typer.echo(f"  note: {line}")
     if dry_run:
         for row in report.sample:
             typer.echo(f"  e.g. {row['input_uri']} {json.dumps(row['mask_spec'])[:160]}")

@@ -264,3 +264,20 @@ def test_run_with_a_fixed_mask_scaled_to_each_image(tmp_path: Path, tiny_weights
     fill = grow(mask, PlannerConfig().margin)
     assert np.array_equal(after[~fill], large[~fill])
     assert job_metrics(out / "unbrand.db")["a.png"]["mask_ratio"] == pytest.approx(mask.mean())
+
+
+def test_outputs_inside_the_dataset_folder_are_skipped_with_a_note(tmp_path: Path,
+                                                                  tiny_weights: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.png").write_bytes(encode(photo()))
+    out = photos / "cleaned"  # the output folder lives inside the dataset folder
+    fixed = ["--box", "10,10,30,30"]
+    first = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+                                            *tiny_args(out, tiny_weights)])
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+                                            *tiny_args(out, tiny_weights)])
+    assert again.exit_code == 0, again.output
+    assert "1 images, 1 done" in again.output  # the first run's output is not a new input
+    assert "note: 1 images inside the output folder" in again.output

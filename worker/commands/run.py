@@ -153,6 +153,8 @@ def print_summary(summary: RunSummary, console: Console) -> None:
     from rich.markup import escape
 
     counts = summary.counts
+    for line in summary.submit.warnings:
+        console.print(f"  note: {escape(line)}", highlight=False)
     console.print(
         f"batch [bold]{summary.batch_name}[/]: {summary.total} images, "
         f"{counts.get('done', 0)} done, {counts.get('failed', 0)} failed, "
