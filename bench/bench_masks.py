@@ -31,7 +31,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from inpaint_core.evaluate import list_benchmark, read_rgb  # noqa: E402
-from inpaint_core.findlogo import FinderConfig, box_iou, find_logos, load_logo  # noqa: E402
+from inpaint_core.findlogo import (  # noqa: E402
+    FinderConfig,
+    angle_steps,
+    box_iou,
+    find_logos,
+    load_logo,
+)
 from inpaint_core.logos import builtin_logo  # noqa: E402
 from inpaint_core.metrics import psnr  # noqa: E402
 from inpaint_core.refine import refine_mask  # noqa: E402
@@ -52,7 +58,9 @@ def parse_args() -> argparse.Namespace:
     find.add_argument("--out", required=True, help="work folder (logos + benchmark)")
     find.add_argument("--count", type=int, default=100)
     find.add_argument("--seed", type=int, default=7)
-    find.add_argument("--thresholds", type=float, nargs="+", default=[0.45],
+    find.add_argument("--max-angle", type=float, default=0.0,
+                      help="also search logos tilted up to this many degrees")
+    find.add_argument("--thresholds", type=float, nargs="+", default=[0.40],
                       help="match score thresholds to compare (find-logo's default: 0.45)")
     find.add_argument("--write", action="store_true", help="write bench/RESULTS-masks-find.md")
     return parser.parse_args()
@@ -145,7 +153,7 @@ def bench_find(args: argparse.Namespace) -> str:
     ]
     raw = {}
     for threshold in args.thresholds:
-        config = FinderConfig(threshold=threshold)
+        config = FinderConfig(threshold=threshold, angles=angle_steps(args.max_angle))
         tp = fp = fn = 0
         per_logo = {name: [0, 0] for name in names}  # found, pasted
         started = time.perf_counter()
@@ -165,11 +173,14 @@ def bench_find(args: argparse.Namespace) -> str:
             for name, _ in truths[stem]:
                 per_logo[name][1] += 1
         seconds = time.perf_counter() - started
-        lines += ["", f"threshold {threshold}: precision {tp / max(tp + fp, 1):.3f} ({tp} of "
+        lines += ["", f"threshold {threshold}, max angle {args.max_angle:g}: "
+                  f"precision {tp / max(tp + fp, 1):.3f} ({tp} of "
                   f"{tp + fp} detections), recall {tp / max(tp + fn, 1):.3f} ({tp} of {tp + fn} "
                   f"pasted instances), {seconds / len(stems):.2f} s per image"]
-        lines += [f"  {name}: found {f} of {n}" for name, (f, n) in sorted(per_logo.items())]
-        raw[str(threshold)] = {"tp": tp, "fp": fp, "fn": fn, "per_logo": per_logo}
+        lines += [f"  {name}: found {found_n} of {n}"
+                  for name, (found_n, n) in sorted(per_logo.items())]
+        key = f"{threshold}/{args.max_angle:g}"
+        raw[key] = {"tp": tp, "fp": fp, "fn": fn, "per_logo": per_logo}
     text = "\n".join(lines)
     if args.write:
         _write("RESULTS-masks-find", "find-logo precision and recall", text, raw)

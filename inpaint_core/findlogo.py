@@ -33,6 +33,7 @@ SOFTNESS = 24.0  # gradient magnitude (Sobel, 0-255 image) at which an edge coun
 DEFAULT_THRESHOLD = 0.40  # bench/RESULTS-masks-find.md: P 0.98 R 0.70 (0.45: P 1.00 R 0.60)
 MIN_TEMPLATE_SIDE = 10  # smaller scaled logos carry too few edges to be told from texture
 PYRAMID_SIDE = 40  # logos with a longer short side are matched on a downscaled image
+ANGLE_STEP = 12.0  # degrees between searched rotations: a match tolerates about +-6 degrees
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Detection:
     box: tuple[int, int, int, int]
     score: float
     scale: float
+    angle: float = 0.0  # degrees, counter-clockwise, of the template that matched
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,34 @@ class FinderConfig:
     work_side: int = 1024  # images are searched at most this long a side
     nms_iou: float = 0.3
     max_per_image: int = 50
+    angles: tuple[float, ...] = (0.0,)  # rotations searched (degrees); each costs a full search
+
+
+def angle_steps(max_angle: float, step: float = ANGLE_STEP) -> tuple[float, ...]:
+    """0 and +-k * step up to max_angle: the rotations to search for logos tilted up to it."""
+    if max_angle < 0:
+        raise ValueError(f"max_angle must be >= 0, got {max_angle}")
+    count = int(np.ceil(max_angle / step - 1e-9)) if max_angle > 0 else 0
+    spaced = [max_angle * k / count for k in range(1, count + 1)] if count else []
+    return (0.0, *[a for v in spaced for a in (v, -v)])
+
+
+def rotate_template(template: LogoTemplate, angle: float) -> LogoTemplate:
+    """The logo turned by `angle` degrees (counter-clockwise) on a canvas that holds all of it;
+    the corners it uncovers are transparent."""
+    if angle == 0:
+        return template
+    height, width = template.rgb.shape[:2]
+    rgba = np.dstack([template.rgb, np.round(template.alpha * 255).astype(np.uint8)])
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
+    new_w = int(np.ceil(width * cos + height * sin))
+    new_h = int(np.ceil(width * sin + height * cos))
+    turn[0, 2] += new_w / 2 - width / 2
+    turn[1, 2] += new_h / 2 - height / 2
+    turned = cv2.warpAffine(rgba, turn, (new_w, new_h), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    return make_template(turned, name=template.name)
 
 
 def load_logo(path: str | Path, *, name: str | None = None) -> LogoTemplate:
@@ -194,7 +224,8 @@ def find_logos(
     factor = min(1.0, config.work_side / max(height, width))
     fields: dict[int, np.ndarray] = {}  # pyramid level -> edge field of the image at that level
     found = []
-    for template in templates:
+    turned = [(rotate_template(t, angle), angle) for t in templates for angle in config.angles]
+    for template, angle in turned:
         for scale in _scales(template, (height * factor, width * factor), config, factor):
             level = _level(template, scale * factor)
             level_factor = factor / 2**level
@@ -209,7 +240,7 @@ def find_logos(
             th, tw = field_t.shape[:2]
             for value, x, y in _peaks(score, config.threshold, (tw, th)):
                 box = _to_original((x, y, x + tw, y + th), level_factor, width, height)
-                found.append(Detection(template.name, box, value, scale))
+                found.append(Detection(template.name, box, value, scale, angle))
     return suppress(found, config.nms_iou)[: config.max_per_image]
 
 

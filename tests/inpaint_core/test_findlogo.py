@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -11,10 +13,12 @@ from inpaint_core.errors import ImageInputError
 from inpaint_core.findlogo import (
     Detection,
     FinderConfig,
+    angle_steps,
     box_iou,
     find_logos,
     load_logo,
     make_template,
+    rotate_template,
     suppress,
 )
 
@@ -137,3 +141,29 @@ def test_suppress_keeps_the_best_of_overlapping_finds() -> None:
     kept = suppress(finds, 0.3)
     assert [(d.box, d.score) for d in kept] == [((1, 1, 11, 11), 0.9), ((50, 50, 60, 60), 0.5)]
     assert box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+
+
+def test_angle_steps_cover_the_range_in_small_steps() -> None:
+    assert angle_steps(0) == (0.0,)
+    assert angle_steps(30) == (0.0, 10.0, -10.0, 20.0, -20.0, 30.0, -30.0)
+    assert angle_steps(12) == (0.0, 12.0, -12.0)
+    with pytest.raises(ValueError):
+        angle_steps(-5)
+
+
+def test_rotated_template_keeps_every_pixel_of_the_logo(template) -> None:
+    turned = rotate_template(template, 90)
+    height, width = turned.rgb.shape[:2]  # width and height swap (+-1 px of resampling)
+    assert abs(height - template.rgb.shape[1]) <= 1 and abs(width - template.rgb.shape[0]) <= 1
+    assert turned.alpha.sum() == pytest.approx(template.alpha.sum(), rel=0.02)
+    assert rotate_template(template, 0) is template
+
+
+def test_a_tilted_logo_needs_the_rotation_search(template) -> None:
+    tilted = np.asarray(Image.fromarray(_logo()).rotate(20, expand=True, resample=Image.BILINEAR))
+    image, truth = _paste(_clutter(320, 460, 12), tilted, 120, 80, 1.0, 1.0)
+    upright_only = find_logos(image, [template], CONFIG)
+    assert not any(box_iou(d.box, truth) > 0.5 for d in upright_only)
+    found = find_logos(image, [template], replace(CONFIG, angles=angle_steps(24)))
+    assert len(found) == 1 and box_iou(found[0].box, truth) > 0.7
+    assert found[0].angle == pytest.approx(20, abs=6)

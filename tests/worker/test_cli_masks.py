@@ -108,6 +108,7 @@ def test_find_logo_writes_an_openlogo_dataset(dataset, tmp_path) -> None:
     assert not (out / "Annotations" / "clean.xml").exists()
     report = json.loads((out / "detections.json").read_text())
     assert report["detections"]["clean"] == [] and report["failed"] == []
+    assert report["detections"]["a"][0]["angle"] == 0.0  # upright search by default
 
 
 def test_include_empty_copy_and_unreadable_files(dataset, tmp_path) -> None:

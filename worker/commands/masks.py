@@ -55,6 +55,14 @@ def find_logo(
     max_scale: float = typer.Option(
         4.0, "--max-scale", help="Largest logo size searched, relative to the logo file."
     ),
+    max_angle: float = typer.Option(
+        0.0,
+        "--max-angle",
+        min=0.0,
+        max=90.0,
+        help="Also look for logos tilted up to this many degrees (searched in steps of about 12; "
+        "each step costs another full search, e.g. 30 -> 5x the time).",
+    ),
     link: bool = typer.Option(
         True,
         "--link/--copy",
@@ -74,7 +82,7 @@ def find_logo(
 ) -> None:
     """Find known logos in every image of SOURCE and write annotations that run/submit accept."""
     from inpaint_core.errors import InpaintError
-    from inpaint_core.findlogo import FinderConfig, load_logo
+    from inpaint_core.findlogo import FinderConfig, angle_steps, load_logo
 
     if not source.is_dir():
         raise typer.BadParameter(f"{source} is not a folder", param_hint="SOURCE")
@@ -87,7 +95,8 @@ def find_logo(
     images = list_images(source)
     if not images:
         raise typer.BadParameter(f"no images found under {source}", param_hint="SOURCE")
-    config = FinderConfig(threshold=threshold, min_scale=min_scale, max_scale=max_scale)
+    config = FinderConfig(threshold=threshold, min_scale=min_scale, max_scale=max_scale,
+                          angles=angle_steps(max_angle))
     report = _run(
         images,
         templates,
@@ -161,6 +170,7 @@ def _record(detection) -> dict[str, Any]:
         "box": list(detection.box),
         "score": round(detection.score, 4),
         "scale": round(detection.scale, 3),
+        "angle": round(detection.angle, 1),
     }
 
 
