@@ -233,3 +233,27 @@ def test_train_and_export_errors(tmp_path: Path) -> None:
         ],
     )
     assert vgg.exit_code == 2 and "cannot be read" in vgg.output
+
+
+def test_train_critic_writes_a_loadable_critic(tmp_path: Path, tiny_weights: Path) -> None:
+    from inpaint_core.critic import Critic
+
+    photos = _photos(tmp_path / "photos", 3)
+    out = tmp_path / "critic.safetensors"
+    args = ["train-critic", "--data", str(photos), "--out", str(out), "--weights",
+            str(tiny_weights), "--size", "64", "--iterations", "3", "--batch", "2",
+            "--device", "cpu"]
+    result = CliRunner().invoke(make_cli(), args)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["size"] == 64 and card["iterations"] == 3 and card["width"] == 64
+    critic = Critic.load(out)
+    image = np.full((80, 80, 3), 120, np.uint8)
+    hole = np.zeros((80, 80), bool)
+    hole[30:50, 30:50] = True
+    score = critic.realness(image, hole)
+    assert score is not None and 0.0 <= score <= 1.0
+
+    bad = CliRunner().invoke(make_cli(), [*args[:-8], "--size", "60", "--iterations", "1"])
+    assert bad.exit_code == 2 and "multiple of 8" in bad.output

@@ -26,8 +26,9 @@ def train_critic_command(
     """Train the critic behind the dashboard's realness figure against a frozen generator.
 
     Real crops are labelled 1, composites of the generator's fills get the paper's soft,
-    Gaussian-blurred hole labels. The worker reports the critic's mean output over each filled
-    area as `disc_realness` (see inpaint_core/critic.py).
+    Gaussian-blurred hole labels. The worker reports the critic's verdict on each filled area,
+    relative to its verdict on the untouched pixels around it, as `disc_realness`
+    (inpaint_core/critic.py).
     """
     import torch
 
