@@ -12,6 +12,7 @@ is the only runner of its database; do not point two runs at the same one).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -99,10 +100,13 @@ def run_embedded(
     hooks = hooks or RunHooks()
     out = Path(out_dir).expanduser().resolve()
     settings = settings or get_settings()
-    if inpainter is None:  # fail before touching anything when the weights are missing
+    if inpainter is None:  # missing weights fail now; the model loads when a job needs it
         spec = model or ModelSpec.from_settings(settings)
         check_weights(spec)
-        inpainter = load_inpainter(spec)
+        provider: Callable[[], Inpainter] = functools.cache(lambda: load_inpainter(spec))
+    else:
+        given = inpainter
+        provider = lambda: given  # noqa: E731
     out.mkdir(parents=True, exist_ok=True)
     db_url = db_url or default_db_url(out)
     upgrade(db_url)
@@ -116,7 +120,7 @@ def run_embedded(
         )
         batch_id = int(report.batch_id or 0)
         processing_started = time.perf_counter()
-        processed = _execute(factory, batch_id, inpainter, settings, hooks)
+        processed = _execute(factory, batch_id, provider, settings, hooks)
         now = time.perf_counter()
         return _summary(factory, report, out, db_url, processed, now - started,
                         now - processing_started)
@@ -124,12 +128,14 @@ def run_embedded(
         engine.dispose()
 
 
-def _execute(factory: Any, batch_id: int, inpainter: Inpainter, settings: Settings,
-             hooks: RunHooks) -> int:
+def _execute(factory: Any, batch_id: int, provider: Callable[[], Inpainter],
+             settings: Settings, hooks: RunHooks) -> int:
     """Run every queued job of the batch; returns how many were executed."""
     with session_scope(factory) as session:
         crud.requeue_stale(session, older_than=0, batch_id=batch_id)  # left by a dead run
         counts = crud.count_by_status(session, batch_id=batch_id)
+    if counts[JobStatus.QUEUED.value]:
+        provider()  # load the model now: a broken weights file stops the run, jobs stay queued
     hooks.start(sum(counts.values()), counts[JobStatus.QUEUED.value])
     resolver = StorageResolver(settings)
     options = PipelineOptions(max_pixels=settings.max_pixels,
@@ -139,7 +145,7 @@ def _execute(factory: Any, batch_id: int, inpainter: Inpainter, settings: Settin
     for page in queued_ids(factory, batch_id=batch_id):
         for job_id in page:
             outcome = process_job(job_id, session_factory=factory,
-                                  inpainter_provider=lambda: inpainter,
+                                  inpainter_provider=provider,
                                   storage_resolver=resolver, worker_name=EMBEDDED_WORKER,
                                   options=options)
             if outcome.status in ("done", "failed"):

@@ -281,3 +281,37 @@ def test_outputs_inside_the_dataset_folder_are_skipped_with_a_note(tmp_path: Pat
     assert again.exit_code == 0, again.output
     assert "1 images, 1 done" in again.output  # the first run's output is not a new input
     assert "note: 1 images inside the output folder" in again.output
+
+
+def test_the_model_loads_only_when_a_job_needs_it(tmp_path: Path, tiny_weights: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.png").write_bytes(encode(photo()))
+    out = tmp_path / "out"
+    fixed = ["--box", "10,10,30,30"]
+    first = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+                                            *tiny_args(out, tiny_weights)])
+    assert first.exit_code == 0, first.output
+    broken = tmp_path / "broken.safetensors"  # exists, so the quick check passes; cannot load
+    broken.write_bytes(b"\x00" * 64)
+
+    # nothing left to do: the (broken) model is never loaded
+    again = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+                                            *tiny_args(out, broken)])
+    assert again.exit_code == 0, again.output
+    assert "this run: 0 processed" in again.output
+    # a dataset problem is reported as such, not hidden behind a model load
+    plain = CliRunner().invoke(make_cli(), ["run", str(photos),
+                                            *tiny_args(tmp_path / "out2", broken)])
+    assert plain.exit_code == 2 and "cannot tell the dataset format" in plain.output
+    # work to do: the broken file stops the run before any job, and the jobs stay queued
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "b.png").write_bytes(encode(photo(seed=3)))
+    bad = CliRunner().invoke(make_cli(), ["run", str(other), *fixed,
+                                          *tiny_args(tmp_path / "out3", broken)])
+    assert bad.exit_code == 2 and "broken.safetensors" in bad.output
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'out3' / 'unbrand.db'}")
+    with engine.connect() as conn:
+        assert list(conn.execute(sa.text("SELECT status FROM jobs")).scalars()) == ["queued"]
+    engine.dispose()
