@@ -156,6 +156,8 @@ class CriticTraining:
     betas: tuple[float, float] = (0.0, 0.9)
     seed: int = 0
     device: str = "cpu"
+    logo_share: float = 0.0  # share of fakes that are photos with a pasted logo (logo = fake)
+    init: str | None = None  # start from these critic weights instead of random ones
 
 
 def train_critic(generator: AOTGenerator, options: CriticTraining, *,
@@ -172,7 +174,8 @@ def train_critic(generator: AOTGenerator, options: CriticTraining, *,
     torch.manual_seed(options.seed)
     device = torch.device(options.device)
     generator = generator.to(device).eval().requires_grad_(False)
-    disc = PatchDiscriminator().to(device).train()
+    disc = (Critic.load(options.init).discriminator if options.init else PatchDiscriminator())
+    disc = disc.to(device).train()
     opt = torch.optim.Adam(disc.parameters(), lr=options.lr, betas=options.betas)
     ksize, sigma = label_blur_for(options.size)
     data = PhotoCrops([Path(d) for d in options.data], options.size, seed=options.seed)
@@ -189,6 +192,9 @@ def train_critic(generator: AOTGenerator, options: CriticTraining, *,
             fake = composite(images, pred, masks)
         # the same quantisation a real output goes through before it is judged
         fake = ((fake.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1
+        pasted = rng.random(len(crops)) < options.logo_share
+        if pasted.any():  # a logo left in place is as wrong as a bad fill
+            fake, masks = _with_logos(crops, pasted, fake, masks, rng)
         loss = discriminator_loss(disc(fake), disc(images), masks, ksize=ksize, sigma=sigma)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -196,6 +202,22 @@ def train_critic(generator: AOTGenerator, options: CriticTraining, *,
         losses.append(float(loss.detach()))
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
     return disc.eval(), losses
+
+
+def _with_logos(crops: np.ndarray, pasted: np.ndarray, fake: torch.Tensor, masks: torch.Tensor,
+                rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Replace the fakes where `pasted` by the real crop with a built-in logo pasted on it; the
+    logo's pixels become the hole that the labels call fake."""
+    from inpaint_core.logos import builtin_logo
+    from inpaint_core.synth import composite_logos
+
+    fake, masks = fake.clone(), masks.clone()
+    for i in np.flatnonzero(pasted):
+        comp = composite_logos(crops[i], [builtin_logo(rng)], rng, min_ratio=0.02, max_ratio=0.2)
+        image = torch.from_numpy(comp.image).permute(2, 0, 1).float() / 127.5 - 1
+        fake[i] = image.to(fake)
+        masks[i, 0] = torch.from_numpy(comp.mask.astype(np.float32)).to(masks)
+    return fake, masks
 
 
 def save_critic(disc: PatchDiscriminator, path: str | Path, *, card: dict[str, Any]) -> Path:

@@ -159,3 +159,19 @@ def test_inpainter_realness_uses_its_critic(tmp_path: Path) -> None:
     assert Inpainter.load(weights, device="cpu").critic is None  # "auto": only for shipped G
     judged = Inpainter.load(weights, device="cpu", critic=path)
     assert judged.realness(image, mask) == pytest.approx(0.0, abs=1e-3)  # nothing looks real
+
+
+def test_training_can_start_from_a_critic_and_use_logo_fakes(photos: Path, tmp_path: Path) -> None:
+    first, _ = train_critic(tiny_generator(), CriticTraining(data=[str(photos)], size=64,
+                                                             iterations=2, batch=2),
+                            progress=False)
+    path = save_critic(first, tmp_path / "first.safetensors", card={"size": 64})
+    options = CriticTraining(data=[str(photos)], size=64, iterations=0, batch=2, init=str(path))
+    same, _ = train_critic(tiny_generator(), options, progress=False)
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():  # zero updates: the loaded critic itself (fp16 file)
+        assert torch.allclose(same(x), first(x), atol=2e-2)
+    logos = CriticTraining(data=[str(photos)], size=64, iterations=3, batch=2, logo_share=1.0,
+                           init=str(path))
+    _, losses = train_critic(tiny_generator(), logos, progress=False)
+    assert len(losses) == 3 and all(np.isfinite(losses))

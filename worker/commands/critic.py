@@ -22,6 +22,14 @@ def train_critic_command(
     batch: int = typer.Option(8, "--batch", min=1, help="real and fake crops per update"),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda"),
     seed: int = typer.Option(0, "--seed", help="seed of crops and masks"),
+    logo_share: float = typer.Option(
+        0.0, "--logo-share", min=0.0, max=1.0,
+        help="share of the fakes that are photos with a built-in logo pasted on them (the logo's "
+        "pixels labelled fake), so that a logo left in place scores low too",
+    ),
+    init: Path | None = typer.Option(
+        None, "--init", help="start from these critic weights (.safetensors) instead of random"
+    ),
 ) -> None:
     """Train the critic behind the dashboard's realness figure against a frozen generator.
 
@@ -46,7 +54,8 @@ def train_critic_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     options = CriticTraining(data=[str(d) for d in data], size=size, iterations=iterations,
-                             batch=batch, seed=seed, device=device)
+                             batch=batch, seed=seed, device=device, logo_share=logo_share,
+                             init=str(init) if init else None)
     try:
         disc, losses = train_critic(generator.float(), options)
     except FileNotFoundError as exc:
@@ -62,6 +71,8 @@ def train_critic_command(
         "training_data": [str(d) for d in data],
         "loss": "SM-PatchGAN L_D = E[(D(z) - blur(1 - m))^2] + E[(D(x) - 1)^2], paper labels",
         "final_loss_mean_last_100": sum(tail) / len(tail),
+        "logo_share": logo_share,
+        "init": str(init) if init else None,
     })
     mean = sum(tail) / len(tail)
     typer.echo(f"wrote {path} (mean loss over the last {len(tail)} updates: {mean:.4f})")
