@@ -26,6 +26,7 @@ from PIL import Image
 from scheduler.dashboard.app import make_app
 from scheduler.db.migrate import upgrade
 from scheduler.db.session import make_engine, make_session_factory
+from tests.fixtures.services import service_missing
 from tests.scheduler.dashboard_data import LOGO_COLOUR, Seeded, seed
 
 pytestmark = pytest.mark.browser
@@ -50,7 +51,7 @@ def _free_port() -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+        service_missing("chromium is not installed (apt-get install chromium)")
     url = f"sqlite:///{tmp_path / 'unbrand.db'}"
     upgrade(url)
     engine = make_engine(url)

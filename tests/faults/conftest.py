@@ -24,6 +24,7 @@ import boto3
 import pytest
 import sqlalchemy as sa
 
+from tests.fixtures.services import service_missing
 from tests.worker.conftest import photo, tiny_inpainter, tiny_weights  # noqa: F401 - fixtures
 
 REPO = Path(__file__).resolve().parents[2]
@@ -313,7 +314,7 @@ def services(tmp_path: Path, postgres_url: str, tiny_weights: Path  # noqa: F811
              ) -> Iterator[Services]:
     """The whole distributed setup on loopback, with handles to break each part."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        service_missing("redis-server is not installed")
     env = Services(tmp_path, postgres_url, tiny_weights)
     try:
         yield env

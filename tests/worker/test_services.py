@@ -17,6 +17,7 @@ from scheduler.db.models import Worker
 from scheduler.db.session import make_engine, session_scope
 from scheduler.errors import TransientDatabaseError, TransientQueueError, UnbrandError
 from scheduler.settings import get_settings
+from tests.fixtures.services import service_missing
 from worker.services import (
     HeartbeatLoop,
     StorageResolver,
@@ -56,7 +57,7 @@ def test_waiting_gives_up_with_a_transient_error_naming_the_service() -> None:
 def test_broker_that_comes_up_late_is_waited_for(tmp_path: Path) -> None:
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed")
+        service_missing("redis-server is not installed")
     port = closed_port()
     servers: list[subprocess.Popen] = []
 
