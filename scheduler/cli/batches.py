@@ -70,6 +70,18 @@ def _batch_id(factory: sessionmaker[Session], name: str) -> tuple[int, dict[str,
         return batch.id, dict(batch.options or {})
 
 
+def _republish_target(factory: sessionmaker[Session], settings: Settings, name: str,
+                      queue: str | None) -> tuple[int, str]:
+    """The batch id and the queue to publish its jobs to again (`queue`, else the batch's);
+    fails unless the broker answers, before anything in the database changes."""
+    from scheduler.queue import DEFAULT_QUEUE, check_queue, require_broker
+
+    batch_id, options = _batch_id(factory, name)
+    target = check_queue(queue or options.get("queue") or DEFAULT_QUEUE)
+    require_broker(settings)
+    return batch_id, target
+
+
 def submit(
     source: str = typer.Argument(..., help="Dataset: folder, manifest (.csv/.jsonl), s3:// URI."),
     output: str = typer.Option(
@@ -248,13 +260,10 @@ def retry(
     """Put the batch's failed jobs back in the queue and publish every queued job."""
     from scheduler.db import crud
     from scheduler.db.session import session_scope
-    from scheduler.queue import DEFAULT_QUEUE, check_queue, require_broker
     from scheduler.submit import publish_queued
 
     with _database(db) as (settings, factory), errors_to_exit():
-        batch_id, options = _batch_id(factory, name)
-        target = check_queue(queue or options.get("queue") or DEFAULT_QUEUE)
-        require_broker(settings)
+        batch_id, target = _republish_target(factory, settings, name, queue)
         with session_scope(factory) as session:
             requeued = crud.requeue_failed(session, batch_id=batch_id)
         sent = publish_queued(factory, batch_id=batch_id, queue=target, settings=settings)
@@ -291,12 +300,10 @@ def requeue_stale(
     """Put running jobs whose worker vanished (no heartbeat) back in the queue and publish them."""
     from scheduler.db import crud
     from scheduler.db.session import session_scope
-    from scheduler.queue import DEFAULT_QUEUE, check_queue, publish_jobs, require_broker
+    from scheduler.queue import publish_jobs
 
     with _database(db) as (settings, factory), errors_to_exit():
-        batch_id, options = _batch_id(factory, name)
-        target = check_queue(queue or options.get("queue") or DEFAULT_QUEUE)
-        require_broker(settings)
+        batch_id, target = _republish_target(factory, settings, name, queue)
         cutoff = settings.stale_after if older_than is None else older_than
         with session_scope(factory) as session:
             requeued = crud.requeue_stale(session, older_than=cutoff, batch_id=batch_id)
