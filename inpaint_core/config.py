@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+PREFILLS = ("white", "telea")
+
 
 @dataclass(frozen=True)
 class AOTConfig:
@@ -15,12 +17,17 @@ class AOTConfig:
     rates: tuple[int, ...] = (1, 2, 4, 8)  # dilation of each branch; 4*width must divide by len(rates)
     work_size: int = 512  # side of the square crops the weights were trained on; the planner aims holes at it
     name: str = "reference"
+    # what the generator sees in the hole: "white" (the paper's +1) or "telea" (OpenCV's
+    # Telea fill of the hole, a classical first guess that the network refines)
+    prefill: str = "white"
 
     def __post_init__(self) -> None:
         if self.width < 1 or self.blocks < 1 or not self.rates:
             raise ValueError(f"invalid AOTConfig: {self}")
         if (4 * self.width) % len(self.rates):
             raise ValueError(f"4*width={4 * self.width} does not split into {len(self.rates)} branches")
+        if self.prefill not in PREFILLS:
+            raise ValueError(f"prefill must be one of {PREFILLS}, got {self.prefill!r}")
         if self.work_size % 4:
             raise ValueError(f"work_size must be a multiple of 4, got {self.work_size}")
         object.__setattr__(self, "rates", tuple(int(r) for r in self.rates))

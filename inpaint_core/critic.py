@@ -37,7 +37,8 @@ import torch.nn.functional as F
 
 from inpaint_core.checkpoint import card_path, check_state_dict, read_state_dict
 from inpaint_core.errors import CheckpointError, ImageInputError
-from inpaint_core.model import AOTGenerator, PatchDiscriminator, composite, prepare_input
+from inpaint_core.model import AOTGenerator, PatchDiscriminator, composite
+from inpaint_core.prefill import generator_input
 
 CRITIC_FORMAT = "unbrand-critic/1"
 WINDOW_SCALE = 2.2  # window side / region side: the hole is ~20 % of the window (training: 1-30 %)
@@ -188,7 +189,8 @@ def train_critic(generator: AOTGenerator, options: CriticTraining, *,
         images = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 127.5 - 1).to(device)
         masks = torch.from_numpy(holes[:, None].astype(np.float32)).to(device)
         with torch.no_grad():
-            pred = generator(prepare_input(images, masks), masks).float()
+            inputs = generator_input(images, masks, generator.config.prefill)
+            pred = generator(inputs, masks).float()
             fake = composite(images, pred, masks)
         # the same quantisation a real output goes through before it is judged
         fake = ((fake.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1

@@ -59,6 +59,21 @@ def cpu_has_fast_bf16() -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
+def cpu_has_amx() -> bool:
+    """True when the CPU has AMX tiles (bf16 training on CPU pays off only with them)."""
+    if "AMX" in str(torch.backends.cpu.get_cpu_capability()).upper():
+        return True
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="ignore")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return "amx_bf16" in line.split(":", 1)[1].split()
+    return False
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """'auto' | 'fp32' | 'bf16' | 'fp16' -> the concrete precision for `device`."""
     name = precision.lower()

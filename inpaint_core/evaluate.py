@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from inpaint_core.errors import ImageInputError
 from inpaint_core.metrics import l1, psnr, ssim
+from inpaint_core.prefill import telea
 from inpaint_core.voc import boxes_mask, read_split, read_voc
 
 BIN_EDGES = (0, 2, 4, 6, 8, 10)  # percent of the image covered by the boxes
 RESULT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 METRIC_KEYS = ("l1", "psnr", "ssim", "l1_box", "psnr_box", "ssim_box")
-TELEA_RADIUS = 5
 
 
 class SupportsInpaint(Protocol):
@@ -90,13 +89,6 @@ def find_result(results_dir: str | Path, image_id: str) -> Path | None:
         if path.is_file():
             return path
     return None
-
-
-def telea(image: np.ndarray, mask: np.ndarray, radius: int = TELEA_RADIUS) -> np.ndarray:
-    """OpenCV's Telea inpainting of the mask (the classical baseline)."""
-    return cv2.inpaint(
-        np.ascontiguousarray(image), mask.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA
-    )
 
 
 def image_metrics(truth: np.ndarray, output: np.ndarray, box: np.ndarray) -> dict[str, float]:

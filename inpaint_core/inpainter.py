@@ -31,8 +31,9 @@ from inpaint_core.detail import DETAIL_METHODS, restore_detail
 from inpaint_core.device import DTYPES, resolve_device, resolve_precision
 from inpaint_core.errors import ImageInputError
 from inpaint_core.imageio import image_to_arrays
-from inpaint_core.model import AOTGenerator, prepare_input
+from inpaint_core.model import AOTGenerator
 from inpaint_core.planner import CropPlan, grow, plan_crops
+from inpaint_core.prefill import generator_input
 
 ImageLike = np.ndarray | Image.Image
 
@@ -212,7 +213,7 @@ class Inpainter:
             hole = (
                 torch.from_numpy(np.stack(holes)).to(self.device)[:, None].float()
             )  # (B, 1, H, W)
-            masked = prepare_input(image, hole)
+            masked = generator_input(image, hole, self.config.prefill)
             pred = self.generator(masked.to(self.dtype), hole.to(self.dtype)).float()
             pred = ((pred + 1.0) * 127.5).clamp(0, 255).permute(0, 2, 3, 1)  # (B, H, W, 3)
             return pred.cpu().numpy()

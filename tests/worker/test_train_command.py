@@ -107,7 +107,7 @@ def test_train_resume_and_export(tiny_run: tuple[Path, list[str]], tmp_path: Pat
     for key, value in state["generator"].items():
         assert tensors[key].dtype == torch.float16
         assert torch.equal(tensors[key], value.to(torch.float16))
-    assert card["config"] == {**TINY, "work_size": 64}
+    assert card["config"] == {**TINY, "work_size": 64, "prefill": "white"}
     assert card["iterations"] == 4
     assert card["losses"] == ["l1", "sm-patchgan-adversarial"]
     assert card["loss_weights"] == {"l1": 1.0, "sm-patchgan-adversarial": 0.01}
@@ -257,3 +257,65 @@ def test_train_critic_writes_a_loadable_critic(tmp_path: Path, tiny_weights: Pat
 
     bad = CliRunner().invoke(make_cli(), [*args[:-8], "--size", "60", "--iterations", "1"])
     assert bad.exit_code == 2 and "multiple of 8" in bad.output
+
+
+def test_train_from_init_weights_with_a_telea_prefill(
+    tiny_run: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    run, args = tiny_run
+    torch.manual_seed(7)
+    start = AOTGenerator(AOTConfig.from_dict({**TINY, "work_size": 64}))
+    init = tmp_path / "start.pt"
+    torch.save(start.state_dict(), init)
+    result = CliRunner().invoke(
+        make_cli(),
+        [*args, "--iterations", "1", "--init", str(init), "--prefill", "telea",
+         "--mask-kinds", "boxes,logo", "--lr", "0"],
+    )
+    assert result.exit_code == 0, result.output
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert state["model_config"]["prefill"] == "telea"
+    assert state["train_config"]["mask_kinds"] == ["boxes", "logo"]
+    assert state["train_config"]["init"] == str(init)
+    # lr 0: one step leaves the generator exactly where --init put it
+    for key, value in start.state_dict().items():
+        assert torch.equal(state["generator"][key], value), key
+    exported = tmp_path / "telea.safetensors"
+    export = CliRunner().invoke(make_cli(), ["export", str(run), "--out", str(exported)])
+    assert export.exit_code == 0, export.output
+    assert json.loads(exported.with_suffix(".json").read_text())["config"]["prefill"] == "telea"
+
+
+def test_train_refuses_bad_prefill_kinds_and_init(
+    tiny_run: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    _, args = tiny_run
+    cli = make_cli()
+    bad_prefill = CliRunner().invoke(cli, [*args, "--iterations", "1", "--prefill", "grey"])
+    assert bad_prefill.exit_code == 2 and "prefill must be one of" in bad_prefill.output
+    one = [*args, "--iterations", "1"]
+    bad_kinds = CliRunner().invoke(cli, [*one, "--mask-kinds", "boxes,blobs"])
+    assert bad_kinds.exit_code == 2 and "blobs" in bad_kinds.output
+    missing = CliRunner().invoke(cli, [*one, "--init", str(tmp_path / "no.pt")])
+    assert missing.exit_code == 2 and "not found" in missing.output
+    other = tmp_path / "other.pt"
+    shallower = AOTGenerator(AOTConfig(width=8, blocks=1, rates=(1, 2), work_size=64))
+    torch.save(shallower.state_dict(), other)
+    mismatch = CliRunner().invoke(cli, [*one, "--init", str(other)])
+    assert mismatch.exit_code == 2 and "--init" in mismatch.output
+
+
+def test_bf16_autocast_by_default_only_with_cuda_or_amx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inpaint_core.train as train_module
+    from inpaint_core.train import TrainConfig, Trainer
+
+    photos = _photos(tmp_path / "p", 1)
+    config = AOTConfig.from_dict(TINY)
+    for amx, forced, expected in ((False, None, False), (True, None, True), (False, True, True),
+                                  (True, False, False)):
+        monkeypatch.setattr(train_module, "cpu_has_amx", lambda amx=amx: amx)
+        cfg = TrainConfig(data=[str(photos)], out=str(tmp_path / "r"), size=64, device="cpu",
+                          mixed_precision=forced)
+        assert Trainer(cfg, config).uses_bf16() is expected, (amx, forced)

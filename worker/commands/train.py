@@ -29,6 +29,21 @@ def _model_config(name: str):  # type: ignore[no-untyped-def]
         raise typer.BadParameter(str(exc), param_hint="--config") from exc
 
 
+def _mask_kinds(text: str | None) -> tuple[str, ...] | None:
+    from inpaint_core.masks import MASK_KINDS
+
+    if text is None:
+        return None
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = sorted(set(kinds) - set(MASK_KINDS))
+    if not kinds or unknown:
+        raise typer.BadParameter(
+            f"unknown kinds {unknown or text!r}; choose from {', '.join(MASK_KINDS)}",
+            param_hint="--mask-kinds",
+        )
+    return kinds
+
+
 def train_command(
     data: list[Path] = typer.Option(
         ...,
@@ -66,8 +81,12 @@ def train_command(
     device: str = typer.Option(
         "auto", "--device", help="'auto' (CUDA if available), 'cpu', 'cuda' or 'cuda:N'"
     ),
-    mixed_precision: bool = typer.Option(
-        True, "--mixed-precision/--fp32", help="bfloat16 autocast (CPU with AMX, CUDA)"
+    mixed_precision: bool | None = typer.Option(
+        None,
+        "--mixed-precision/--fp32",
+        help="bfloat16 autocast; default: on with CUDA and on CPUs with AMX, else fp32 "
+        "(without AMX a CPU's bf16 backward pass is many times slower than fp32)",
+        show_default=False,
     ),
     save_every: int = typer.Option(
         200, "--save-every", help="write checkpoints/last.pt every N iterations"
@@ -77,8 +96,27 @@ def train_command(
     ),
     seed: int = typer.Option(0, "--seed", help="seed of weights, crops and masks"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
+    init: Path | None = typer.Option(
+        None,
+        "--init",
+        help="start the generator from these weights (.safetensors or .pt of the same shape); "
+        "ignored when the run folder already has a checkpoint to resume",
+    ),
+    prefill: str | None = typer.Option(
+        None,
+        "--prefill",
+        help="what the generator sees in the hole: 'white' (the paper's) or 'telea' "
+        "(OpenCV's Telea fill, refined by the network); default: the config's",
+    ),
+    mask_kinds: str | None = typer.Option(
+        None,
+        "--mask-kinds",
+        help="comma-separated training mask kinds drawn uniformly (repeat one to weight it), "
+        "e.g. boxes,boxes,logo,strokes; default: strokes, boxes and logo shapes evenly",
+    ),
 ) -> None:
     """Train the AOT-GAN generator against the SM-PatchGAN discriminator on folders of photos."""
+    from inpaint_core.config import AOTConfig
     from inpaint_core.errors import InpaintError
     from inpaint_core.train import TrainConfig, train
 
@@ -89,6 +127,14 @@ def train_command(
             "--iterations, --batch, --save-every and --sample-every must be >= 1"
         )
     model_config = _model_config(config)
+    if prefill is not None:
+        try:
+            model_config = AOTConfig.from_dict({**model_config.to_dict(), "prefill": prefill})
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--prefill") from exc
+    kinds = _mask_kinds(mask_kinds)
+    if init is not None and not init.is_file():
+        raise typer.BadParameter(f"weights file not found: {init}", param_hint="--init")
     cfg = TrainConfig(
         data=[str(d) for d in [*data, *(more_data or [])]],
         out=str(out),
@@ -105,6 +151,8 @@ def train_command(
         save_every=save_every,
         sample_every=sample_every,
         seed=seed,
+        init=str(init) if init else None,
+        **({"mask_kinds": kinds} if kinds else {}),
     )
     if not resume and (out / "checkpoints" / "last.pt").exists():
         typer.echo(
@@ -135,8 +183,8 @@ def export_command(
     note: list[str] = typer.Option(None, "--note", help="a line for the card's notes; repeatable"),
 ) -> None:
     """Write the slim fp16 inference checkpoint (generator only) and its JSON model card."""
-    from inpaint_core.errors import InpaintError
     from inpaint_core.checkpoint import card_path
+    from inpaint_core.errors import InpaintError
     from inpaint_core.export import export_run
 
     if out.suffix != ".safetensors":

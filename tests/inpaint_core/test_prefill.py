@@ -1,0 +1,82 @@
+"""The generator's hole input: white (the paper's) or a Telea first guess, the same everywhere."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inpaint_core import Inpainter
+from inpaint_core.config import AOTConfig
+from inpaint_core.prefill import generator_input, telea
+from tests.inpaint_core.conftest import TINY, RecordingGenerator, photo_like
+
+
+def _batch(seed: int = 0) -> tuple[np.ndarray, np.ndarray, torch.Tensor, torch.Tensor]:
+    pixels = photo_like(32, 40, seed=seed)
+    hole = np.zeros((32, 40), bool)
+    hole[10:20, 12:30] = True
+    image = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 127.5 - 1
+    mask = torch.from_numpy(hole)[None, None].float()
+    return pixels, hole, image, mask
+
+
+def test_white_prefill_is_the_reference_input() -> None:
+    _, hole, image, mask = _batch()
+    out = generator_input(image, mask, "white")
+    assert torch.equal(out[0][:, torch.from_numpy(hole)], torch.ones(3, int(hole.sum())))
+    assert torch.equal(out[0][:, ~torch.from_numpy(hole)], image[0][:, ~torch.from_numpy(hole)])
+
+
+def test_telea_prefill_matches_opencv_and_keeps_known_pixels() -> None:
+    pixels, hole, image, mask = _batch()
+    out = generator_input(image, mask, "telea")
+    expected = telea(pixels, hole).astype(np.float32) / 127.5 - 1
+    got = out[0].permute(1, 2, 0).numpy()
+    assert np.abs(got[hole] - expected[hole]).max() < 1e-5
+    assert torch.equal(out[0][:, ~torch.from_numpy(hole)], image[0][:, ~torch.from_numpy(hole)])
+    # the guess carries the surrounding colours in: far closer to the truth than white is
+    truth = image[0].permute(1, 2, 0).numpy()[hole]
+    assert np.abs(got[hole] - truth).mean() < 0.5 * np.abs(1.0 - truth).mean()
+
+
+def test_unknown_prefill_is_refused() -> None:
+    _, _, image, mask = _batch()
+    with pytest.raises(ValueError, match="prefill"):
+        generator_input(image, mask, "grey")
+    with pytest.raises(ValueError, match="prefill must be one of"):
+        AOTConfig(prefill="grey")
+
+
+def test_configs_without_prefill_read_as_white() -> None:
+    data = AOTConfig.lite().to_dict()
+    del data["prefill"]
+    assert AOTConfig.from_dict(data).prefill == "white"
+    assert AOTConfig.reference().prefill == "white"
+
+
+class _InputRecorder(RecordingGenerator):
+    def forward(self, masked: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        self.inputs = (masked.detach().clone(), mask.detach().clone())
+        return super().forward(masked, mask)
+
+
+@pytest.mark.parametrize("prefill", ["white", "telea"])
+def test_inpainter_feeds_the_configured_prefill(prefill: str) -> None:
+    torch.manual_seed(0)
+    config = AOTConfig.from_dict({**TINY.to_dict(), "prefill": prefill})
+    generator = _InputRecorder(config).eval()
+    image = photo_like(48, 48, seed=2)
+    mask = np.zeros((48, 48), bool)
+    mask[18:30, 16:32] = True
+    inpainter = Inpainter(generator, device="cpu", precision="fp32")
+    out = inpainter.inpaint(image, mask)
+    keep = ~inpainter.fill_region(mask)
+    assert np.array_equal(out[keep], image[keep])
+    masked, hole = inpainter.generator.inputs
+    in_hole = masked[0][:, hole[0, 0] > 0.5]
+    if prefill == "white":
+        assert torch.equal(in_hole, torch.ones_like(in_hole))
+    else:  # a smooth guess from the photo's colours, not white
+        assert float(in_hole.mean()) < 0.5
+        assert float((in_hole - 1).abs().min()) > 0.05
