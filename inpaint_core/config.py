@@ -20,6 +20,9 @@ class AOTConfig:
     # what the generator sees in the hole: "white" (the paper's +1) or "telea" (OpenCV's
     # Telea fill of the hole, a classical first guess that the network refines)
     prefill: str = "white"
+    # False (the paper's): the network paints the whole output (tanh). True: it predicts a
+    # correction added to its input, so a prefilled hole is kept unless the network improves it
+    residual: bool = False
 
     def __post_init__(self) -> None:
         if self.width < 1 or self.blocks < 1 or not self.rates:

@@ -107,6 +107,14 @@ class AOTGenerator(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(w, 3, 3, stride=1, padding=1),
         )
+        if self.config.residual:
+            self.zero_output_layer()
+
+    def zero_output_layer(self) -> None:
+        """A residual generator starts as the identity: it returns its input (the prefill)."""
+        last = self.decoder[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
 
     def forward(self, masked: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """masked: (B, 3, H, W) in [-1, 1] with holes set to 1; mask: (B, 1, H, W), 1 = hole.
@@ -117,6 +125,8 @@ class AOTGenerator(nn.Module):
         x = self.encoder(x)  # (B, 4w, H/4, W/4)
         x = self.middle(x)  # (B, 4w, H/4, W/4)
         x = self.decoder(x)  # (B, 3, H, W)
+        if self.config.residual:  # a correction of the input (our variant, not the paper's)
+            return (masked + x).clamp(-1.0, 1.0)
         return torch.tanh(x)
 
 

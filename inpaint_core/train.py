@@ -118,6 +118,8 @@ class Trainer:
         if (have.width, have.blocks, have.rates) != (want.width, want.blocks, want.rates):
             raise CheckpointError(f"--init {path} holds a {have} model, this run builds {want}")
         self.generator.load_state_dict(source.state_dict())
+        if want.residual and not have.residual:  # start from the prefill, not a full repaint
+            self.generator.zero_output_layer()
 
     def uses_bf16(self) -> bool:
         """Whether steps run under bf16 autocast (see TrainConfig.mixed_precision)."""

@@ -80,3 +80,19 @@ def test_inpainter_feeds_the_configured_prefill(prefill: str) -> None:
     else:  # a smooth guess from the photo's colours, not white
         assert float(in_hole.mean()) < 0.5
         assert float((in_hole - 1).abs().min()) > 0.05
+
+
+def test_a_fresh_residual_generator_returns_its_prefilled_input() -> None:
+    _, _, image, mask = _batch(seed=3)
+    config = AOTConfig.from_dict({**TINY.to_dict(), "prefill": "telea", "residual": True})
+    generator = RecordingGenerator(config).eval()
+    masked = generator_input(image, mask, config.prefill)
+    with torch.no_grad():
+        assert torch.equal(generator(masked, mask), masked)
+        generator.decoder[-1].bias.fill_(0.25)  # a correction moves it, clamped to [-1, 1]
+        moved = generator(masked, mask)
+    assert torch.equal(moved, (masked + 0.25).clamp(-1, 1))
+    assert not AOTConfig.reference().residual
+    data = TINY.to_dict()
+    del data["residual"]
+    assert AOTConfig.from_dict(data).residual is False

@@ -107,7 +107,7 @@ def test_train_resume_and_export(tiny_run: tuple[Path, list[str]], tmp_path: Pat
     for key, value in state["generator"].items():
         assert tensors[key].dtype == torch.float16
         assert torch.equal(tensors[key], value.to(torch.float16))
-    assert card["config"] == {**TINY, "work_size": 64, "prefill": "white"}
+    assert card["config"] == {**TINY, "work_size": 64, "prefill": "white", "residual": False}
     assert card["iterations"] == 4
     assert card["losses"] == ["l1", "sm-patchgan-adversarial"]
     assert card["loss_weights"] == {"l1": 1.0, "sm-patchgan-adversarial": 0.01}
@@ -280,6 +280,7 @@ def test_train_from_init_weights_with_a_telea_prefill(
     # lr 0: one step leaves the generator exactly where --init put it
     for key, value in start.state_dict().items():
         assert torch.equal(state["generator"][key], value), key
+    assert state["model_config"]["residual"] is False
     exported = tmp_path / "telea.safetensors"
     export = CliRunner().invoke(make_cli(), ["export", str(run), "--out", str(exported)])
     assert export.exit_code == 0, export.output
@@ -319,3 +320,27 @@ def test_bf16_autocast_by_default_only_with_cuda_or_amx(
         cfg = TrainConfig(data=[str(photos)], out=str(tmp_path / "r"), size=64, device="cpu",
                           mixed_precision=forced)
         assert Trainer(cfg, config).uses_bf16() is expected, (amx, forced)
+
+
+def test_residual_run_from_full_repaint_weights_starts_at_its_input(
+    tiny_run: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    run, args = tiny_run
+    torch.manual_seed(8)
+    start = AOTGenerator(AOTConfig.from_dict({**TINY, "work_size": 64}))
+    init = tmp_path / "start.pt"
+    torch.save(start.state_dict(), init)
+    result = CliRunner().invoke(
+        make_cli(),
+        [*args, "--iterations", "1", "--init", str(init), "--prefill", "telea", "--residual",
+         "--lr", "0"],
+    )
+    assert result.exit_code == 0, result.output
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert state["model_config"]["residual"] is True
+    output_layer = ("decoder.4.weight", "decoder.4.bias")
+    for key, value in start.state_dict().items():
+        if key in output_layer:  # zeroed: the run starts from the prefill itself
+            assert not state["generator"][key].any() and value.any(), key
+        else:
+            assert torch.equal(state["generator"][key], value), key

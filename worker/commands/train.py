@@ -108,6 +108,13 @@ def train_command(
         help="what the generator sees in the hole: 'white' (the paper's) or 'telea' "
         "(OpenCV's Telea fill, refined by the network); default: the config's",
     ),
+    residual: bool | None = typer.Option(
+        None,
+        "--residual/--no-residual",
+        help="the network predicts a correction added to its (prefilled) input instead of the "
+        "whole image (our variant; the paper's is --no-residual); default: the config's",
+        show_default=False,
+    ),
     mask_kinds: str | None = typer.Option(
         None,
         "--mask-kinds",
@@ -127,11 +134,15 @@ def train_command(
             "--iterations, --batch, --save-every and --sample-every must be >= 1"
         )
     model_config = _model_config(config)
-    if prefill is not None:
-        try:
-            model_config = AOTConfig.from_dict({**model_config.to_dict(), "prefill": prefill})
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--prefill") from exc
+    overrides = {
+        key: value
+        for key, value in (("prefill", prefill), ("residual", residual))
+        if value is not None
+    }
+    try:
+        model_config = AOTConfig.from_dict({**model_config.to_dict(), **overrides})
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--prefill") from exc
     kinds = _mask_kinds(mask_kinds)
     if init is not None and not init.is_file():
         raise typer.BadParameter(f"weights file not found: {init}", param_hint="--init")
