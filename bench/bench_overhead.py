@@ -53,13 +53,14 @@ class TrivialInpainter:
     model_version = "trivial"
     margin = 3
 
-    def fill_region(self, mask: np.ndarray) -> np.ndarray:
-        kernel = np.ones((2 * self.margin + 1, 2 * self.margin + 1), np.uint8)
+    def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
+        margin = self.margin if margin is None else margin
+        kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
         return cv2.dilate(mask.astype(np.uint8), kernel) > 0
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
         out = image.copy()
-        fill = self.fill_region(mask)
+        fill = self.fill_region(mask, margin)
         ring = self.fill_region(fill) & ~fill
         out[fill] = image[ring].mean(axis=0).astype(np.uint8)
         return out

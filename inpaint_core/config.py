@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PREFILLS = ("white", "telea")
+# a box already encloses its logo and the logo's anti-aliased edge: box masks are filled
+# exactly (growing them by 3 px cost 0.3-1 dB inside the boxes on the make-benchmark set)
+BOX_MARGIN = 0
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,13 @@ from inpaint_core.blend import paste
 from inpaint_core.checkpoint import load_default_generator, load_generator
 from inpaint_core.config import AOTConfig, PlannerConfig
 from inpaint_core.critic import Critic, default_critic_path
-from inpaint_core.detail import DETAIL_METHODS, restore_detail
+from inpaint_core.detail import DETAIL_METHODS, restore_detail, upscale
 from inpaint_core.device import DTYPES, resolve_device, resolve_precision
 from inpaint_core.errors import ImageInputError
 from inpaint_core.imageio import image_to_arrays
 from inpaint_core.model import AOTGenerator
 from inpaint_core.planner import CropPlan, grow, plan_crops
-from inpaint_core.prefill import generator_input
+from inpaint_core.prefill import generator_input, telea
 
 ImageLike = np.ndarray | Image.Image
 
@@ -48,6 +48,7 @@ class _Crop:
     hole: np.ndarray  # (h, w) bool model hole at model scale (every fill pixel in the crop)
     own: np.ndarray  # (H, W) bool fill pixels of this crop's region, source scale
     mask: np.ndarray  # (H, W) bool mask pixels in the crop, source scale
+    fill: np.ndarray  # (H, W) bool every fill pixel in the crop, source scale
 
 
 def as_rgb(image: ImageLike) -> np.ndarray:
@@ -145,16 +146,30 @@ class Inpainter:
             return None
         return self.critic.realness(output, fill)
 
-    def fill_region(self, mask: np.ndarray) -> np.ndarray:
-        """The pixels that may change: the mask grown by `planner.margin` (bool (H, W))."""
-        return grow(np.asarray(mask).astype(bool), self.planner.margin)
+    def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
+        """The pixels that may change: the mask grown by `margin` pixels (default
+        `planner.margin`; `BOX_MARGIN` for masks made of whole boxes) (bool (H, W))."""
+        return grow(np.asarray(mask).astype(bool), self._margin(margin))
 
-    def inpaint(self, image: ImageLike, mask: np.ndarray | Image.Image) -> np.ndarray:
-        """Fill the masked pixels of one image; pixels outside `fill_region(mask)` are unchanged."""
-        return self.inpaint_many([(image, mask)])[0]
+    def _margin(self, margin: int | None) -> int:
+        if margin is None:
+            return self.planner.margin
+        if margin < 0:
+            raise ValueError(f"margin must be >= 0, got {margin}")
+        return int(margin)
+
+    def inpaint(
+        self, image: ImageLike, mask: np.ndarray | Image.Image, *, margin: int | None = None
+    ) -> np.ndarray:
+        """Fill the masked pixels of one image; pixels outside `fill_region(mask, margin)` are
+        unchanged."""
+        return self.inpaint_many([(image, mask)], margin=margin)[0]
 
     def inpaint_many(
-        self, pairs: Sequence[tuple[ImageLike, np.ndarray | Image.Image]]
+        self,
+        pairs: Sequence[tuple[ImageLike, np.ndarray | Image.Image]],
+        *,
+        margin: int | None = None,
     ) -> list[np.ndarray]:
         """Fill several images; crops of equal size share forward passes across images."""
         images = [as_rgb(image) for image, _ in pairs]
@@ -166,14 +181,15 @@ class Inpainter:
         for index, (image, mask) in enumerate(zip(images, masks, strict=True)):
             if not mask.any():
                 continue
-            fill = self.fill_region(mask)
+            fill = self.fill_region(mask, margin)
             for plan in plan_crops(fill, self.config, self.planner):
                 groups[plan.padded].append(self._prepare(index, image, mask, fill, plan))
         for crops in groups.values():
             for start in range(0, len(crops), max(1, self.planner.batch_size)):
                 batch = crops[start : start + self.planner.batch_size]
-                for crop, pred in zip(batch, self._run(batch), strict=True):
-                    self._finish(outputs[crop.index], images[crop.index], crop, pred)
+                preds, inputs = self._run(batch)
+                for crop, pred, seen in zip(batch, preds, inputs, strict=True):
+                    self._finish(outputs[crop.index], images[crop.index], crop, pred, seen)
         return outputs
 
     def _prepare(
@@ -196,10 +212,11 @@ class Inpainter:
                 )
                 > 0
             )
-        return _Crop(index, plan, small, hole, own, mask[y1:y2, x1:x2])
+        return _Crop(index, plan, small, hole, own, mask[y1:y2, x1:x2], fill_crop)
 
-    def _run(self, batch: list[_Crop]) -> np.ndarray:
-        """One forward pass over crops of equal padded size -> (B, h, w, 3) float32 in [0, 255]."""
+    def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:
+        """One forward pass over crops of equal padded size -> the predictions and the inputs
+        the generator saw (prefilled holes), both (B, h, w, 3) float32 in [0, 255]."""
         pad_w, pad_h = batch[0].plan.padded
         images, holes = [], []
         for crop in batch:
@@ -215,14 +232,28 @@ class Inpainter:
             )  # (B, 1, H, W)
             masked = generator_input(image, hole, self.config.prefill)
             pred = self.generator(masked.to(self.dtype), hole.to(self.dtype)).float()
-            pred = ((pred + 1.0) * 127.5).clamp(0, 255).permute(0, 2, 3, 1)  # (B, H, W, 3)
-            return pred.cpu().numpy()
 
-    def _finish(self, output: np.ndarray, image: np.ndarray, crop: _Crop, pred: np.ndarray) -> None:
+            def pixels_of(x: torch.Tensor) -> np.ndarray:  # (B, H, W, 3) in [0, 255]
+                return ((x.float() + 1.0) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu().numpy()
+
+            return pixels_of(pred), pixels_of(masked)
+
+    def _finish(
+        self, output: np.ndarray, image: np.ndarray, crop: _Crop, pred: np.ndarray, seen: np.ndarray
+    ) -> None:
         x1, y1, x2, y2 = crop.plan.box
         h, w = crop.hole.shape
         filled = np.where(crop.hole[..., None], pred[:h, :w], crop.small.astype(np.float32))
-        if (w, h) != (x2 - x1, y2 - y1):
+        if (w, h) == (x2 - x1, y2 - y1):
+            pass  # the model ran at source scale
+        elif self.config.residual and self.config.prefill != "white":
+            # the network's correction is applied to the prefill made at source resolution, so
+            # a downscaled crop loses nothing the prefill itself had
+            correction = np.where(crop.hole[..., None], pred[:h, :w] - seen[:h, :w], 0.0)
+            source = image[y1:y2, x1:x2]
+            base = telea(source, crop.fill).astype(np.float32)
+            filled = np.clip(base + upscale(correction, (x2 - x1, y2 - y1)), 0, 255)
+        else:
             filled = restore_detail(
                 filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail
             )

@@ -72,6 +72,7 @@ class JobInputs:
     mask_mode: str = "box"  # how the boxes became mask: "box" or "refine"
     refined_boxes: int = 0  # "refine": boxes narrowed to the logo's pixels
     fallback_boxes: int = 0  # "refine": boxes used whole because the refinement was unsure
+    box_only: bool = False  # the mask is whole boxes alone (filled exactly: BOX_MARGIN)
 
 
 def read_object(uri: str, resolver: StorageResolver) -> bytes:
@@ -134,9 +135,11 @@ def load_inputs(
     if mask_spec.get("truth_uri"):
         truth = read_image(read_object(mask_spec["truth_uri"], resolver), max_pixels=max_pixels).rgb
     rel_path = mask_spec.get("rel_path") or _basename(input_uri)
+    box_only = mask_mode == "box" and not mask_uri and not (fixed and fixed.get("mask_uri"))
     return JobInputs(image=image, mask=mask, truth=truth, rel_path=rel_path, mask_mode=mask_mode,
                      refined_boxes=sum(_refined(info) for info in infos),
-                     fallback_boxes=sum(bool(info["fell_back"]) for info in infos))
+                     fallback_boxes=sum(bool(info["fell_back"]) for info in infos),
+                     box_only=box_only)
 
 
 def _fixed_spec(fixed: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session, sessionmaker
 
+from inpaint_core.config import BOX_MARGIN
 from inpaint_core.errors import ImageInputError
 from scheduler.db import crud
 from scheduler.db.models import Batch, Job, JobStatus
@@ -189,7 +190,8 @@ def _run(
                          mask_mode=ticket.options.get("mask_mode") or "box",
                          fixed=ticket.options.get("fixed"))
     read_done = time.perf_counter()
-    output = inpainter.inpaint(inputs.image.rgb, inputs.mask)
+    margin = BOX_MARGIN if inputs.box_only else None  # None: the planner's, for pixel masks
+    output = inpainter.inpaint(inputs.image.rgb, inputs.mask, margin=margin)
     inference_done = time.perf_counter()
     if not _still_ours(factory, ticket.job_id, worker_name):  # cancelled or taken over meanwhile
         return JobOutcome(ticket.job_id, "skipped", error="cancelled or taken over while running")
@@ -200,7 +202,7 @@ def _run(
         "inference_ms": 1000 * (inference_done - read_done),
         "write_ms": 1000 * (write_done - inference_done),
     }
-    fill = inpainter.fill_region(inputs.mask)
+    fill = inpainter.fill_region(inputs.mask, margin)
     metrics = compute_metrics(inputs, output, fill)
     realness = inpainter.realness(output, fill)  # None without discriminator weights
     if realness is not None:

@@ -96,3 +96,16 @@ def test_a_fresh_residual_generator_returns_its_prefilled_input() -> None:
     data = TINY.to_dict()
     del data["residual"]
     assert AOTConfig.from_dict(data).residual is False
+
+
+def test_margin_per_call_box_masks_filled_exactly(tiny_generator: RecordingGenerator) -> None:
+    image = photo_like(48, 48, seed=4)
+    mask = np.zeros((48, 48), bool)
+    mask[16:30, 12:34] = True
+    inpainter = Inpainter(tiny_generator, device="cpu", precision="fp32")
+    assert np.array_equal(inpainter.fill_region(mask, 0), mask)
+    assert inpainter.fill_region(mask).sum() > mask.sum()  # the planner's default margin
+    out = inpainter.inpaint(image, mask, margin=0)
+    assert np.array_equal(out[~mask], image[~mask])
+    with pytest.raises(ValueError, match="margin"):
+        inpainter.fill_region(mask, -1)

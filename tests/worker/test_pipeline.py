@@ -22,6 +22,7 @@ from tests.worker.conftest import encode, photo
 
 pytest.importorskip("inpaint_core.inpainter")
 
+from inpaint_core.config import BOX_MARGIN  # noqa: E402
 from inpaint_core.imageio import read_image  # noqa: E402
 from worker.pipeline import PipelineOptions, process_job  # noqa: E402
 from worker.services import StorageResolver  # noqa: E402
@@ -70,7 +71,8 @@ def test_done_job_writes_output_and_records_timings_and_metrics(
     out_file = tmp_path / "out" / "b1" / "sub" / "a.png"
     assert outcome.output_uri == out_file.resolve().as_uri()
     result = read_image(out_file.read_bytes())
-    fill = tiny_inpainter.fill_region(np.zeros((48, 64), bool) | _box_mask())
+    fill = tiny_inpainter.fill_region(_box_mask(), BOX_MARGIN)
+    assert np.array_equal(fill, _box_mask())  # a box job fills its box exactly, no margin
     assert np.array_equal(result.rgb[~fill], image[~fill])  # outside the fill: same bytes
     assert not np.array_equal(result.rgb[_box_mask()], image[_box_mask()])
     job = job_row(session_factory, job_id)
@@ -248,13 +250,13 @@ class SlowInpainter:
         self.inner, self.pause, self.action = inner, pause, action
         self.model_version = inner.model_version
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
         time.sleep(self.pause)
         self.action()
-        return self.inner.inpaint(image, mask)
+        return self.inner.inpaint(image, mask, margin=margin)
 
-    def fill_region(self, mask: np.ndarray) -> np.ndarray:
-        return self.inner.fill_region(mask)
+    def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
+        return self.inner.fill_region(mask, margin)
 
     def realness(self, output: np.ndarray, fill: np.ndarray) -> float | None:
         return self.inner.realness(output, fill)
@@ -303,7 +305,7 @@ def test_unexpected_errors_are_recorded_on_the_job(
     class Exploding:
         model_version = "x"
 
-        def inpaint(self, image: np.ndarray, mask: np.ndarray) -> Iterator[int]:
+        def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: Any = None) -> Iterator[int]:
             raise RuntimeError("CUDA out of memory")
 
     outcome = run(job_id, session_factory, Exploding(), resolver)
@@ -356,7 +358,7 @@ def test_a_job_over_the_time_limit_fails_with_a_reason_that_says_so(
         def __getattr__(self, name: str) -> Any:
             return getattr(tiny_inpainter, name)
 
-        def inpaint(self, image: Any, mask: Any) -> Any:
+        def inpaint(self, image: Any, mask: Any, margin: Any = None) -> Any:
             raise SoftTimeLimitExceeded()
 
     (inputs / "a.png").write_bytes(encode(photo()))

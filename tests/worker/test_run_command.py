@@ -69,14 +69,14 @@ class Interrupting:
         self.inner, self.after, self.calls = inner, after, 0
         self.model_version = inner.model_version
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
         self.calls += 1
         if self.calls == self.after:
             raise KeyboardInterrupt
-        return self.inner.inpaint(image, mask)
+        return self.inner.inpaint(image, mask, margin=margin)
 
-    def fill_region(self, mask: np.ndarray) -> np.ndarray:
-        return self.inner.fill_region(mask)
+    def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
+        return self.inner.fill_region(mask, margin)
 
     def realness(self, output: np.ndarray, fill: np.ndarray) -> float | None:
         return self.inner.realness(output, fill)

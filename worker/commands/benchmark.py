@@ -69,7 +69,11 @@ def _run_model(
     except ImportError as exc:
         typer.echo(f"error: the Inpainter is not available in this installation ({exc})", err=True)
         raise typer.Exit(2) from exc
-    inpainter = Inpainter.load(weights, device=device)
+    from inpaint_core.config import BOX_MARGIN, PlannerConfig
+
+    # the benchmark's holes are whole boxes, filled exactly as a box job is (and as Telea's are)
+    planner = PlannerConfig(margin=BOX_MARGIN)
+    inpainter = Inpainter.load(weights, device=device, planner=planner)
     typer.echo(f"running {inpainter.model_version} on {inpainter.device} ({inpainter.precision})")
     run_model(benchmark, results_dir, inpainter, progress=progress)
 

@@ -80,7 +80,11 @@ def inpaint_command(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (GPU)."),
     margin: int | None = typer.Option(
-        None, "--margin", min=0, help="Pixels the fill region grows beyond the mask (default 3)."
+        None,
+        "--margin",
+        min=0,
+        help="Pixels the fill region grows beyond the mask (default: 0 for --box boxes, which "
+        "already enclose the logo; 3 for --mask and refined masks, for anti-aliased edges).",
     ),
     quality: int = typer.Option(95, "--quality", min=1, max=100, help="JPEG/WebP quality."),
     max_pixels: int | None = typer.Option(
@@ -94,10 +98,8 @@ def inpaint_command(
     ),
 ) -> None:
     """Remove the masked regions (logos) from IMAGE and write the result to --out."""
-    from dataclasses import replace
-
     from inpaint_core import Inpainter
-    from inpaint_core.config import PlannerConfig
+    from inpaint_core.config import BOX_MARGIN
     from inpaint_core.errors import CheckpointError, DeviceError, ImageInputError, InpaintError
     from inpaint_core.imageio import (
         DEFAULT_MAX_PIXELS,
@@ -125,10 +127,11 @@ def inpaint_command(
             region, infos = mask_for_mode(loaded.rgb, boxes, mode=mask_mode.value)
             if mask_mode is MaskMode.refine:
                 _note_refined(infos)
-        planner = PlannerConfig() if margin is None else replace(PlannerConfig(), margin=margin)
+        if margin is None and mask is None and mask_mode is MaskMode.box:
+            margin = BOX_MARGIN
         start = time.perf_counter()
-        inpainter = Inpainter.load(weights, device=device, precision=precision, planner=planner)
-        result = inpainter.inpaint(loaded.rgb, region)
+        inpainter = Inpainter.load(weights, device=device, precision=precision)
+        result = inpainter.inpaint(loaded.rgb, region, margin=margin)
     except (ImageInputError, CheckpointError, DeviceError) as exc:
         raise _fail(str(exc)) from exc
     except InpaintError as exc:
