@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PREFILLS = ("white", "telea")
+PREFILLS = ("white", "telea", "refine")
 # a box already encloses its logo and the logo's anti-aliased edge: box masks are filled
 # exactly (growing them by 3 px cost 0.3-1 dB inside the boxes on the make-benchmark set)
 BOX_MARGIN = 0
@@ -20,8 +20,11 @@ class AOTConfig:
     rates: tuple[int, ...] = (1, 2, 4, 8)  # dilation of each branch; 4*width must divide by len(rates)
     work_size: int = 512  # side of the square crops the weights were trained on; the planner aims holes at it
     name: str = "reference"
-    # what the generator sees in the hole: "white" (the paper's +1) or "telea" (OpenCV's
-    # Telea fill of the hole, a classical first guess that the network refines)
+    # what the generator sees in the hole: "white" (the paper's +1), "telea" (OpenCV's Telea
+    # fill of the hole, a classical first guess that the network refines) or "refine" (inside
+    # a hole made of whole boxes only the pixels that look like logo are Telea-filled, the rest
+    # of the box stays as photographed; the mask channel is still the whole box, so the
+    # network may correct any pixel of it; needs residual=True)
     prefill: str = "white"
     # False (the paper's): the network paints the whole output (tanh). True: it predicts a
     # correction added to its input, so a prefilled hole is kept unless the network improves it
@@ -34,6 +37,8 @@ class AOTConfig:
             raise ValueError(f"4*width={4 * self.width} does not split into {len(self.rates)} branches")
         if self.prefill not in PREFILLS:
             raise ValueError(f"prefill must be one of {PREFILLS}, got {self.prefill!r}")
+        if self.prefill == "refine" and not self.residual:
+            raise ValueError('prefill "refine" needs residual=True (the box keeps its own pixels)')
         if self.work_size % 4:
             raise ValueError(f"work_size must be a multiple of 4, got {self.work_size}")
         object.__setattr__(self, "rates", tuple(int(r) for r in self.rates))

@@ -33,7 +33,7 @@ from inpaint_core.errors import ImageInputError
 from inpaint_core.imageio import image_to_arrays
 from inpaint_core.model import AOTGenerator
 from inpaint_core.planner import CropPlan, grow, plan_crops
-from inpaint_core.prefill import generator_input, telea
+from inpaint_core.prefill import generator_input, logo_pixels, telea
 
 ImageLike = np.ndarray | Image.Image
 
@@ -49,6 +49,7 @@ class _Crop:
     own: np.ndarray  # (H, W) bool fill pixels of this crop's region, source scale
     mask: np.ndarray  # (H, W) bool mask pixels in the crop, source scale
     fill: np.ndarray  # (H, W) bool every fill pixel in the crop, source scale
+    base: np.ndarray | None = None  # (H, W, 3) uint8 source-scale prefill ("refine" models)
 
 
 def as_rgb(image: ImageLike) -> np.ndarray:
@@ -182,8 +183,10 @@ class Inpainter:
             if not mask.any():
                 continue
             fill = self.fill_region(mask, margin)
+            # a "refine" model keeps what a box shows besides its logo (prefill.py)
+            logo = logo_pixels(image, fill) if self.config.prefill == "refine" else None
             for plan in plan_crops(fill, self.config, self.planner):
-                groups[plan.padded].append(self._prepare(index, image, mask, fill, plan))
+                groups[plan.padded].append(self._prepare(index, image, mask, fill, plan, logo))
         for crops in groups.values():
             for start in range(0, len(crops), max(1, self.planner.batch_size)):
                 batch = crops[start : start + self.planner.batch_size]
@@ -193,11 +196,20 @@ class Inpainter:
         return outputs
 
     def _prepare(
-        self, index: int, image: np.ndarray, mask: np.ndarray, fill: np.ndarray, plan: CropPlan
+        self,
+        index: int,
+        image: np.ndarray,
+        mask: np.ndarray,
+        fill: np.ndarray,
+        plan: CropPlan,
+        logo: np.ndarray | None = None,
     ) -> _Crop:
         x1, y1, x2, y2 = plan.box
         rx1, ry1, rx2, ry2 = plan.region
         crop, fill_crop = image[y1:y2, x1:x2], fill[y1:y2, x1:x2]
+        base = None
+        if logo is not None:  # prefilled here, at source resolution, then scaled with the crop
+            base = crop = telea(crop, logo[y1:y2, x1:x2])
         own = np.zeros_like(fill_crop)
         own[ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1] = fill_crop[
             ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1
@@ -212,7 +224,7 @@ class Inpainter:
                 )
                 > 0
             )
-        return _Crop(index, plan, small, hole, own, mask[y1:y2, x1:x2], fill_crop)
+        return _Crop(index, plan, small, hole, own, mask[y1:y2, x1:x2], fill_crop, base)
 
     def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:
         """One forward pass over crops of equal padded size -> the predictions and the inputs
@@ -230,7 +242,8 @@ class Inpainter:
             hole = (
                 torch.from_numpy(np.stack(holes)).to(self.device)[:, None].float()
             )  # (B, 1, H, W)
-            masked = generator_input(image, hole, self.config.prefill)
+            prefilled = all(crop.base is not None for crop in batch)
+            masked = generator_input(image, hole, self.config.prefill, prefilled=prefilled)
             pred = self.generator(masked.to(self.dtype), hole.to(self.dtype)).float()
 
             def pixels_of(x: torch.Tensor) -> np.ndarray:  # (B, H, W, 3) in [0, 255]
@@ -250,9 +263,8 @@ class Inpainter:
             # the network's correction is applied to the prefill made at source resolution, so
             # a downscaled crop loses nothing the prefill itself had
             correction = np.where(crop.hole[..., None], pred[:h, :w] - seen[:h, :w], 0.0)
-            source = image[y1:y2, x1:x2]
-            base = telea(source, crop.fill).astype(np.float32)
-            filled = np.clip(base + upscale(correction, (x2 - x1, y2 - y1)), 0, 255)
+            base = crop.base if crop.base is not None else telea(image[y1:y2, x1:x2], crop.fill)
+            filled = np.clip(base.astype(np.float32) + upscale(correction, (x2 - x1, y2 - y1)), 0, 255)
         else:
             filled = restore_detail(
                 filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail

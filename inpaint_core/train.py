@@ -29,6 +29,7 @@ from inpaint_core.losses import (
     perceptual_loss,
     style_loss,
 )
+from inpaint_core.logo_samples import logo_batch
 from inpaint_core.masks import MASK_KINDS, random_mask
 from inpaint_core.model import AOTGenerator, PatchDiscriminator, composite
 from inpaint_core.prefill import generator_input
@@ -56,6 +57,9 @@ class TrainConfig:
         0.0  # extra L1 inside the hole (mean over hole pixels); 0 = the paper's plain L1
     )
     vgg_weights: str | None = None  # without it, perceptual and style losses are off
+    # "refine" generators: share of samples with pasted logos (logo_samples.py); the rest are
+    # plain holes. Other prefills train on plain holes only.
+    logo_share: float = 0.75
     init: str | None = None  # generator weights to start from (a fresh run only; resume wins)
     device: str = "auto"
     # bf16 autocast; None = auto: on CUDA, and on CPUs with AMX only (without AMX a bf16
@@ -104,7 +108,9 @@ class Trainer:
         self.ksize, self.sigma = label_blur_for(cfg.size)
         self.iteration = 0
         self.rng = np.random.default_rng(cfg.seed + 1)
-        self.data = PhotoCrops([Path(d) for d in cfg.data], cfg.size, seed=cfg.seed)
+        # a "refine" model learns from logos pasted and refined at twice its size (logo_samples.py)
+        crop = 2 * cfg.size if self.model_config.prefill == "refine" else cfg.size
+        self.data = PhotoCrops([Path(d) for d in cfg.data], crop, seed=cfg.seed)
         self.run_dir = Path(cfg.out)
         (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
@@ -141,9 +147,29 @@ class Trainer:
         fmt = torch.channels_last
         return images.to(self.device, memory_format=fmt), mask_t.to(self.device, memory_format=fmt)
 
+    def make_inputs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Generator inputs (B, 3, S, S), holes (B, 1, S, S) and targets (B, 3, S, S)."""
+        if self.model_config.prefill != "refine":
+            images, masks = self.make_batch()
+            return generator_input(images, masks, self.model_config.prefill), masks, images
+        inputs, holes, targets = logo_batch(
+            self.data.batch(self.cfg.batch),
+            self.cfg.size,
+            self.rng,
+            logo_share=self.cfg.logo_share,
+            kinds=tuple(self.cfg.mask_kinds),
+        )
+        fmt = torch.channels_last
+
+        def tensor(pixels: np.ndarray) -> torch.Tensor:
+            image = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1
+            return image.to(self.device, memory_format=fmt)
+
+        mask_t = torch.from_numpy(holes[:, None].astype(np.float32))
+        return tensor(inputs), mask_t.to(self.device, memory_format=fmt), tensor(targets)
+
     def step(self) -> dict[str, float]:
-        images, masks = self.make_batch()
-        inputs = generator_input(images, masks, self.model_config.prefill)
+        inputs, masks, images = self.make_inputs()
         with self._autocast():
             pred = self.generator(inputs, masks)  # (B, 3, S, S)
             comp = composite(images, pred, masks)
@@ -243,10 +269,12 @@ class Trainer:
         """A PNG with rows of masked input / output / composite / original."""
         rng_state = self.rng.bit_generator.state
         self.rng = np.random.default_rng(12345)  # the same masks every time, to compare iterations
-        images, masks = self.make_batch()
+        data_state = self.data.rng.bit_generator.state
+        self.data.rng = np.random.default_rng(54321)
+        inputs, masks, images = self.make_inputs()
         self.rng.bit_generator.state = rng_state
-        images, masks = images[:count], masks[:count]
-        inputs = generator_input(images, masks, self.model_config.prefill)
+        self.data.rng.bit_generator.state = data_state
+        inputs, masks, images = inputs[:count], masks[:count], images[:count]
         with self._autocast():
             pred = self.generator(inputs, masks).float()
         rows = [inputs, pred, composite(images, pred, masks), images]

@@ -344,3 +344,23 @@ def test_residual_run_from_full_repaint_weights_starts_at_its_input(
             assert not state["generator"][key].any() and value.any(), key
         else:
             assert torch.equal(state["generator"][key], value), key
+
+
+def test_train_a_refine_model_on_pasted_logos(
+    tiny_run: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    run, args = tiny_run
+    cli = make_cli()
+    result = CliRunner().invoke(
+        cli, [*args, "--iterations", "2", "--prefill", "refine", "--residual", "--logo-share", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert state["model_config"]["prefill"] == "refine"
+    assert state["train_config"]["logo_share"] == 1.0
+    grid = Image.open(run / "samples" / "iter-000002.png")
+    assert grid.size == (2 * 64, 4 * 64)  # rows: input, output, composite, truth of 2 samples
+    no_residual = CliRunner().invoke(cli, [*args, "--iterations", "1", "--prefill", "refine"])
+    assert no_residual.exit_code == 2 and "residual" in no_residual.output
+    share = CliRunner().invoke(cli, [*args, "--iterations", "1", "--logo-share", "1.5"])
+    assert share.exit_code == 2 and "--logo-share" in share.output

@@ -105,8 +105,10 @@ def train_command(
     prefill: str | None = typer.Option(
         None,
         "--prefill",
-        help="what the generator sees in the hole: 'white' (the paper's) or 'telea' "
-        "(OpenCV's Telea fill, refined by the network); default: the config's",
+        help="what the generator sees in the hole: 'white' (the paper's), 'telea' "
+        "(OpenCV's Telea fill, refined by the network) or 'refine' (only a box's logo pixels "
+        "are Telea-filled, its background stays; trained on pasted logos; needs --residual); "
+        "default: the config's",
     ),
     residual: bool | None = typer.Option(
         None,
@@ -114,6 +116,11 @@ def train_command(
         help="the network predicts a correction added to its (prefilled) input instead of the "
         "whole image (our variant; the paper's is --no-residual); default: the config's",
         show_default=False,
+    ),
+    logo_share: float = typer.Option(
+        0.75,
+        "--logo-share",
+        help="--prefill refine: share of samples with pasted logos (the rest are plain holes)",
     ),
     mask_kinds: str | None = typer.Option(
         None,
@@ -144,6 +151,8 @@ def train_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--prefill") from exc
     kinds = _mask_kinds(mask_kinds)
+    if not 0.0 <= logo_share <= 1.0:
+        raise typer.BadParameter("must be between 0 and 1", param_hint="--logo-share")
     if init is not None and not init.is_file():
         raise typer.BadParameter(f"weights file not found: {init}", param_hint="--init")
     cfg = TrainConfig(
@@ -163,6 +172,7 @@ def train_command(
         sample_every=sample_every,
         seed=seed,
         init=str(init) if init else None,
+        logo_share=logo_share,
         **({"mask_kinds": kinds} if kinds else {}),
     )
     if not resume and (out / "checkpoints" / "last.pt").exists():
