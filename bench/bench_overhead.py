@@ -58,7 +58,8 @@ class TrivialInpainter:
         kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
         return cv2.dilate(mask.astype(np.uint8), kernel) > 0
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None,
+                keep_background: bool = True) -> np.ndarray:
         out = image.copy()
         fill = self.fill_region(mask, margin)
         ring = self.fill_region(fill) & ~fill

@@ -160,17 +160,28 @@ class Inpainter:
         return int(margin)
 
     def inpaint(
-        self, image: ImageLike, mask: np.ndarray | Image.Image, *, margin: int | None = None
+        self,
+        image: ImageLike,
+        mask: np.ndarray | Image.Image,
+        *,
+        margin: int | None = None,
+        keep_background: bool = True,
     ) -> np.ndarray:
         """Fill the masked pixels of one image; pixels outside `fill_region(mask, margin)` are
-        unchanged."""
-        return self.inpaint_many([(image, mask)], margin=margin)[0]
+        unchanged.
+
+        `keep_background`: a model with the "refine" prefill keeps what a box-shaped part of the
+        mask shows besides its logo (prefill.py); False repaints every pixel of the mask, as
+        other models always do.
+        """
+        return self.inpaint_many([(image, mask)], margin=margin, keep_background=keep_background)[0]
 
     def inpaint_many(
         self,
         pairs: Sequence[tuple[ImageLike, np.ndarray | Image.Image]],
         *,
         margin: int | None = None,
+        keep_background: bool = True,
     ) -> list[np.ndarray]:
         """Fill several images; crops of equal size share forward passes across images."""
         images = [as_rgb(image) for image, _ in pairs]
@@ -184,7 +195,8 @@ class Inpainter:
                 continue
             fill = self.fill_region(mask, margin)
             # a "refine" model keeps what a box shows besides its logo (prefill.py)
-            logo = logo_pixels(image, fill) if self.config.prefill == "refine" else None
+            keep = keep_background and self.config.prefill == "refine"
+            logo = logo_pixels(image, fill) if keep else None
             for plan in plan_crops(fill, self.config, self.planner):
                 groups[plan.padded].append(self._prepare(index, image, mask, fill, plan, logo))
         for crops in groups.values():

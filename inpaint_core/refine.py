@@ -22,8 +22,8 @@ confidence is below MIN_CONFIDENCE, or when the refined area is below MIN_AREA o
 of the box (nothing found / nothing separated).
 
 Batch-option convention (batches.options, one value for every job of a batch): key "mask_mode"
-with value "box" (default when absent) or "refine"; `mask_for_mode` turns boxes into the mask the
-pipeline inpaints.
+with value "box" (default when absent), "refine" or "whole"; `mask_for_mode` turns boxes into the
+mask the pipeline inpaints.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy as np
 
 from inpaint_core.errors import ImageInputError
 
-MASK_MODES = ("box", "refine")
+MASK_MODES = ("box", "refine", "whole")
 MIN_AREA = 0.05  # refined area below this share of the box: the logo was probably missed
 MAX_AREA = 0.90  # above this share: nothing was separated, the box is as good
 MIN_CONFIDENCE = 0.3  # mean P(logo) kept minus mean P(logo) dropped, below which the split is noise
@@ -89,7 +89,9 @@ def mask_for_mode(
     mode: str = "box",
     margin: int = 3,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """The mask to inpaint for `boxes` under mask_mode "box" (whole boxes) or "refine"."""
+    """The mask to inpaint for `boxes` under mask_mode "box" or "whole" (the whole boxes; with
+    "whole" the caller also repaints every pixel of them: `Inpainter.inpaint(keep_background=
+    False)`) or "refine" (the logo's pixels)."""
     if mode not in MASK_MODES:
         raise ValueError(f"unknown mask_mode {mode!r}; use one of {', '.join(MASK_MODES)}")
     if mode == "refine":

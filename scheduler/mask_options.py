@@ -2,8 +2,10 @@
 
 They live in `batches.options` and the worker reads them for every job of the batch:
 
-    options["mask_mode"]  "box" (whole boxes, the default) or "refine" (the logo's pixels inside
-                          each box, inpaint_core.refine; a box it is unsure of is used whole)
+    options["mask_mode"]  "box" (the default: the whole boxes; a model with the "refine" prefill
+                          keeps what of a box is not logo), "refine" (only the logo's pixels
+                          inside each box, inpaint_core.refine; a box it is unsure of is used
+                          whole) or "whole" (every pixel of every box repainted)
     options["fixed"]      an inpaint_core.fixedmask spec plus "mask_uri" (a mask image every worker
                           can read, or None), applied to every image; absent without --box / --mask
 
@@ -24,7 +26,7 @@ from scheduler.settings import Settings
 from scheduler.storage import open_storage
 
 DEFAULT_MASK_MODE = "box"
-MASK_MODES = ("box", "refine")  # == inpaint_core.refine.MASK_MODES (a test keeps them equal)
+MASK_MODES = ("box", "refine", "whole")  # == inpaint_core.refine.MASK_MODES (a test keeps them equal)
 
 
 def check_mask_mode(mode: str) -> str:

@@ -135,7 +135,7 @@ def load_inputs(
     if mask_spec.get("truth_uri"):
         truth = read_image(read_object(mask_spec["truth_uri"], resolver), max_pixels=max_pixels).rgb
     rel_path = mask_spec.get("rel_path") or _basename(input_uri)
-    box_only = mask_mode == "box" and not mask_uri and not (fixed and fixed.get("mask_uri"))
+    box_only = mask_mode in ("box", "whole") and not mask_uri and not (fixed and fixed.get("mask_uri"))
     return JobInputs(image=image, mask=mask, truth=truth, rel_path=rel_path, mask_mode=mask_mode,
                      refined_boxes=sum(_refined(info) for info in infos),
                      fallback_boxes=sum(bool(info["fell_back"]) for info in infos),

@@ -191,7 +191,8 @@ def _run(
                          fixed=ticket.options.get("fixed"))
     read_done = time.perf_counter()
     margin = BOX_MARGIN if inputs.box_only else None  # None: the planner's, for pixel masks
-    output = inpainter.inpaint(inputs.image.rgb, inputs.mask, margin=margin)
+    output = inpainter.inpaint(inputs.image.rgb, inputs.mask, margin=margin,
+                               keep_background=inputs.mask_mode != "whole")
     inference_done = time.perf_counter()
     if not _still_ours(factory, ticket.job_id, worker_name):  # cancelled or taken over meanwhile
         return JobOutcome(ticket.job_id, "skipped", error="cancelled or taken over while running")

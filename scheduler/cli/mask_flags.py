@@ -16,6 +16,7 @@ class MaskMode(StrEnum):
 
     box = "box"
     refine = "refine"
+    whole = "whole"
 
 
 class Anchor(StrEnum):
@@ -29,8 +30,11 @@ class Anchor(StrEnum):
 
 
 MASK_MODE_HELP = (
-    "How boxes become the region to remove: 'box' fills whole boxes, 'refine' only the logo's "
-    "pixels inside each box (grown by 3 px; a box it is unsure of is filled whole)."
+    "How boxes become the region to remove. 'box' (default): the whole box may change; the "
+    "shipped model repaints the pixels it takes for logo and keeps and corrects the box's "
+    "background. 'refine': only the logo's pixels inside each box may change (grown by 3 px; a "
+    "box it is unsure of is used whole). 'whole': every pixel of every box is repainted from "
+    "the surroundings (for a rectangle that must go entirely)."
 )
 BOX_HELP = (
     "A fixed-position watermark to remove from EVERY image: x1,y1,x2,y2 in pixels (0-based, end "

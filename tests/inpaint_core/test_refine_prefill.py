@@ -101,3 +101,12 @@ def test_logo_batches_paste_logos_into_the_hole() -> None:
     for inp, hole, target in zip(plain_inputs, plain_holes, plain_targets, strict=True):
         assert np.array_equal(inp[~hole], target[~hole])
         assert np.array_equal(inp, telea(target, hole))
+
+
+def test_keep_background_false_repaints_the_whole_box() -> None:
+    image, _, box = _scene()
+    generator = RecordingGenerator(AOTConfig.from_dict({**REFINE.to_dict(), "work_size": 256}))
+    inpainter = Inpainter(generator.eval(), device="cpu", precision="fp32")
+    out = inpainter.inpaint(image, box, margin=0, keep_background=False)
+    assert np.abs(out[box].astype(int) - telea(image, box)[box]).max() <= 1
+    assert np.array_equal(out[~box], image[~box])

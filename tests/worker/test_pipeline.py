@@ -250,10 +250,11 @@ class SlowInpainter:
         self.inner, self.pause, self.action = inner, pause, action
         self.model_version = inner.model_version
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None,
+                keep_background: bool = True) -> np.ndarray:
         time.sleep(self.pause)
         self.action()
-        return self.inner.inpaint(image, mask, margin=margin)
+        return self.inner.inpaint(image, mask, margin=margin, keep_background=keep_background)
 
     def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
         return self.inner.fill_region(mask, margin)
@@ -305,7 +306,8 @@ def test_unexpected_errors_are_recorded_on_the_job(
     class Exploding:
         model_version = "x"
 
-        def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: Any = None) -> Iterator[int]:
+        def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: Any = None,
+                    keep_background: bool = True) -> Iterator[int]:
             raise RuntimeError("CUDA out of memory")
 
     outcome = run(job_id, session_factory, Exploding(), resolver)
@@ -358,7 +360,8 @@ def test_a_job_over_the_time_limit_fails_with_a_reason_that_says_so(
         def __getattr__(self, name: str) -> Any:
             return getattr(tiny_inpainter, name)
 
-        def inpaint(self, image: Any, mask: Any, margin: Any = None) -> Any:
+        def inpaint(self, image: Any, mask: Any, margin: Any = None,
+                    keep_background: bool = True) -> Any:
             raise SoftTimeLimitExceeded()
 
     (inputs / "a.png").write_bytes(encode(photo()))

@@ -69,11 +69,12 @@ class Interrupting:
         self.inner, self.after, self.calls = inner, after, 0
         self.model_version = inner.model_version
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None,
+                keep_background: bool = True) -> np.ndarray:
         self.calls += 1
         if self.calls == self.after:
             raise KeyboardInterrupt
-        return self.inner.inpaint(image, mask, margin=margin)
+        return self.inner.inpaint(image, mask, margin=margin, keep_background=keep_background)
 
     def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
         return self.inner.fill_region(mask, margin)
@@ -315,3 +316,46 @@ def test_the_model_loads_only_when_a_job_needs_it(tmp_path: Path, tiny_weights: 
     with engine.connect() as conn:
         assert list(conn.execute(sa.text("SELECT status FROM jobs")).scalars()) == ["queued"]
     engine.dispose()
+
+
+def test_box_mode_with_a_refine_model_keeps_the_box_background_and_whole_repaints_it(
+    tmp_path: Path,
+) -> None:
+    import torch
+
+    from inpaint_core.checkpoint import save_inference_checkpoint
+    from inpaint_core.config import AOTConfig
+    from inpaint_core.model import AOTGenerator
+    from inpaint_core.prefill import logo_pixels, telea
+
+    torch.manual_seed(0)  # residual with a zeroed output layer: returns its prefilled input
+    config = AOTConfig(width=8, blocks=2, rates=(1, 2), work_size=256, name="tiny-refine",
+                       prefill="refine", residual=True)
+    weights = tmp_path / "refine.safetensors"
+    save_inference_checkpoint(AOTGenerator(config).eval(), weights, card={"model_version": "r"})
+    image, shape, box = logo_scene()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.png").write_bytes(encode(image))
+    (data / "list.csv").write_text("image,boxes\na.png," + " ".join(map(str, box)) + "\n")
+    in_box = np.zeros(image.shape[:2], bool)
+    in_box[box[1]:box[3], box[0]:box[2]] = True
+    kept = in_box & ~logo_pixels(image, in_box)
+    assert kept.sum() > 0.2 * in_box.sum()
+
+    outputs = {}
+    for mode in ("box", "whole"):
+        out = tmp_path / mode
+        result = CliRunner().invoke(make_cli(), ["run", str(data / "list.csv"), "--mask-mode",
+                                                 mode, *tiny_args(out, weights)])
+        assert result.exit_code == 0, result.output
+        [written] = out.glob("*/a.png")
+        outputs[mode] = read_image(written.read_bytes()).rgb.astype(int)
+        assert np.array_equal(outputs[mode][~in_box], image[~in_box])  # identical outside
+        assert np.abs(outputs[mode][shape] - image[shape]).mean() > 20  # the logo is gone
+        assert job_metrics(out / "unbrand.db")["a.png"]["mask_mode"] == mode
+    # box: the background inside the box stays (the identity model adds no correction) ...
+    assert np.abs(outputs["box"][kept] - image[kept]).max() <= 1
+    # ... whole: every pixel of the box is repainted from the surroundings (Telea, here)
+    assert np.abs(outputs["whole"][in_box] - telea(image, in_box)[in_box]).max() <= 1
+    assert np.abs(outputs["whole"][kept] - image[kept]).mean() > 3

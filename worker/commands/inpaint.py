@@ -93,8 +93,10 @@ def inpaint_command(
     mask_mode: MaskMode = typer.Option(
         MaskMode.box,
         "--mask-mode",
-        help="With --box: 'box' fills whole boxes, 'refine' only the logo's pixels inside each "
-        "box (grown by 3 px; a box it is unsure of is filled whole). Not with --mask.",
+        help="With --box: 'box' (default) lets the whole box change (the shipped model keeps and "
+        "corrects what of it is not logo), 'refine' only the logo's pixels inside each box "
+        "(grown by 3 px; a box it is unsure of is used whole), 'whole' repaints every pixel of "
+        "the boxes. Not with --mask.",
     ),
 ) -> None:
     """Remove the masked regions (logos) from IMAGE and write the result to --out."""
@@ -112,8 +114,8 @@ def inpaint_command(
 
     if (mask is None) == (not box):
         raise _fail("give exactly one of --mask or --box")
-    if mask is not None and mask_mode is MaskMode.refine:
-        raise _fail("--mask-mode refine narrows --box boxes to the logo; a --mask is used as it is")
+    if mask is not None and mask_mode is not MaskMode.box:
+        raise _fail(f"--mask-mode {mask_mode.value} applies to --box boxes; a --mask is used as it is")
     boxes = [_parse_box(text) for text in box or []]
     try:
         fmt = normalise_format(out.suffix or "?")
@@ -127,11 +129,13 @@ def inpaint_command(
             region, infos = mask_for_mode(loaded.rgb, boxes, mode=mask_mode.value)
             if mask_mode is MaskMode.refine:
                 _note_refined(infos)
-        if margin is None and mask is None and mask_mode is MaskMode.box:
+        if margin is None and mask is None and mask_mode is not MaskMode.refine:
             margin = BOX_MARGIN
         start = time.perf_counter()
         inpainter = Inpainter.load(weights, device=device, precision=precision)
-        result = inpainter.inpaint(loaded.rgb, region, margin=margin)
+        result = inpainter.inpaint(
+            loaded.rgb, region, margin=margin, keep_background=mask_mode is not MaskMode.whole
+        )
     except (ImageInputError, CheckpointError, DeviceError) as exc:
         raise _fail(str(exc)) from exc
     except InpaintError as exc:
