@@ -46,7 +46,8 @@ def logo_pixels(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
         x, y, w, h, area = (int(v) for v in stats[label])
         if area >= BOXLIKE * w * h:
             boxes.append([x, y, x + w, y + h])
-            out[labels == label] = False
+            window = (slice(y, y + h), slice(x, x + w))  # the component lies inside its box
+            out[window][labels[window] == label] = False
     if boxes:
         refined, _ = refine_mask(image, boxes)
         out |= refined & hole

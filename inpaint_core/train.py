@@ -142,10 +142,17 @@ class Trainer:
         kinds = tuple(self.cfg.mask_kinds)
         size = self.cfg.size
         masks = np.stack([random_mask(size, size, self.rng, kinds=kinds) for _ in crops])
-        images = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 127.5 - 1
-        mask_t = torch.from_numpy(masks[:, None].astype(np.float32))
-        fmt = torch.channels_last
-        return images.to(self.device, memory_format=fmt), mask_t.to(self.device, memory_format=fmt)
+        return self._image_tensor(crops), self._mask_tensor(masks)
+
+    def _image_tensor(self, pixels: np.ndarray) -> torch.Tensor:
+        """(B, S, S, 3) uint8 -> (B, 3, S, S) in [-1, 1] on the device, channels_last."""
+        image = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1
+        return image.to(self.device, memory_format=torch.channels_last)
+
+    def _mask_tensor(self, holes: np.ndarray) -> torch.Tensor:
+        """(B, S, S) bool -> (B, 1, S, S) float, 1 = hole, on the device, channels_last."""
+        mask = torch.from_numpy(holes[:, None].astype(np.float32))
+        return mask.to(self.device, memory_format=torch.channels_last)
 
     def make_inputs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Generator inputs (B, 3, S, S), holes (B, 1, S, S) and targets (B, 3, S, S)."""
@@ -159,14 +166,7 @@ class Trainer:
             logo_share=self.cfg.logo_share,
             kinds=tuple(self.cfg.mask_kinds),
         )
-        fmt = torch.channels_last
-
-        def tensor(pixels: np.ndarray) -> torch.Tensor:
-            image = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1
-            return image.to(self.device, memory_format=fmt)
-
-        mask_t = torch.from_numpy(holes[:, None].astype(np.float32))
-        return tensor(inputs), mask_t.to(self.device, memory_format=fmt), tensor(targets)
+        return self._image_tensor(inputs), self._mask_tensor(holes), self._image_tensor(targets)
 
     def step(self) -> dict[str, float]:
         inputs, masks, images = self.make_inputs()
