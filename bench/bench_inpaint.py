@@ -1,13 +1,15 @@
 """Speed and memory of the inpainting path on this machine, all figures from one run.
 
 (a) one 512x512 forward of the REFERENCE config: plain fp32 (NCHW) against our CPU path
-    (bf16 weights and activations, channels_last, inference_mode), with the PSNR between
-    the two outputs; real photo + mask from shared/data/aot-examples; random weights
+    (bf16 weights and activations, channels_last, inference_mode, the fused kernels of
+    inpaint_core/fused.py), with the PSNR between the two outputs, and the steps between;
+    real photo + mask from shared/data/aot-examples; random weights
     (seeded). If the random outputs saturate tanh the PSNR is also given for weights scaled
     down so that activations stay in range.
 (b) a 4096-px photo with two logos through Inpainter.inpaint (planner, crops, residual
-    aggregation, paste; decoding not included), default config (lite) and the reference
-    config, against one fp32 512 forward of the reference config.
+    aggregation, paste; decoding not included): the shipped default weights, the lite config
+    and the reference config (random weights, white prefill), against one fp32 512 forward
+    of the reference config.
 (c) peak RSS (VmHWM, the kernel's resident high-water mark) of a fresh process that reads
     a 7680x4320 JPEG, removes three logos with the default (lite) config and encodes the result.
 
@@ -39,6 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from inpaint_core.config import AOTConfig  # noqa: E402
 from inpaint_core.device import cpu_has_fast_bf16  # noqa: E402
+from inpaint_core.fused import fused_kernels  # noqa: E402
 from inpaint_core.imageio import boxes_to_mask, encode_image, read_image  # noqa: E402
 from inpaint_core.inpainter import Inpainter  # noqa: E402
 from inpaint_core.metrics import psnr  # noqa: E402
@@ -68,8 +71,10 @@ def to_uint8(pred: torch.Tensor) -> np.ndarray:
 def forward_512(
     generator: AOTGenerator, image: np.ndarray, hole: np.ndarray, mode: str, repeats: int
 ):
-    """Time one forward. mode: "fp32" plain NCHW; "bf16" bf16 weights + activations,
-    channels_last (our CPU path); "autocast" fp32 weights under torch.autocast(bf16)."""
+    """Time one forward. mode: "fp32" plain NCHW (the reference arithmetic); "fp32-fused"
+    fp32, channels_last, fused kernels; "bf16-plain" bf16 weights + activations,
+    channels_last; "bf16" the same with the fused kernels (our CPU path, as the Inpainter
+    runs it); "autocast" fp32 weights under torch.autocast(bf16), channels_last."""
     model = copy.deepcopy(generator).eval()
     x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1  # (1, 3, 512, 512)
     m = torch.from_numpy(hole)[None, None].float()  # (1, 1, 512, 512)
@@ -77,13 +82,16 @@ def forward_512(
     if mode == "fp32":
         masked, m = masked.contiguous(), m.contiguous()
     else:
-        dtype = torch.bfloat16 if mode == "bf16" else torch.float32
+        dtype = torch.bfloat16 if mode.startswith("bf16") else torch.float32
         model = model.to(dtype).to(memory_format=torch.channels_last)
         masked = masked.to(dtype).contiguous(memory_format=torch.channels_last)
         m = m.to(dtype).contiguous(memory_format=torch.channels_last)
 
     def run() -> torch.Tensor:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode == "autocast"):
+        with (
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode == "autocast"),
+            fused_kernels(mode in ("bf16", "fp32-fused")),
+        ):
             return model(masked, m)
 
     with torch.inference_mode():
@@ -103,18 +111,28 @@ def part_a(repeats: int) -> float:
     print(
         f"(a) reference config, 512x512, photo {PHOTO}.jpg, hole {hole.mean():.1%}, random weights"
     )
-    t32, p32 = forward_512(generator, rgb, hole, "fp32", repeats)
-    t16, p16 = forward_512(generator, rgb, hole, "bf16", repeats)
-    tac, pac = forward_512(generator, rgb, hole, "autocast", repeats)
-    a, b = to_uint8(p32), to_uint8(p16)
+    modes = ("fp32", "fp32-fused", "bf16-plain", "bf16", "autocast")
+    runs = {mode: forward_512(generator, rgb, hole, mode, repeats) for mode in modes}
+    t32, p32 = runs["fp32"]
+    labels = {
+        "fp32": "fp32 NCHW (reference arithmetic)",
+        "fp32-fused": "fp32 + channels_last + fused",
+        "bf16-plain": "bf16 + channels_last",
+        "bf16": "bf16 + channels_last + fused",
+        "autocast": "autocast bf16, channels_last",
+    }
+    a = to_uint8(p32)
+    for mode in modes:
+        seconds, pred = runs[mode]
+        line = f"    {labels[mode]:34s} {seconds:7.3f} s"
+        if mode != "fp32":
+            agreement = psnr(a, to_uint8(pred))
+            line += f"   speed-up x{t32 / seconds:.2f}   PSNR vs fp32 {agreement:6.2f} dB"
+        print(line + ("   (our path)" if mode == "bf16" else ""))
+    b = to_uint8(runs["bf16"][1])
+    print(f"    our path vs fp32 inside the hole   {psnr(a, b, hole):7.2f} dB")
     saturated = float((p32.abs() > 0.99).float().mean())
-    print(f"    fp32 NCHW                    {t32:7.3f} s")
-    print(f"    bf16 + channels_last         {t16:7.3f} s   speed-up x{t32 / t16:.2f}   (our path)")
-    print(f"    autocast bf16, channels_last {tac:7.3f} s   speed-up x{t32 / tac:.2f}")
-    whole, inside = psnr(a, b), psnr(a, b, hole)
-    print(f"    PSNR fp32 vs bf16            {whole:7.2f} dB (whole), {inside:.2f} dB (hole)")
-    print(f"    PSNR fp32 vs autocast        {psnr(a, to_uint8(pac)):7.2f} dB (whole)")
-    print(f"    outputs with |tanh| > 0.99   {saturated:7.1%}")
+    print(f"    outputs with |tanh| > 0.99         {saturated:7.1%}")
     if saturated > 0.2:
         sane = copy.deepcopy(generator)
         with torch.no_grad():
@@ -165,16 +183,21 @@ def part_b(t32: float, repeats: int) -> None:
     image = photo(4096, 2668)
     mask = boxes_to_mask(LOGOS_4K, height=2668, width=4096)
     print(f"(b) 4096x2668 photo, two logos {LOGOS_4K}, Inpainter.inpaint (precision auto)")
-    for config in (AOTConfig.lite(), AOTConfig.reference()):
+    candidates = [("shipped", None), ("lite", AOTConfig.lite()), ("ref", AOTConfig.reference())]
+    for kind, config in candidates:
         torch.manual_seed(0)
-        inpainter = Inpainter(AOTGenerator(config), precision="auto")
+        if config is None:  # the shipped default weights, as `unbrand run` uses them
+            inpainter = Inpainter.load(precision="auto", critic=None)
+            config = inpainter.config
+        else:
+            inpainter = Inpainter(AOTGenerator(config), precision="auto")
         seconds, out = median_time(lambda m=inpainter: m.inpaint(image, mask), repeats)
         fill = inpainter.fill_region(mask)
         same = bool(np.array_equal(out[~fill], image[~fill]))
-        name = f"{config.name} (work {config.work_size}, {inpainter.precision})"
+        name = f"{kind} (work {config.work_size}, {config.prefill}, {inpainter.precision})"
         ratio = seconds / t32
-        print(f"    {name:25s} {seconds:7.3f} s = {ratio:.2f} x fp32 512 forward (target < 0.5)")
-        print(f"    {'':25s} outside the fill region identical: {same}")
+        print(f"    {name:42s} {seconds:7.3f} s = {ratio:.2f} x fp32 512 forward (target < 0.5)")
+        print(f"    {'':42s} outside the fill region identical: {same}")
 
 
 def high_water_kib() -> int:
@@ -235,7 +258,18 @@ def main() -> None:
         return
     capability = torch.backends.cpu.get_cpu_capability()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, ")
-    print(f"CPU capability {capability}, AMX/AVX512-BF16: {cpu_has_fast_bf16()}")
+    flags = set()
+    cpuinfo = Path("/proc/cpuinfo")
+    model = ""
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+            if line.startswith("model name") and not model:
+                model = line.split(":", 1)[1].strip()
+    print(f"CPU {model or platform.processor()}: AMX {'amx_bf16' in flags}, AVX512-BF16 "
+          f"{'avx512_bf16' in flags}; torch capability {capability}")
+    print(f"fast bf16 (precision auto picks bf16): {cpu_has_fast_bf16()}")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (other processes share the 2 cores)")
     t32 = part_a(args.repeats)
     if args.weights:

@@ -30,6 +30,7 @@ from inpaint_core.critic import Critic, default_critic_path
 from inpaint_core.detail import DETAIL_METHODS, restore_detail, upscale
 from inpaint_core.device import DTYPES, resolve_device, resolve_precision
 from inpaint_core.errors import ImageInputError
+from inpaint_core.fused import fused_kernels
 from inpaint_core.imageio import image_to_arrays
 from inpaint_core.model import AOTGenerator
 from inpaint_core.planner import CropPlan, grow, plan_crops
@@ -256,7 +257,8 @@ class Inpainter:
             )  # (B, 1, H, W)
             prefilled = all(crop.base is not None for crop in batch)
             masked = generator_input(image, hole, self.config.prefill, prefilled=prefilled)
-            pred = self.generator(masked.to(self.dtype), hole.to(self.dtype)).float()
+            with fused_kernels():
+                pred = self.generator(masked.to(self.dtype), hole.to(self.dtype)).float()
 
             def pixels_of(x: torch.Tensor) -> np.ndarray:  # (B, H, W, 3) in [0, 255]
                 return ((x.float() + 1.0) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu().numpy()

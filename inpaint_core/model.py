@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from inpaint_core.config import AOTConfig
+from inpaint_core.fused import conv_relu, fused_available, gate_logits
 
 GATE_EPS = 1e-9  # added to the unbiased std, as in the reference code
 
@@ -51,6 +52,8 @@ class AOTBlock(nn.Module):
         self.gate = _padded_conv(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
+        if fused_available(x):  # inside fused.fused_kernels(), CPU inference
+            return self._forward_fused(x)
         # one reflection pad by the largest rate serves every branch and the gate: a reflection
         # pad by r is the centre of a reflection pad by R >= r (same mirror at the same edge)
         top = max(*self.rates, 1)
@@ -68,6 +71,25 @@ class AOTBlock(nn.Module):
         g = torch.sigmoid(normalise_gate(self.gate[1](centre(1))))  # (B, C, H, W)
         return torch.lerp(x, out, g)  # x * (1 - g) + out * g
 
+    def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """`forward` with each branch's ReLU inside its conv and the gate normalised by one
+        GroupNorm (fused.gate_logits)."""
+        top = max(*self.rates, 1)
+        padded = F.pad(x, (top, top, top, top), mode="reflect")  # (B, C, H + 2R, W + 2R)
+        height, width = padded.shape[-2:]
+
+        def centre(r: int) -> torch.Tensor:
+            cut = top - r
+            return padded[..., cut : height - cut, cut : width - cut]
+
+        branches = [
+            conv_relu(getattr(self, f"block{i:02d}")[1], centre(rate))
+            for i, rate in enumerate(self.rates)
+        ]
+        out = self.fuse(torch.cat(branches, dim=1))  # (B, C, H, W)
+        gate = gate_logits(self.gate[1](centre(1))).sigmoid_()  # (B, C, H, W)
+        return torch.lerp(x, out, gate)
+
 
 class UpConv(nn.Module):
     """Bilinear x2 (align_corners=True) followed by a 3x3 conv."""
@@ -79,6 +101,11 @@ class UpConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
         return self.conv(x)
+
+    def forward_relu(self, x: torch.Tensor) -> torch.Tensor:
+        """relu(forward(x)) with the ReLU inside the conv (fused inference kernels)."""
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+        return conv_relu(self.conv, x)
 
 
 class AOTGenerator(nn.Module):
@@ -122,12 +149,21 @@ class AOTGenerator(nn.Module):
         H and W must be multiples of 4.
         """
         x = torch.cat([masked, mask], dim=1)  # (B, 4, H, W)
-        x = self.encoder(x)  # (B, 4w, H/4, W/4)
+        fused = fused_available(x)  # inside fused.fused_kernels(), CPU inference
+        x = self._encode_fused(x) if fused else self.encoder(x)  # (B, 4w, H/4, W/4)
         x = self.middle(x)  # (B, 4w, H/4, W/4)
-        x = self.decoder(x)  # (B, 3, H, W)
+        x = self._decode_fused(x) if fused else self.decoder(x)  # (B, 3, H, W)
         if self.config.residual:  # a correction of the input (our variant, not the paper's)
             return (masked + x).clamp(-1.0, 1.0)
         return torch.tanh(x)
+
+    def _encode_fused(self, x: torch.Tensor) -> torch.Tensor:  # (B, 4, H, W) -> (B, 4w, H/4, W/4)
+        pad, stem, _, down1, _, down2, _ = self.encoder
+        return conv_relu(down2, conv_relu(down1, conv_relu(stem, pad(x))))
+
+    def _decode_fused(self, x: torch.Tensor) -> torch.Tensor:  # (B, 4w, H/4, W/4) -> (B, 3, H, W)
+        up1, _, up2, _, last = self.decoder
+        return last(up2.forward_relu(up1.forward_relu(x)))
 
 
 def prepare_input(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
