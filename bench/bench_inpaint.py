@@ -11,7 +11,8 @@
     and the reference config (random weights, white prefill), against one fp32 512 forward
     of the reference config.
 (c) peak RSS (VmHWM, the kernel's resident high-water mark) of a fresh process that reads
-    a 7680x4320 JPEG, removes three logos with the default (lite) config and encodes the result.
+    a 7680x4320 JPEG, removes three logos and encodes the result: with the shipped weights
+    (refine prefill), the lite config and the reference config.
 
     nice -n 10 python bench/bench_inpaint.py            # takes a few minutes on 2 cores
 
@@ -209,10 +210,14 @@ def high_water_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def memory_child(path: str) -> None:
-    """Run in a fresh process: read the 8K JPEG, fill three logos, encode; print RSS figures."""
+def memory_child(path: str, model: str) -> None:
+    """Run in a fresh process: read the 8K JPEG, fill three logos, encode; print RSS figures.
+    model: "shipped" (the default weights, refine prefill) or a config name (random weights)."""
     torch.manual_seed(0)
-    inpainter = Inpainter(AOTGenerator(AOTConfig.lite()), precision="auto")
+    if model == "shipped":
+        inpainter = Inpainter.load(precision="auto", critic=None)
+    else:
+        inpainter = Inpainter(AOTGenerator(AOTConfig.named(model)), precision="auto")
     base = high_water_kib()
     loaded = read_image(path)
     height, width = loaded.rgb.shape[:2]
@@ -225,24 +230,23 @@ def memory_child(path: str) -> None:
 
 
 def part_c() -> None:
+    print(f"(c) 7680x4320 JPEG, three logos {LOGOS_8K}, a fresh process per model")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "photo-8k.jpg"
         path.write_bytes(encode_image(photo(7680, 4320), format="JPEG", quality=92))
-        result = subprocess.run(
-            [sys.executable, __file__, "--memory-child", str(path)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
-    print(f"(c) 7680x4320 JPEG, three logos {LOGOS_8K}, lite config, fresh process")
-    print(
-        f"    peak RSS before the photo    {figures['base_kib'] / 2**20:7.2f} GiB (imports, model)"
-    )
-    print(
-        f"    peak RSS (read+fill+encode)  {figures['peak_kib'] / 2**20:7.2f} GiB   (target < 3 GB)"
-    )
-    print(f"    Inpainter.inpaint time       {figures['seconds']:7.3f} s")
+        for model in ("shipped", "lite", "reference"):
+            result = subprocess.run(
+                [sys.executable, __file__, "--memory-child", str(path), "--memory-model", model],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            figures = json.loads(result.stdout.strip().splitlines()[-1])
+            base, peak = figures["base_kib"] / 2**20, figures["peak_kib"] / 2**20
+            print(
+                f"    {model:9s} peak RSS {peak:5.2f} GiB (target < 3 GB; {base:.2f} GiB before "
+                f"the photo: imports, model)   Inpainter.inpaint {figures['seconds']:6.3f} s"
+            )
 
 
 def main() -> None:
@@ -252,9 +256,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed calls after one warm-up")
     parser.add_argument("--weights", type=Path, help="also compare fp32/bf16 on trained weights")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-model", default="lite", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
-        memory_child(args.memory_child)
+        memory_child(args.memory_child, args.memory_model)
         return
     capability = torch.backends.cpu.get_cpu_capability()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, ")

@@ -9,8 +9,10 @@ runs the full frame; it
 2. splits the fill region into connected components (OpenCV) and merges components whose
    boxes are closer than `merge_distance` into regions; regions whose boxes still overlap
    are merged too, so region boxes are disjoint,
-3. cuts a square crop around each region with context (`context` x the region's larger side,
-   at least `min_context` pixels), shifted to stay inside the image,
+3. cuts a crop around each region with context (`context` x the region's side, at least
+   `min_context` pixels), square by default (the larger side's context on every edge) or,
+   with `min_aspect` < 1, shaped like the region (its shorter side at least `min_aspect` x
+   the longer), shifted to stay inside the image,
 4. scales the crop so its side is at most `work_size` (the side the weights were trained on):
    a large logo is seen by the model at the scale it was trained for; small crops are never
    upscaled (that adds pixels, not information) but rounded up to a multiple of 16 so
@@ -161,19 +163,33 @@ def min_model_side(config: AOTConfig) -> int:
     return 4 * (max(config.rates) + 1)
 
 
+def _crop_sides(region: Box, config: AOTConfig, planner: PlannerConfig) -> tuple[int, int]:
+    """(width, height) of the crop around a region, before it is placed in the image."""
+    x1, y1, x2, y2 = region
+    sides = (x2 - x1, y2 - y1)
+    longest = max(sides)
+    if planner.min_aspect >= 1.0:  # square: the larger side's context on every edge
+        sides = (longest, longest)
+    crop = []
+    for side in sides:
+        context = max(planner.min_context, int(math.ceil(planner.context * side)))
+        crop.append(side + 2 * context)
+    floor = int(math.ceil(planner.min_aspect * max(crop)))
+    crop = [max(c, floor, min_model_side(config)) for c in crop]
+    if max(crop) <= config.work_size:  # unscaled: round up so that similar crops batch together
+        crop = [int(math.ceil(c / SIZE_STEP) * SIZE_STEP) for c in crop]
+    return crop[0], crop[1]
+
+
 def plan_region(
     region: Box, image_size: tuple[int, int], config: AOTConfig, planner: PlannerConfig
 ) -> CropPlan:
-    """The crop for one region: square with context, inside the image, scaled to the work size."""
+    """The crop for one region: with context, inside the image, scaled to the work size."""
     width, height = image_size
     x1, y1, x2, y2 = region
-    side = max(x2 - x1, y2 - y1)
-    context = max(planner.min_context, int(math.ceil(planner.context * side)))
-    crop_side = max(side + 2 * context, min_model_side(config))
-    if crop_side <= config.work_size:
-        crop_side = int(math.ceil(crop_side / SIZE_STEP) * SIZE_STEP)
-    cx1, cx2 = _place((x1 + x2) / 2, crop_side, width)
-    cy1, cy2 = _place((y1 + y2) / 2, crop_side, height)
+    crop_w, crop_h = _crop_sides(region, config, planner)
+    cx1, cx2 = _place((x1 + x2) / 2, crop_w, width)
+    cy1, cy2 = _place((y1 + y2) / 2, crop_h, height)
     crop_w, crop_h = cx2 - cx1, cy2 - cy1
     scale = min(1.0, config.work_size / max(crop_w, crop_h))
     size = (max(1, round(crop_w * scale)), max(1, round(crop_h * scale)))

@@ -40,7 +40,8 @@ def test_regions_with_overlapping_boxes_are_merged() -> None:
 
 
 def test_crop_has_context_and_is_square_and_unscaled_when_small() -> None:
-    plan = plan_region((100, 100, 140, 120), (1000, 800), REFERENCE, PlannerConfig(context=1.0))
+    square = PlannerConfig(context=1.0, min_aspect=1.0)
+    plan = plan_region((100, 100, 140, 120), (1000, 800), REFERENCE, square)
     # side 40, context 40 on each side -> 120, rounded up to 128, centred on (120, 110)
     assert plan.box == (56, 46, 184, 174)
     assert plan.size == (128, 128) and plan.padded == (128, 128) and plan.scale == 1.0
@@ -53,11 +54,32 @@ def test_tiny_region_gets_min_context_and_border_crops_shift_inside() -> None:
 
 
 def test_large_region_is_downscaled_to_the_work_size() -> None:
-    plan = plan_region((1000, 1000, 1600, 1400), (4000, 3000), REFERENCE, PlannerConfig())
+    square = PlannerConfig(min_aspect=1.0)
+    plan = plan_region((1000, 1000, 1600, 1400), (4000, 3000), REFERENCE, square)
     x1, y1, x2, y2 = plan.box
     assert (x2 - x1, y2 - y1) == (1800, 1800)  # 600 + 2 * 600 context
     assert x1 <= 1000 and x2 >= 1600 and y1 <= 1000 and y2 >= 1400
     assert plan.size == (512, 512) and plan.scale == pytest.approx(512 / 1800)
+
+
+def test_wide_region_gets_a_crop_of_its_own_shape_at_the_same_scale() -> None:
+    region = (1000, 1000, 1600, 1200)  # 600 x 200
+    shaped = plan_region(region, (4000, 3000), REFERENCE, PlannerConfig(min_aspect=0.0))
+    x1, y1, x2, y2 = shaped.box
+    assert (x2 - x1, y2 - y1) == (1800, 600)  # each side plus twice its own context
+    assert shaped.size == (512, 171) and shaped.padded == (512, 172)
+    square = plan_region(region, (4000, 3000), REFERENCE, PlannerConfig(min_aspect=1.0))
+    assert shaped.scale == pytest.approx(square.scale)  # the logo is seen at the same size
+    half = plan_region(region, (4000, 3000), REFERENCE, PlannerConfig(min_aspect=0.5))
+    x1, y1, x2, y2 = half.box
+    assert (x2 - x1, y2 - y1) == (1800, 900)  # the short side raised to half the long one
+    assert y1 <= 1000 and y2 >= 1200
+
+
+def test_small_shaped_crop_rounds_each_side_and_keeps_the_model_minimum() -> None:
+    plan = plan_region((100, 100, 160, 104), (1000, 800), REFERENCE, PlannerConfig(min_aspect=0.0))
+    # width 60 + 2 * 60 = 180 -> 192; height 4 + 2 * 16 = 36 (also the minimum side) -> 48
+    assert plan.size == (192, 48) and plan.scale == 1.0
 
 
 def test_mask_covering_nearly_everything_is_one_downscaled_crop_of_the_image() -> None:
