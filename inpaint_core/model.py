@@ -73,21 +73,15 @@ class AOTBlock(nn.Module):
 
     def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
         """`forward` with each branch's ReLU inside its conv and the gate normalised by one
-        GroupNorm (fused.gate_logits)."""
-        top = max(*self.rates, 1)
-        padded = F.pad(x, (top, top, top, top), mode="reflect")  # (B, C, H + 2R, W + 2R)
-        height, width = padded.shape[-2:]
-
-        def centre(r: int) -> torch.Tensor:
-            cut = top - r
-            return padded[..., cut : height - cut, cut : width - cut]
-
+        GroupNorm (fused.gate_logits). Each rate gets its own reflection pad: a centre cut
+        of one large pad is not contiguous, and oneDNN would copy it for every conv."""
+        padded = {r: F.pad(x, (r, r, r, r), mode="reflect") for r in {*self.rates, 1}}
         branches = [
-            conv_relu(getattr(self, f"block{i:02d}")[1], centre(rate))
+            conv_relu(getattr(self, f"block{i:02d}")[1], padded[rate])
             for i, rate in enumerate(self.rates)
         ]
         out = self.fuse(torch.cat(branches, dim=1))  # (B, C, H, W)
-        gate = gate_logits(self.gate[1](centre(1))).sigmoid_()  # (B, C, H, W)
+        gate = gate_logits(self.gate[1](padded[1])).sigmoid_()  # (B, C, H, W)
         return torch.lerp(x, out, gate)
 
 
