@@ -23,7 +23,8 @@ of the box (nothing found / nothing separated).
 
 Batch-option convention (batches.options, one value for every job of a batch): key "mask_mode"
 with value "box" (default when absent), "refine" or "whole"; `mask_for_mode` turns boxes into the
-mask the pipeline inpaints.
+mask the pipeline inpaints ("box" and "whole" grow a box over a logo's JPEG colour bleed just
+outside it, see bleed.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from inpaint_core.bleed import grow_for_bleed
 from inpaint_core.errors import ImageInputError
 
 MASK_MODES = ("box", "refine", "whole")
@@ -88,20 +90,24 @@ def mask_for_mode(
     *,
     mode: str = "box",
     margin: int = 3,
+    bleed: bool = True,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """The mask to inpaint for `boxes` under mask_mode "box" or "whole" (the whole boxes; with
     "whole" the caller also repaints every pixel of them: `Inpainter.inpaint(keep_background=
-    False)`) or "refine" (the logo's pixels)."""
+    False)`) or "refine" (the logo's pixels). With `bleed`, "box" and "whole" grow each side of
+    a box over the logo colour a JPEG smeared just outside it (bleed.py; up to 3 px)."""
     if mode not in MASK_MODES:
         raise ValueError(f"unknown mask_mode {mode!r}; use one of {', '.join(MASK_MODES)}")
     if mode == "refine":
         return refine_mask(image, boxes, margin=margin)
     rgb = _check_image(image)
     height, width = rgb.shape[:2]
+    clipped = [_clip_box(box, width, height) for box in boxes]
+    if bleed:
+        clipped = [_clip_box(box, width, height) for box in grow_for_bleed(rgb, clipped)]
     mask = np.zeros((height, width), bool)
     infos = []
-    for box in boxes:
-        x1, y1, x2, y2 = _clip_box(box, width, height)
+    for x1, y1, x2, y2 in clipped:
         mask[y1:y2, x1:x2] = True
         infos.append(
             _info((x1, y1, x2, y2), "box", 1.0, False, 1.0 if x2 > x1 and y2 > y1 else 0.0)

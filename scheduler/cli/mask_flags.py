@@ -34,7 +34,8 @@ MASK_MODE_HELP = (
     "shipped model repaints the pixels it takes for logo and keeps and corrects the box's "
     "background. 'refine': only the logo's pixels inside each box may change (grown by 3 px; a "
     "box it is unsure of is used whole). 'whole': every pixel of every box is repainted from "
-    "the surroundings (for a rectangle that must go entirely)."
+    "the surroundings (for a rectangle that must go entirely). 'box' and 'whole' first grow a "
+    "tight box by up to 3 px where the logo's colour bleeds out of it (JPEG)."
 )
 BOX_HELP = (
     "A fixed-position watermark to remove from EVERY image: x1,y1,x2,y2 in pixels (0-based, end "

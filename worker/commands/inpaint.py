@@ -96,7 +96,8 @@ def inpaint_command(
         help="With --box: 'box' (default) lets the whole box change (the shipped model keeps and "
         "corrects what of it is not logo), 'refine' only the logo's pixels inside each box "
         "(grown by 3 px; a box it is unsure of is used whole), 'whole' repaints every pixel of "
-        "the boxes. Not with --mask.",
+        "the boxes. 'box' and 'whole' grow a tight box by up to 3 px where the logo's colour "
+        "bleeds out of it (JPEG). Not with --mask.",
     ),
 ) -> None:
     """Remove the masked regions (logos) from IMAGE and write the result to --out."""

@@ -1,0 +1,122 @@
+"""Colour that a logo bleeds just outside a tight box, and how far to grow the box to cover it.
+
+Annotated boxes are often pixel-tight (OpenLogo's are), but a JPEG's chroma subsampling and
+its block transform smear a logo's colour one to three pixels beyond its edge. Every fill
+starts from the pixels around the hole, so a fringe left outside the box is carried inward:
+a magenta badge in a tight box comes back as a magenta smudge. For each side of a box this
+module compares the pixel lines just outside it with the box's own edge line and with the
+surroundings a few pixels further out, and grows that side over the lines whose chroma is
+pulled towards the box's edge chroma (JPEG bleeds chroma most: a green badge's fringe can be
+darker than both the badge and the background, yet as green as the badge; an RGB test as
+well grew more sides and cost PSNR for no less logo colour, bench/RESULTS-removal.md). A side
+whose edge looks like its surroundings (a box with a margin, or a logo that does not reach
+that side), or where the difference fades slowly like a gradient of the photo, is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+MAX_GROW = 3  # pixels a side may grow at most
+FAR = (6, 9)  # the surroundings: lines this many pixels outside the box (start, end exclusive)
+# chroma distance ((Cb, Cr) of BT.601) from the box's edge line to its surroundings that marks
+# a logo edge; a side counts when at least MIN_SHARE of its pixels are such edges
+CONTRAST = 12.0
+MIN_SHARE = 0.25
+PULL = 0.2  # a line this far (0 = surroundings, 1 = the box's edge) towards the edge is bleed
+# bleed fades within a few pixels: the line MAX_GROW + 2 out must be this close to the
+# surroundings, which a smooth gradient across the box's edge (a natural photo) is not
+SETTLED = 0.1
+_CHROMA = np.array(  # RGB -> (Cb, Cr) without the offset of 128
+    [[-0.168736, 0.5], [-0.331264, -0.418688], [0.5, -0.081312]], dtype=np.float32
+)
+
+
+def _side_lines(rgb: np.ndarray, box: tuple[int, int, int, int], side: str) -> list[np.ndarray]:
+    """Lines parallel to one side: index 0 is the box's own edge line, index d (>= 1) the line
+    d pixels outside it; each (n, 3) float32; lines that leave the image are cut off the list."""
+    x1, y1, x2, y2 = box
+    height, width = rgb.shape[:2]
+    lines = []
+    for d in range(FAR[1]):
+        if side == "top":
+            row = y1 - d
+            if not 0 <= row < height:
+                break
+            lines.append(rgb[row, x1:x2])
+        elif side == "bottom":
+            row = y2 - 1 + d
+            if not 0 <= row < height:
+                break
+            lines.append(rgb[row, x1:x2])
+        elif side == "left":
+            col = x1 - d
+            if not 0 <= col < width:
+                break
+            lines.append(rgb[y1:y2, col])
+        else:
+            col = x2 - 1 + d
+            if not 0 <= col < width:
+                break
+            lines.append(rgb[y1:y2, col])
+    return [line.astype(np.float32) for line in lines]
+
+
+def _grow_in_chroma(lines: list[np.ndarray]) -> int:
+    """How many lines outside the edge have chroma pulled towards the edge's."""
+    lines = [line @ _CHROMA for line in lines]  # (n, 2) each
+    edge = lines[0]
+    far = np.mean(lines[FAR[0] : FAR[1]], axis=0)
+    step = edge - far
+    strong = np.linalg.norm(step, axis=1) > CONTRAST
+    if strong.mean() < MIN_SHARE:
+        return 0
+    step, far = step[strong], far[strong]
+
+    def pull(d: int) -> float:  # median share of the edge's contrast left d lines out
+        share = np.sum((lines[d][strong] - far) * step, axis=1) / np.sum(step * step, axis=1)
+        return float(np.median(share))
+
+    if pull(MAX_GROW + 2) > SETTLED:
+        return 0
+    grow = 0
+    for d in range(1, MAX_GROW + 1):
+        if pull(d) <= PULL:
+            break
+        grow = d
+    return grow
+
+
+def side_bleed(rgb: np.ndarray, box: tuple[int, int, int, int], side: str) -> int:
+    """Pixels (0..MAX_GROW) by which one side of `box` should grow to cover the logo's bleed."""
+    lines = _side_lines(rgb, box, side)
+    if len(lines) < FAR[1]:  # too close to the image border to see the surroundings
+        return 0
+    return _grow_in_chroma(lines)
+
+
+def grow_for_bleed(
+    rgb: np.ndarray, boxes: Sequence[Sequence[int]]
+) -> list[tuple[int, int, int, int]]:
+    """Each box (x1, y1, x2, y2, end exclusive) grown on the sides where its logo bleeds out."""
+    height, width = rgb.shape[:2]
+    grown = []
+    for box in boxes:
+        x1, y1, x2, y2 = (int(v) for v in box)
+        x1, x2 = max(0, min(x1, width)), max(0, min(x2, width))
+        y1, y2 = max(0, min(y1, height)), max(0, min(y2, height))
+        if x2 <= x1 or y2 <= y1:
+            grown.append((x1, y1, x2, y2))
+            continue
+        clipped = (x1, y1, x2, y2)
+        grown.append(
+            (
+                x1 - side_bleed(rgb, clipped, "left"),
+                y1 - side_bleed(rgb, clipped, "top"),
+                x2 + side_bleed(rgb, clipped, "right"),
+                y2 + side_bleed(rgb, clipped, "bottom"),
+            )
+        )
+    return grown

@@ -1,0 +1,96 @@
+"""Growing tight boxes over a logo's JPEG colour bleed (inpaint_core/bleed.py)."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from inpaint_core import bleed
+from inpaint_core.bleed import MAX_GROW, grow_for_bleed
+from inpaint_core.refine import mask_for_mode
+
+BADGE = (60, 40, 140, 80)  # x1, y1, x2, y2 of an opaque magenta badge
+
+
+def _jpeg(rgb: np.ndarray, quality: int = 75) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def _photo_with_badge(height: int = 120, width: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """(JPEG with a tight magenta badge, the clean photo): a brownish, lightly noisy background."""
+    rng = np.random.default_rng(0)
+    clean = np.empty((height, width, 3), np.float32)
+    clean[:] = (120, 100, 80)
+    clean += rng.normal(0, 4, clean.shape)
+    clean = clean.clip(0, 255).astype(np.uint8)
+    logo = clean.copy()
+    x1, y1, x2, y2 = BADGE
+    logo[y1:y2, x1:x2] = (190, 30, 170)
+    logo[y1 + 12 : y2 - 12, x1 + 10 : x2 - 10] = (255, 255, 255)  # its lettering
+    return _jpeg(logo), clean
+
+
+def _chroma_error(filled: np.ndarray, clean: np.ndarray, box: tuple[int, ...]) -> float:
+    """Mean (Cb, Cr) distance between the fill and the clean photo inside `box`."""
+    x1, y1, x2, y2 = box
+    a = cv2.cvtColor(filled, cv2.COLOR_RGB2YCrCb)[y1:y2, x1:x2, 1:].astype(np.float32)
+    b = cv2.cvtColor(clean, cv2.COLOR_RGB2YCrCb)[y1:y2, x1:x2, 1:].astype(np.float32)
+    return float(np.linalg.norm(a - b, axis=2).mean())
+
+
+def test_tight_box_around_a_jpeg_badge_grows_and_its_fill_loses_the_tint() -> None:
+    image, clean = _photo_with_badge()
+    (grown,) = grow_for_bleed(image, [BADGE])
+    growth = [BADGE[0] - grown[0], BADGE[1] - grown[1], grown[2] - BADGE[2], grown[3] - BADGE[3]]
+    assert all(1 <= g <= MAX_GROW for g in growth), growth
+
+    def telea(box: tuple[int, ...]) -> np.ndarray:
+        hole = np.zeros(image.shape[:2], np.uint8)
+        hole[box[1] : box[3], box[0] : box[2]] = 255
+        return cv2.inpaint(image, hole, 5, cv2.INPAINT_TELEA)
+
+    tight = _chroma_error(telea(BADGE), clean, BADGE)
+    wide = _chroma_error(telea(grown), clean, BADGE)
+    assert wide < 0.5 * tight, (tight, wide)
+
+
+def test_a_box_with_a_margin_and_a_box_on_plain_background_stay() -> None:
+    image, _ = _photo_with_badge()
+    x1, y1, x2, y2 = BADGE
+    margin = (x1 - 6, y1 - 6, x2 + 6, y2 + 6)
+    background = (150, 90, 190, 115)
+    assert grow_for_bleed(image, [margin, background]) == [margin, background]
+
+
+def test_a_smooth_gradient_across_the_edge_is_not_bleed(monkeypatch: pytest.MonkeyPatch) -> None:
+    xs = np.mgrid[0:120, 0:200][1].astype(np.float32)
+    red = (6.0 * (xs - 40)).clip(0, 255)  # a steep red-to-blue ramp across the box's left side
+    image = np.stack([red, np.full_like(red, 90), 255 - red], axis=2).astype(np.uint8)
+    box = (60, 30, 120, 90)
+    assert grow_for_bleed(image, [box]) == [box]
+    monkeypatch.setattr(bleed, "SETTLED", 1.0)  # without the fade test the ramp would count
+    assert grow_for_bleed(image, [box]) != [box]
+
+
+def test_sides_at_the_image_border_do_not_grow_and_growth_stays_inside() -> None:
+    image, _ = _photo_with_badge()
+    touching = (0, 0, BADGE[2], BADGE[3])  # left and top sides at the border
+    (grown,) = grow_for_bleed(image, [touching])
+    assert grown[0] == 0 and grown[1] == 0
+    assert grown[2] >= touching[2] and grown[3] >= touching[3]
+
+
+def test_mask_modes_box_and_whole_grow_refine_and_bleed_false_do_not() -> None:
+    image, _ = _photo_with_badge()
+    area = (BADGE[2] - BADGE[0]) * (BADGE[3] - BADGE[1])
+    for mode in ("box", "whole"):
+        mask, infos = mask_for_mode(image, [list(BADGE)], mode=mode)
+        assert int(mask.sum()) > area and infos[0]["box"] != list(BADGE)
+        plain, _ = mask_for_mode(image, [list(BADGE)], mode=mode, bleed=False)
+        assert int(plain.sum()) == area
