@@ -85,7 +85,7 @@ class PlannerConfig:
     context: float = 1.0  # context on each side of a region, as a fraction of the region's side
     # the crop's shorter side at least this fraction of its longer side. 1.0: square crops with
     # the region's larger side's context on every edge (the old default). 0.5: a wide or tall
-    # logo gets a crop shaped like it: 24-27 % less model work, the same PSNR within 0.03 dB
+    # logo gets a crop shaped like it: 19-25 % less model work, the same PSNR within 0.04 dB
     # on two 120-image benchmarks (bench/bench_crops.py, bench/RESULTS.md)
     min_aspect: float = 0.5
     min_context: int = 16  # pixels of context at least, in source pixels

@@ -16,7 +16,8 @@ runs the full frame; it
 4. scales the crop so its side is at most `work_size` (the side the weights were trained on):
    a large logo is seen by the model at the scale it was trained for; small crops are never
    upscaled (that adds pixels, not information) but rounded up to a multiple of 16 so
-   crops of similar size batch together,
+   crops of similar size batch together; a downscaled crop's shorter side is likewise rounded
+   up to a multiple of work_size / 8 model pixels (more context),
 5. pads the scaled crop to a multiple of 4 (and to the smallest size the reflection padding of
    the largest dilation allows).
 
@@ -176,9 +177,18 @@ def _crop_sides(region: Box, config: AOTConfig, planner: PlannerConfig) -> tuple
         crop.append(side + 2 * context)
     floor = int(math.ceil(planner.min_aspect * max(crop)))
     crop = [max(c, floor, min_model_side(config)) for c in crop]
-    if max(crop) <= config.work_size:  # unscaled: round up so that similar crops batch together
-        crop = [int(math.ceil(c / SIZE_STEP) * SIZE_STEP) for c in crop]
-    return crop[0], crop[1]
+    longest = max(crop)
+    if longest <= config.work_size:  # unscaled: round up so that similar crops batch together
+        return tuple(int(math.ceil(c / SIZE_STEP) * SIZE_STEP) for c in crop)  # type: ignore[return-value]
+    # scaled to the work size: the shorter side, in model pixels, is rounded up to an eighth of
+    # the work size (more context), so that crops of different logos share a few shapes and batch
+    scale = config.work_size / longest
+    step = max(4, config.work_size // 8)
+    sides = []
+    for c in crop:
+        model = min(config.work_size, int(math.ceil(c * scale / step)) * step)
+        sides.append(longest if model == config.work_size else round(model / scale))
+    return sides[0], sides[1]
 
 
 def plan_region(

@@ -66,14 +66,25 @@ def test_wide_region_gets_a_crop_of_its_own_shape_at_the_same_scale() -> None:
     region = (1000, 1000, 1600, 1200)  # 600 x 200
     shaped = plan_region(region, (4000, 3000), REFERENCE, PlannerConfig(min_aspect=0.0))
     x1, y1, x2, y2 = shaped.box
-    assert (x2 - x1, y2 - y1) == (1800, 600)  # each side plus twice its own context
-    assert shaped.size == (512, 171) and shaped.padded == (512, 172)
+    # each side plus twice its own context: 1800 x 600; scaled by 512 / 1800 the short side is
+    # 171 model pixels, rounded up to a multiple of 512 / 8 = 64 -> 192 (675 source pixels)
+    assert (x2 - x1, y2 - y1) == (1800, 675)
+    assert shaped.size == (512, 192) and shaped.padded == (512, 192)
     square = plan_region(region, (4000, 3000), REFERENCE, PlannerConfig(min_aspect=1.0))
     assert shaped.scale == pytest.approx(square.scale)  # the logo is seen at the same size
     half = plan_region(region, (4000, 3000), REFERENCE, PlannerConfig(min_aspect=0.5))
     x1, y1, x2, y2 = half.box
     assert (x2 - x1, y2 - y1) == (1800, 900)  # the short side raised to half the long one
     assert y1 <= 1000 and y2 >= 1200
+
+
+def test_scaled_shaped_crops_of_different_logos_share_a_shape() -> None:
+    sizes = {
+        plan_region(region, (4000, 3000), REFERENCE, PlannerConfig()).padded
+        for region in [(100, 100, 700, 430), (1000, 1000, 1500, 1300), (2000, 200, 2900, 700)]
+    }
+    # 600x330, 500x300, 900x500: short sides of 282, 307 and 284 model pixels, all -> 320
+    assert sizes == {(512, 320)}
 
 
 def test_small_shaped_crop_rounds_each_side_and_keeps_the_model_minimum() -> None:
