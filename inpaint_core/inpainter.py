@@ -34,7 +34,7 @@ from inpaint_core.fused import fused_kernels
 from inpaint_core.imageio import image_to_arrays
 from inpaint_core.model import AOTGenerator
 from inpaint_core.planner import CropPlan, grow, plan_crops
-from inpaint_core.prefill import generator_input, logo_pixels, telea
+from inpaint_core.prefill import generator_input, logo_pixels, telea_scaled
 
 ImageLike = np.ndarray | Image.Image
 
@@ -222,7 +222,7 @@ class Inpainter:
         crop, fill_crop = image[y1:y2, x1:x2], fill[y1:y2, x1:x2]
         base = None
         if logo is not None:  # prefilled here, at source resolution, then scaled with the crop
-            base = crop = telea(crop, logo[y1:y2, x1:x2])
+            base = crop = telea_scaled(crop, logo[y1:y2, x1:x2], self._prefill_scale(plan))
         own = np.zeros_like(fill_crop)
         own[ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1] = fill_crop[
             ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1
@@ -238,6 +238,11 @@ class Inpainter:
                 > 0
             )
         return _Crop(index, plan, small, hole, own, mask[y1:y2, x1:x2], fill_crop, base)
+
+    def _prefill_scale(self, plan: CropPlan) -> float:
+        """The scale a source-resolution prefill of this crop is made at (1 = source)."""
+        factor = self.planner.prefill_scale
+        return 1.0 if factor <= 0 else min(1.0, factor * plan.scale)
 
     def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:
         """One forward pass over crops of equal padded size -> the predictions and the inputs
@@ -277,7 +282,9 @@ class Inpainter:
             # the network's correction is applied to the prefill made at source resolution, so
             # a downscaled crop loses nothing the prefill itself had
             correction = np.where(crop.hole[..., None], pred[:h, :w] - seen[:h, :w], 0.0)
-            base = crop.base if crop.base is not None else telea(image[y1:y2, x1:x2], crop.fill)
+            base = crop.base
+            if base is None:
+                base = telea_scaled(image[y1:y2, x1:x2], crop.fill, self._prefill_scale(crop.plan))
             filled = np.clip(base.astype(np.float32) + upscale(correction, (x2 - x1, y2 - y1)), 0, 255)
         else:
             filled = restore_detail(

@@ -31,6 +31,25 @@ def telea(image: np.ndarray, mask: np.ndarray, radius: int = TELEA_RADIUS) -> np
     return cv2.inpaint(np.ascontiguousarray(image), hole, radius, cv2.INPAINT_TELEA)
 
 
+def telea_scaled(image: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+    """`telea(image, mask)` computed at `scale` (< 1: on a downscaled copy, upscaled back and
+    used only inside the mask; pixels outside it stay byte-identical). Telea's cost grows with
+    the hole's pixel count, so a large logo filled at a fraction of its size costs that
+    fraction squared."""
+    hole = np.asarray(mask).astype(bool)
+    if scale >= 1.0 or not hole.any():
+        return telea(image, hole)
+    height, width = hole.shape
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    # a small pixel is a hole when any source hole pixel falls in it
+    small_hole = cv2.resize(hole.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 0
+    filled = cv2.resize(telea(small, small_hole), (width, height), interpolation=cv2.INTER_LINEAR)
+    out = np.array(image, copy=True)
+    out[hole] = filled[hole]
+    return out
+
+
 def logo_pixels(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """The pixels of `hole` that a "refine" prefill replaces (bool (H, W), a subset of hole).
 

@@ -8,7 +8,7 @@ import torch
 
 from inpaint_core import Inpainter
 from inpaint_core.config import AOTConfig
-from inpaint_core.prefill import generator_input, telea
+from inpaint_core.prefill import generator_input, telea, telea_scaled
 from tests.inpaint_core.conftest import TINY, RecordingGenerator, photo_like
 
 
@@ -109,3 +109,19 @@ def test_margin_per_call_box_masks_filled_exactly(tiny_generator: RecordingGener
     assert np.array_equal(out[~mask], image[~mask])
     with pytest.raises(ValueError, match="margin"):
         inpainter.fill_region(mask, -1)
+
+
+def test_telea_scaled_fills_only_the_hole_and_follows_the_surroundings() -> None:
+    ys, xs = np.mgrid[0:120, 0:160].astype(np.float32)
+    truth = np.stack([xs * 1.5, ys * 2.0, 200 - xs], axis=2).clip(0, 255).astype(np.uint8)
+    image = truth.copy()
+    hole = np.zeros((120, 160), bool)
+    hole[40:80, 50:110] = True
+    image[hole] = (255, 0, 255)  # the logo
+    full, small = telea(image, hole), telea_scaled(image, hole, 0.25)
+    np.testing.assert_array_equal(telea_scaled(image, hole, 1.0), full)
+    np.testing.assert_array_equal(small[~hole], image[~hole])
+    # a smooth gradient is filled about as well from a quarter of the pixels
+    error = np.abs(small[hole].astype(float) - truth[hole]).mean()
+    assert error < 12.0 and error < 1.5 * np.abs(full[hole].astype(float) - truth[hole]).mean()
+    assert np.abs(small[hole].astype(float) - (255, 0, 255)).mean() > 100  # no magenta left
