@@ -54,17 +54,6 @@ LOGOS_4K = [[600, 500, 1000, 750], [2800, 1800, 3400, 2100]]
 LOGOS_8K = [[500, 400, 1100, 800], [5200, 600, 6000, 1000], [3000, 3300, 3500, 3900]]
 
 
-def median_time(fn, repeats: int) -> tuple[float, object]:
-    """Median wall time of `repeats` calls after one warm-up call, and the last result."""
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return (float(np.median(times)) if times else float("nan")), result
-
-
 def to_uint8(pred: torch.Tensor) -> np.ndarray:
     return ((pred.float()[0].permute(1, 2, 0) + 1) * 127.5).clamp(0, 255).round().byte().numpy()
 
@@ -111,7 +100,7 @@ def interleaved_times(runs: dict[str, object], repeats: int) -> dict[str, list[f
     return times
 
 
-def part_a(repeats: int) -> float:
+def part_a(repeats: int):
     rgb = cv2.resize(
         read_image(EXAMPLES / "image" / f"{PHOTO}.jpg").rgb,
         (512, 512),
@@ -164,7 +153,7 @@ def part_a(repeats: int) -> float:
             "    tanh saturates: PSNR with the last conv scaled by 0.1: "
             f"{psnr(to_uint8(q32), to_uint8(q16)):.2f} dB"
         )
-    return median["fp32"]
+    return runs["fp32"]  # type: ignore[return-value]
 
 
 def part_a_trained(weights: Path) -> None:
@@ -200,23 +189,35 @@ def photo(width: int, height: int) -> np.ndarray:
     return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
-def part_b(t32: float, repeats: int) -> None:
+def part_b(fp32_forward, repeats: int) -> None:
+    """The photo through each Inpainter, interleaved with the fp32 512 forward it is compared
+    to (one call of each per round), so that both see the machine in the same state."""
     image = photo(4096, 2668)
     mask = boxes_to_mask(LOGOS_4K, height=2668, width=4096)
     print(f"(b) 4096x2668 photo, two logos {LOGOS_4K}, Inpainter.inpaint (precision auto)")
+    print(f"    {repeats} rounds of [fp32 512 forward, then each model]; median seconds, median of")
+    print("    the per-round ratios")
     candidates = [("shipped", None), ("lite", AOTConfig.lite()), ("ref", AOTConfig.reference())]
+    runs: dict[str, object] = {"fp32": fp32_forward}
+    inpainters = {}
     for kind, config in candidates:
         torch.manual_seed(0)
         if config is None:  # the shipped default weights, as `unbrand run` uses them
             inpainter = Inpainter.load(precision="auto", critic=None)
-            config = inpainter.config
         else:
             inpainter = Inpainter(AOTGenerator(config), precision="auto")
-        seconds, out = median_time(lambda m=inpainter: m.inpaint(image, mask), repeats)
+        inpainters[kind] = inpainter
+        runs[kind] = lambda m=inpainter: m.inpaint(image, mask)
+    times = interleaved_times(runs, repeats)
+    print(f"    fp32 512 forward (reference)               {np.median(times['fp32']):7.3f} s")
+    for kind, inpainter in inpainters.items():
+        out = inpainter.inpaint(image, mask)
         fill = inpainter.fill_region(mask)
         same = bool(np.array_equal(out[~fill], image[~fill]))
+        config = inpainter.config
         name = f"{kind} (work {config.work_size}, {config.prefill}, {inpainter.precision})"
-        ratio = seconds / t32
+        seconds = float(np.median(times[kind]))
+        ratio = float(np.median(np.array(times[kind]) / np.array(times["fp32"])))
         print(f"    {name:42s} {seconds:7.3f} s = {ratio:.2f} x fp32 512 forward (target < 0.5)")
         print(f"    {'':42s} outside the fill region identical: {same}")
 
@@ -296,10 +297,10 @@ def main() -> None:
           f"{'avx512_bf16' in flags}; torch capability {capability}")
     print(f"fast bf16 (precision auto picks bf16): {cpu_has_fast_bf16()}")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (other processes share the 2 cores)")
-    t32 = part_a(args.repeats)
+    fp32_forward = part_a(args.repeats)
     if args.weights:
         part_a_trained(args.weights)
-    part_b(t32, args.repeats)
+    part_b(fp32_forward, args.repeats)
     part_c()
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
