@@ -94,3 +94,18 @@ def test_mask_modes_box_and_whole_grow_refine_and_bleed_false_do_not() -> None:
         assert int(mask.sum()) > area and infos[0]["box"] != list(BADGE)
         plain, _ = mask_for_mode(image, [list(BADGE)], mode=mode, bleed=False)
         assert int(plain.sum()) == area
+
+
+def test_grown_boxes_contain_the_given_ones_and_stay_in_the_image() -> None:
+    rng = np.random.default_rng(3)
+    image = _jpeg(rng.integers(0, 256, (64, 80, 3), dtype=np.uint8), quality=60)
+    for _ in range(200):
+        x1, y1 = int(rng.integers(-5, 80)), int(rng.integers(-5, 64))
+        box = (x1, y1, x1 + int(rng.integers(0, 30)), y1 + int(rng.integers(0, 30)))
+        (grown,) = grow_for_bleed(image, [box])
+        clipped = (max(0, box[0]), max(0, box[1]), min(80, box[2]), min(64, box[3]))
+        if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+            continue  # empty after clipping: returned as clipped, never grown
+        assert 0 <= grown[0] <= clipped[0] and 0 <= grown[1] <= clipped[1]
+        assert clipped[2] <= grown[2] <= 80 and clipped[3] <= grown[3] <= 64
+        assert clipped[0] - grown[0] <= MAX_GROW and grown[3] - clipped[3] <= MAX_GROW
