@@ -63,9 +63,11 @@ def _best_matches(
     rest would get negligible weight at the default tolerance and cost a full matmul.
     """
     dims = target.shape[1]
-    d2 = (target * target).sum(1, keepdim=True) + (source * source).sum(1)[None]
-    d2 = (d2 - 2 * target @ source.T).clamp_min(0)  # (targets, sources)
-    nearest, index = torch.topk(d2, k=min(top, source.shape[0]), dim=1, largest=False)
+    # |t - s|^2 = |t|^2 + |s|^2 - 2 t.s; |t|^2 is the same along a row, so the ranking needs only
+    # |s|^2 - 2 t.s, one matmul with the bias added in place (no further pass over the matrix)
+    partial = torch.addmm((source * source).sum(1)[None], target, source.T, alpha=-2.0)
+    nearest, index = torch.topk(partial, k=min(top, source.shape[0]), dim=1, largest=False)
+    nearest = (nearest + (target * target).sum(1, keepdim=True)).clamp_min(0)  # (targets, top)
     return index, torch.softmax(-nearest / (dims * tolerance**2), dim=1)
 
 
