@@ -38,30 +38,16 @@ def _side_lines(rgb: np.ndarray, box: tuple[int, int, int, int], side: str) -> l
     """Lines parallel to one side: index 0 is the box's own edge line, index d (>= 1) the line
     d pixels outside it; each (n, 3) float32; lines that leave the image are cut off the list."""
     x1, y1, x2, y2 = box
-    height, width = rgb.shape[:2]
+    if side in ("left", "right"):  # the columns of the image are the rows of its transpose
+        rgb, (x1, y1, x2, y2) = rgb.transpose(1, 0, 2), (y1, x1, y2, x2)
+    edge, outward = (y1, -1) if side in ("top", "left") else (y2 - 1, 1)
     lines = []
     for d in range(FAR[1]):
-        if side == "top":
-            row = y1 - d
-            if not 0 <= row < height:
-                break
-            lines.append(rgb[row, x1:x2])
-        elif side == "bottom":
-            row = y2 - 1 + d
-            if not 0 <= row < height:
-                break
-            lines.append(rgb[row, x1:x2])
-        elif side == "left":
-            col = x1 - d
-            if not 0 <= col < width:
-                break
-            lines.append(rgb[y1:y2, col])
-        else:
-            col = x2 - 1 + d
-            if not 0 <= col < width:
-                break
-            lines.append(rgb[y1:y2, col])
-    return [line.astype(np.float32) for line in lines]
+        row = edge + outward * d
+        if not 0 <= row < rgb.shape[0]:
+            break
+        lines.append(rgb[row, x1:x2].astype(np.float32))
+    return lines
 
 
 def _grow_in_chroma(lines: list[np.ndarray]) -> int:

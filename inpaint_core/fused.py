@@ -49,9 +49,8 @@ def fused_available(x: torch.Tensor) -> bool:
 
 
 def conv_relu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """relu(conv(x)) as one oneDNN convolution with a ReLU post-op."""
-    if _POINTWISE is None:  # pragma: no cover - every CPU build of torch 2.x has the op
-        return F.relu(conv(x))
+    """relu(conv(x)) as one oneDNN convolution with a ReLU post-op (only where
+    `fused_available`, which checks that the op exists)."""
     return _POINTWISE(
         x,
         conv.weight,

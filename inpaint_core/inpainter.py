@@ -50,7 +50,7 @@ class _Crop:
     own: np.ndarray  # (H, W) bool fill pixels of this crop's region, source scale
     mask: np.ndarray  # (H, W) bool mask pixels in the crop, source scale
     fill: np.ndarray  # (H, W) bool every fill pixel in the crop, source scale
-    base: np.ndarray | None = None  # (H, W, 3) uint8 source-scale prefill ("refine" models)
+    base: np.ndarray | None = None  # (H, W, 3) uint8 source-scale prefill (residual models)
 
 
 def as_rgb(image: ImageLike) -> np.ndarray:
@@ -195,11 +195,13 @@ class Inpainter:
             if not mask.any():
                 continue
             fill = self.fill_region(mask, margin)
-            # a "refine" model keeps what a box shows besides its logo (prefill.py)
-            keep = keep_background and self.config.prefill == "refine"
-            logo = logo_pixels(image, fill) if keep else None
+            prefill = None  # residual models get their Telea-based prefill near source scale
+            if self.config.residual and self.config.prefill != "white":
+                # a "refine" model keeps what a box shows besides its logo (prefill.py)
+                keep = keep_background and self.config.prefill == "refine"
+                prefill = logo_pixels(image, fill) if keep else fill
             for plan in plan_crops(fill, self.config, self.planner):
-                groups[plan.padded].append(self._prepare(index, image, mask, fill, plan, logo))
+                groups[plan.padded].append(self._prepare(index, image, mask, fill, plan, prefill))
         for crops in groups.values():
             for start in range(0, len(crops), max(1, self.planner.batch_size)):
                 batch = crops[start : start + self.planner.batch_size]
@@ -215,14 +217,14 @@ class Inpainter:
         mask: np.ndarray,
         fill: np.ndarray,
         plan: CropPlan,
-        logo: np.ndarray | None = None,
+        prefill: np.ndarray | None = None,
     ) -> _Crop:
         x1, y1, x2, y2 = plan.box
         rx1, ry1, rx2, ry2 = plan.region
         crop, fill_crop = image[y1:y2, x1:x2], fill[y1:y2, x1:x2]
         base = None
-        if logo is not None:  # prefilled here, at source resolution, then scaled with the crop
-            base = crop = telea_scaled(crop, logo[y1:y2, x1:x2], self._prefill_scale(plan))
+        if prefill is not None:  # the pixels to prefill, Telea-filled here and scaled with the crop
+            base = crop = telea_scaled(crop, prefill[y1:y2, x1:x2], self._prefill_scale(plan))
         own = np.zeros_like(fill_crop)
         own[ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1] = fill_crop[
             ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1
@@ -278,14 +280,12 @@ class Inpainter:
         filled = np.where(crop.hole[..., None], pred[:h, :w], crop.small.astype(np.float32))
         if (w, h) == (x2 - x1, y2 - y1):
             pass  # the model ran at source scale
-        elif self.config.residual and self.config.prefill != "white":
-            # the network's correction is applied to the prefill made at source resolution, so
-            # a downscaled crop loses nothing the prefill itself had
+        elif crop.base is not None:
+            # a residual network's correction is applied to the prefill made near source scale,
+            # so a downscaled crop loses nothing the prefill itself had
             correction = np.where(crop.hole[..., None], pred[:h, :w] - seen[:h, :w], 0.0)
-            base = crop.base
-            if base is None:
-                base = telea_scaled(image[y1:y2, x1:x2], crop.fill, self._prefill_scale(crop.plan))
-            filled = np.clip(base.astype(np.float32) + upscale(correction, (x2 - x1, y2 - y1)), 0, 255)
+            correction = upscale(correction, (x2 - x1, y2 - y1))
+            filled = np.clip(crop.base.astype(np.float32) + correction, 0, 255)
         else:
             filled = restore_detail(
                 filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail

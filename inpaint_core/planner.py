@@ -179,16 +179,14 @@ def _crop_sides(region: Box, config: AOTConfig, planner: PlannerConfig) -> tuple
     crop = [max(c, floor, min_model_side(config)) for c in crop]
     longest = max(crop)
     if longest <= config.work_size:  # unscaled: round up so that similar crops batch together
-        return tuple(int(math.ceil(c / SIZE_STEP) * SIZE_STEP) for c in crop)  # type: ignore[return-value]
-    # scaled to the work size: the shorter side, in model pixels, is rounded up to an eighth of
-    # the work size (more context), so that crops of different logos share a few shapes and batch
-    scale = config.work_size / longest
-    step = max(4, config.work_size // 8)
-    sides = []
-    for c in crop:
-        model = min(config.work_size, int(math.ceil(c * scale / step)) * step)
-        sides.append(longest if model == config.work_size else round(model / scale))
-    return sides[0], sides[1]
+        crop = [int(math.ceil(c / SIZE_STEP) * SIZE_STEP) for c in crop]
+    else:  # scaled to the work size: the shorter side, in model pixels, is rounded up to an
+        # eighth of the work size (more context), so that different logos' crops batch together
+        scale = config.work_size / longest
+        step = max(4, config.work_size // 8)
+        model = [min(config.work_size, int(math.ceil(c * scale / step)) * step) for c in crop]
+        crop = [longest if m == config.work_size else round(m / scale) for m in model]
+    return crop[0], crop[1]
 
 
 def plan_region(

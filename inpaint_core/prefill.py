@@ -59,7 +59,8 @@ def logo_pixels(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """
     hole = np.asarray(hole).astype(bool)
     out = hole.copy()
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    components = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    count, labels, stats, _ = components
     boxes = []
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])

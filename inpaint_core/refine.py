@@ -103,8 +103,8 @@ def mask_for_mode(
     rgb = _check_image(image)
     height, width = rgb.shape[:2]
     clipped = [_clip_box(box, width, height) for box in boxes]
-    if bleed:
-        clipped = [_clip_box(box, width, height) for box in grow_for_bleed(rgb, clipped)]
+    if bleed:  # grown boxes stay inside the image
+        clipped = grow_for_bleed(rgb, clipped)
     mask = np.zeros((height, width), bool)
     infos = []
     for x1, y1, x2, y2 in clipped:
