@@ -32,15 +32,16 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inpaint_core.bleed import grow_for_bleed  # noqa: E402
-from inpaint_core.config import BOX_MARGIN, PlannerConfig  # noqa: E402
-from inpaint_core.evaluate import list_benchmark, read_rgb  # noqa: E402
-from inpaint_core.imageio import boxes_to_mask  # noqa: E402
-from inpaint_core.inpainter import Inpainter  # noqa: E402
-from inpaint_core.logos import builtin_logo  # noqa: E402
-from inpaint_core.metrics import psnr  # noqa: E402
-from inpaint_core.synth import BOX_MARGIN as SYNTH_MARGIN  # noqa: E402
-from inpaint_core.synth import composite_logos  # noqa: E402
+from inpaint_core.evaluation.evaluate import list_benchmark, read_rgb  # noqa: E402
+from inpaint_core.evaluation.metrics import psnr  # noqa: E402
+from inpaint_core.evaluation.synth import BOX_MARGIN as SYNTH_MARGIN  # noqa: E402
+from inpaint_core.evaluation.synth import composite_logos  # noqa: E402
+from inpaint_core.inference.inpainter import Inpainter  # noqa: E402
+from inpaint_core.inference.planner import PlannerConfig  # noqa: E402
+from inpaint_core.masks.bleed import grow_for_bleed  # noqa: E402
+from inpaint_core.masks.boxes import boxes_to_mask  # noqa: E402
+from inpaint_core.masks.modes import BOX_MARGIN  # noqa: E402
+from inpaint_core.training.logos import builtin_logo  # noqa: E402
 
 RING = 4  # the scored region: annotated boxes grown by this many pixels
 CHANGED = 20.0  # RGB distance from the clean photo that counts a pixel as changed by the logo

@@ -22,8 +22,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inpaint_core.config import AOTConfig  # noqa: E402
-from inpaint_core.model import AOTGenerator  # noqa: E402
+from inpaint_core.model.config import AOTConfig  # noqa: E402
+from inpaint_core.model.network import AOTGenerator  # noqa: E402
 
 
 def seconds(fn: Callable[[], object], repeats: int = 3) -> float:

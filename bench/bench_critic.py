@@ -24,10 +24,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inpaint_core.critic import Critic, default_critic_path  # noqa: E402
-from inpaint_core.evaluate import list_benchmark, read_rgb, telea  # noqa: E402
-from inpaint_core.inpainter import Inpainter  # noqa: E402
-from inpaint_core.metrics import psnr  # noqa: E402
+from inpaint_core.evaluation.critic import Critic, default_critic_path  # noqa: E402
+from inpaint_core.evaluation.evaluate import list_benchmark, read_rgb, telea  # noqa: E402
+from inpaint_core.evaluation.metrics import psnr  # noqa: E402
+from inpaint_core.inference.inpainter import Inpainter  # noqa: E402
 
 PICTURES = ("truth", "ours", "telea", "logo")
 THRESHOLDS = (0.6, 0.7, 0.8, 0.85, 0.9)

@@ -24,11 +24,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inpaint_core.config import BOX_MARGIN, AOTConfig, PlannerConfig  # noqa: E402
-from inpaint_core.evaluate import list_benchmark, read_rgb  # noqa: E402
-from inpaint_core.inpainter import Inpainter  # noqa: E402
-from inpaint_core.metrics import psnr  # noqa: E402
-from inpaint_core.planner import grow, plan_crops  # noqa: E402
+from inpaint_core.evaluation.evaluate import list_benchmark, read_rgb  # noqa: E402
+from inpaint_core.evaluation.metrics import psnr  # noqa: E402
+from inpaint_core.inference.inpainter import Inpainter  # noqa: E402
+from inpaint_core.inference.planner import (  # noqa: E402
+    PlannerConfig,  # noqa: E402
+    grow,
+    plan_crops,
+)
+from inpaint_core.masks.modes import BOX_MARGIN  # noqa: E402
+from inpaint_core.model.config import AOTConfig  # noqa: E402
 
 
 def model_pixels(masks: list[np.ndarray], config: AOTConfig, planner: PlannerConfig) -> int:

@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 import torch
 
-from inpaint_core.detail import aggregate_residual, context_residual, upscale
-from inpaint_core.imageio import read_image
-from inpaint_core.metrics import psnr
+from inpaint_core.evaluation.metrics import psnr
+from inpaint_core.inference.detail import aggregate_residual, context_residual, upscale
+from inpaint_core.masks.imageio import read_image
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -83,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     generator = None
     if args.weights:
-        from inpaint_core.checkpoint import load_generator
+        from inpaint_core.model.checkpoint import load_generator
 
         generator = load_generator(args.weights)[0]
     rows: dict[tuple[str, int, str], list[tuple[float, float]]] = {}

@@ -2,7 +2,7 @@
 
 (a) one 512x512 forward of the REFERENCE config: plain fp32 (NCHW) against our CPU path
     (bf16 weights and activations, channels_last, inference_mode, the fused kernels of
-    inpaint_core/fused.py), with the PSNR between the two outputs, and the steps between;
+    inpaint_core/model/fused.py), with the PSNR between the two outputs, and the steps between;
     real photo + mask from shared/data/aot-examples; random weights
     (seeded). If the random outputs saturate tanh the PSNR is also given for weights scaled
     down so that activations stay in range.
@@ -40,13 +40,14 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inpaint_core.config import AOTConfig  # noqa: E402
-from inpaint_core.device import cpu_has_fast_bf16  # noqa: E402
-from inpaint_core.fused import fused_kernels  # noqa: E402
-from inpaint_core.imageio import boxes_to_mask, encode_image, read_image  # noqa: E402
-from inpaint_core.inpainter import Inpainter  # noqa: E402
-from inpaint_core.metrics import psnr  # noqa: E402
-from inpaint_core.model import AOTGenerator, prepare_input  # noqa: E402
+from inpaint_core.evaluation.metrics import psnr  # noqa: E402
+from inpaint_core.inference.inpainter import Inpainter  # noqa: E402
+from inpaint_core.masks.boxes import boxes_to_mask
+from inpaint_core.masks.imageio import encode_image, read_image  # noqa: E402
+from inpaint_core.model.config import AOTConfig  # noqa: E402
+from inpaint_core.model.device import cpu_has_fast_bf16  # noqa: E402
+from inpaint_core.model.fused import fused_kernels  # noqa: E402
+from inpaint_core.model.network import AOTGenerator, prepare_input  # noqa: E402
 
 EXAMPLES = REPO.parent / "shared" / "data" / "aot-examples"
 PHOTO = "252027220"  # 1024x667 FlickrLogos photo; its 512x512 mask is a logo rectangle
@@ -158,7 +159,7 @@ def part_a(repeats: int):
 
 def part_a_trained(weights: Path) -> None:
     """fp32 against bf16 through Inpainter with trained weights (a real-activation check)."""
-    from inpaint_core.checkpoint import load_generator
+    from inpaint_core.model.checkpoint import load_generator
 
     generator, card = load_generator(weights)
     rgb = cv2.resize(

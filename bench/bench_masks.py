@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_masks.py find --photos DIR --out W [--count N] [--write]
 
 refine: on a `unbrand make-benchmark` folder B (exact logo masks in Masks/), every image's boxes
-are refined with `inpaint_core.refine.refine_mask`; printed are the IoU with the exact mask of the
+are refined with `inpaint_core.masks.refine.refine_mask`; printed are the IoU with the exact mask of the
 box union and of the refined mask, the share of boxes that fell back to the whole box, and the
 PSNR inside the boxes of the shipped model's output with the box mask and with the refined mask
 (gain per image: mean, median, worst, how many images lose more than 0.5 dB).
@@ -30,18 +30,18 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inpaint_core.evaluate import list_benchmark, read_rgb  # noqa: E402
-from inpaint_core.findlogo import (  # noqa: E402
+from inpaint_core.evaluation.evaluate import list_benchmark, read_rgb  # noqa: E402
+from inpaint_core.evaluation.metrics import psnr  # noqa: E402
+from inpaint_core.masks.findlogo import (  # noqa: E402
     FinderConfig,
     angle_steps,
     box_iou,
     find_logos,
     load_logo,
 )
-from inpaint_core.logos import builtin_logo  # noqa: E402
-from inpaint_core.metrics import psnr  # noqa: E402
-from inpaint_core.refine import refine_mask  # noqa: E402
-from inpaint_core.voc import read_voc  # noqa: E402
+from inpaint_core.masks.refine import refine_mask  # noqa: E402
+from inpaint_core.masks.voc import read_voc  # noqa: E402
+from inpaint_core.training.logos import builtin_logo  # noqa: E402
 
 MATCH_IOU = 0.5
 
@@ -72,7 +72,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def bench_refine(args: argparse.Namespace) -> str:
-    from inpaint_core.inpainter import Inpainter
+    from inpaint_core.inference.inpainter import Inpainter
 
     inpainter = Inpainter.load(None, device="cpu", precision="auto", critic=None)
     rows = []
@@ -135,7 +135,7 @@ def make_logos(folder: Path, seed: int) -> list[Path]:
 
 
 def bench_find(args: argparse.Namespace) -> str:
-    from inpaint_core.synth import make_benchmark
+    from inpaint_core.evaluation.synth import make_benchmark
 
     out = Path(args.out)
     logo_paths = make_logos(out / "logos", args.seed)

@@ -58,13 +58,15 @@ class TrivialInpainter:
         kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
         return cv2.dilate(mask.astype(np.uint8), kernel) > 0
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None,
-                keep_background: bool = True) -> np.ndarray:
-        out = image.copy()
-        fill = self.fill_region(mask, margin)
-        ring = self.fill_region(fill) & ~fill
-        out[fill] = image[ring].mean(axis=0).astype(np.uint8)
-        return out
+    def fill(self, images: list[np.ndarray], masks: list[np.ndarray], fills: list[np.ndarray],
+             *, keep_background: list[bool]) -> list[np.ndarray]:
+        outputs = []
+        for image, fill in zip(images, fills, strict=True):
+            out = image.copy()
+            ring = self.fill_region(fill) & ~fill
+            out[fill] = image[ring].mean(axis=0).astype(np.uint8)
+            outputs.append(out)
+        return outputs
 
 
 def make_inputs(folder: Path, count: int) -> list[Path]:
@@ -138,9 +140,9 @@ def describe(label: str, rows: list[dict[str, float]]) -> None:
 
 
 def model_runs(inputs: list[Path], out: Path, url: str, count: int) -> None:
-    from inpaint_core.config import AOTConfig
-    from inpaint_core.inpainter import Inpainter
-    from inpaint_core.model import AOTGenerator
+    from inpaint_core.inference.inpainter import Inpainter
+    from inpaint_core.model.config import AOTConfig
+    from inpaint_core.model.network import AOTGenerator
 
     for name in ("lite", "reference"):
         inpainter = Inpainter(AOTGenerator(AOTConfig.named(name)), device="cpu", precision="auto")

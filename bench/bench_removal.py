@@ -26,11 +26,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inpaint_core.config import BOX_MARGIN, PlannerConfig  # noqa: E402
-from inpaint_core.evaluate import list_benchmark, read_rgb  # noqa: E402
-from inpaint_core.inpainter import Inpainter  # noqa: E402
-from inpaint_core.metrics import psnr  # noqa: E402
-from inpaint_core.prefill import prefill_pixels, telea  # noqa: E402
+from inpaint_core.evaluation.evaluate import list_benchmark, read_rgb  # noqa: E402
+from inpaint_core.evaluation.metrics import psnr  # noqa: E402
+from inpaint_core.inference.inpainter import Inpainter  # noqa: E402
+from inpaint_core.inference.planner import PlannerConfig  # noqa: E402
+from inpaint_core.inference.prefill import prefill_pixels, telea  # noqa: E402
+from inpaint_core.masks.modes import BOX_MARGIN  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

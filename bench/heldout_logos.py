@@ -62,7 +62,7 @@ def _ring_mark(rng: np.random.Generator) -> Image.Image:
 
 def _stickers(folder: Path, rng: np.random.Generator, count: int) -> list[Image.Image]:
     """Opaque crops of annotated logos from real photos (OpenLogo layout)."""
-    from inpaint_core.voc import read_voc
+    from inpaint_core.masks.voc import read_voc
 
     notes = sorted((folder / "Annotations").glob("*.xml"))
     picked = rng.choice(len(notes), size=min(count, len(notes)), replace=False)

@@ -54,7 +54,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def save_tiny_weights(path: Path) -> None:
-    from inpaint_core.checkpoint import save_inference_checkpoint
+    from inpaint_core.model.checkpoint import save_inference_checkpoint
     from tests.worker.conftest import tiny_generator
 
     save_inference_checkpoint(tiny_generator(), path, card={"model_version": "tiny-soak"})
@@ -95,7 +95,7 @@ def run_batch(args: argparse.Namespace, tmp: Path, db: str, redis: RedisServer,
 
     from typer.testing import CliRunner
 
-    from worker.cli import make_cli
+    from unbrand.cli.app import make_app
 
     weights = tmp / "tiny.safetensors"
     save_tiny_weights(weights)
@@ -110,7 +110,7 @@ def run_batch(args: argparse.Namespace, tmp: Path, db: str, redis: RedisServer,
     for worker in workers:
         worker.wait_ready()
     cli_env = {k: v for k, v in env.items() if k.startswith(("UNBRAND_", "AWS_"))}
-    result = CliRunner().invoke(make_cli(), ["submit", source, "--output", f"s3://{BUCKET}/out",
+    result = CliRunner().invoke(make_app(), ["submit", source, "--output", f"s3://{BUCKET}/out",
                                              "--name", "soak", "--queue", "cpu"], env=cli_env)
     if result.exit_code != 0:
         raise RuntimeError(result.output)

@@ -1,41 +1,65 @@
-"""AOT-GAN logo removal: the model, checkpoints and the high-resolution Inpainter.
+"""AOT-GAN logo removal: the model, its training and evaluation, and the high-resolution
+Inpainter.
 
-`from inpaint_core import Inpainter` is the public entry point. Heavy modules load lazily.
+    model/       the generator and discriminator, checkpoints, devices      (torch)
+    inference/   Inpainter, planner, prefill, detail, blend, `remove`        (torch)
+    masks/       boxes, mask modes, refinement, bleed, fixed watermarks,
+                 find-logo, image I/O, VOC files                             (no torch)
+    training/    the training loop, data, holes, losses, logos to paste      (torch)
+    evaluation/  benchmark synthesis, scoring, figures, metrics, the critic
+
+`from inpaint_core import Inpainter, remove` is the public entry point. Nothing is imported
+until it is used, so `inpaint_core.masks` stays importable without torch.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from inpaint_core.config import AOTConfig, PlannerConfig
-from inpaint_core.errors import (
-    CheckpointError,
-    DeviceError,
-    ImageInputError,
-    ImageTooLargeError,
-    InpaintError,
-    NoDefaultWeightsError,
-)
-
 if TYPE_CHECKING:
-    from inpaint_core.inpainter import Inpainter
+    from inpaint_core.errors import (
+        CheckpointError,
+        DeviceError,
+        ImageInputError,
+        ImageTooLargeError,
+        InpaintError,
+        NoDefaultWeightsError,
+    )
+    from inpaint_core.inference.inpainter import Inpainter
+    from inpaint_core.inference.planner import PlannerConfig
+    from inpaint_core.inference.remove import Removal, remove
+    from inpaint_core.model.config import AOTConfig
 
+_EXPORTS = {
+    "AOTConfig": "inpaint_core.model.config",
+    "PlannerConfig": "inpaint_core.inference.planner",
+    "Inpainter": "inpaint_core.inference.inpainter",
+    "remove": "inpaint_core.inference.remove",
+    "Removal": "inpaint_core.inference.remove",
+    "InpaintError": "inpaint_core.errors",
+    "CheckpointError": "inpaint_core.errors",
+    "NoDefaultWeightsError": "inpaint_core.errors",
+    "ImageInputError": "inpaint_core.errors",
+    "ImageTooLargeError": "inpaint_core.errors",
+    "DeviceError": "inpaint_core.errors",
+}
 __all__ = [
     "AOTConfig",
-    "PlannerConfig",
-    "Inpainter",
-    "InpaintError",
     "CheckpointError",
-    "NoDefaultWeightsError",
+    "DeviceError",
     "ImageInputError",
     "ImageTooLargeError",
-    "DeviceError",
+    "InpaintError",
+    "Inpainter",
+    "NoDefaultWeightsError",
+    "PlannerConfig",
+    "Removal",
+    "remove",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Inpainter":
-        from inpaint_core.inpainter import Inpainter
-
-        return Inpainter
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'inpaint_core' has no attribute {name!r}")

@@ -4,9 +4,9 @@ They live in `batches.options` and the worker reads them for every job of the ba
 
     options["mask_mode"]  "box" (the default: the whole boxes; a model with the "refine" prefill
                           keeps what of a box is not logo), "refine" (only the logo's pixels
-                          inside each box, inpaint_core.refine; a box it is unsure of is used
+                          inside each box, inpaint_core.masks.refine; a box it is unsure of is used
                           whole) or "whole" (every pixel of every box repainted)
-    options["fixed"]      an inpaint_core.fixedmask spec plus "mask_uri" (a mask image every worker
+    options["fixed"]      an inpaint_core.masks.fixed spec plus "mask_uri" (a mask image every worker
                           can read, or None), applied to every image; absent without --box / --mask
 
 A batch keeps the options it was created with: submitting the same batch again with other mask
@@ -21,19 +21,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from inpaint_core.errors import ImageInputError
+from inpaint_core.masks.modes import MaskMode, mask_mode
 from scheduler.errors import ConfigError, StorageError
 from scheduler.settings import Settings
 from scheduler.storage import open_storage
 
-DEFAULT_MASK_MODE = "box"
-MASK_MODES = ("box", "refine", "whole")  # == inpaint_core.refine.MASK_MODES (a test keeps them equal)
+DEFAULT_MASK_MODE = MaskMode.box.value
 
 
 def check_mask_mode(mode: str) -> str:
     """`mode` when it is a known mask mode, else ConfigError naming the choices."""
-    if mode not in MASK_MODES:
-        raise ConfigError(f"unknown mask mode {mode!r}; use one of {', '.join(MASK_MODES)}")
-    return mode
+    try:
+        return mask_mode(mode).value
+    except ImageInputError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def fixed_option(
@@ -52,7 +54,7 @@ def fixed_option(
     bad value fails before any job exists. Raises ConfigError with the reason.
     """
     from inpaint_core.errors import ImageInputError
-    from inpaint_core.fixedmask import spec_from_args
+    from inpaint_core.masks.fixed import spec_from_args
 
     if not boxes and not mask:
         _refuse_orphans(reference_size, scale_with_image, keep_aspect, anchor)
@@ -86,7 +88,7 @@ def _mask_location(mask: str) -> str:
 def _mask_size(uri: str, settings: Settings | None) -> tuple[int, int]:
     """(width, height) of the fixed mask at `uri`; ConfigError when it cannot be used."""
     from inpaint_core.errors import ImageInputError
-    from inpaint_core.imageio import decode_mask
+    from inpaint_core.masks.imageio import decode_mask
 
     try:
         storage, key = open_storage(uri, settings=settings)

@@ -1,11 +1,11 @@
 """Inputs and outputs of one job: decode image + mask from storage, encode and place the output,
 and the quality figures stored with the job.
 
-The mask of a job is the union of
-    its boxes (mask_spec["boxes"]), as whole boxes or refined to the logo's pixels
-        (batch option "mask_mode": "box" or "refine", inpaint_core.refine.mask_for_mode),
+What a job removes is
+    its boxes (mask_spec["boxes"]), turned into a mask under the batch option "mask_mode"
+        by inpaint_core.masks.modes (through inpaint_core.inference.remove),
     its mask file (mask_spec["mask_uri"]), used as it is,
-    the batch's fixed-position watermark (batch option "fixed", inpaint_core.fixedmask): its
+    the batch's fixed-position watermark (batch option "fixed", inpaint_core.masks.fixed): its
         boxes are placed on the image and join the job's boxes (so "refine" refines them too),
         its mask file ("fixed"]["mask_uri"]) is placed and used as it is.
 
@@ -15,38 +15,40 @@ together and owns the database side.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from inpaint_core.errors import ImageInputError
-from inpaint_core.fixedmask import fixed_boxes_for, fixed_mask_for, validate_fixed_spec
-from inpaint_core.imageio import (
+from inpaint_core.evaluation.metrics import reference_metrics, seam_score
+from inpaint_core.masks.boxes import BoxError, check_boxes
+from inpaint_core.masks.fixed import fixed_boxes_for, fixed_mask_for, validate_fixed_spec
+from inpaint_core.masks.imageio import (
     DEFAULT_MAX_PIXELS,
     LoadedImage,
-    boxes_to_mask,
     decode_mask,
     encode_image,
     read_image,
     read_mask,
 )
-from inpaint_core.metrics import reference_metrics, seam_score
-from inpaint_core.refine import MASK_MODES, mask_for_mode
+from inpaint_core.masks.modes import MASK_MODES, MaskMode, RemovalMask, removal_mask
 from scheduler.errors import DatasetError
 from scheduler.storage import Storage, join_key, output_key
+
+if TYPE_CHECKING:
+    from inpaint_core.inference.remove import Removal
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "JobInputs",
-    "check_boxes",
     "compute_metrics",
     "encode_output",
     "load_inputs",
     "output_location",
-    "parse_boxes",
+    "job_boxes",
 ]
 
 StorageResolver = Callable[[str], tuple[Storage, str]]
@@ -63,16 +65,19 @@ JPEG_QUALITY = 95
 
 @dataclass(frozen=True)
 class JobInputs:
-    """Everything read for one job: the image, the bool mask (True = remove), an optional truth."""
+    """Everything read for one job: the image, what to remove from it, an optional truth."""
 
     image: LoadedImage
-    mask: np.ndarray  # (H, W) bool
+    boxes: list[list[int]]  # the job's boxes plus the batch's fixed boxes, 0-based end exclusive
+    pixel_mask: np.ndarray | None  # (H, W) bool from mask files (used as they are), or None
+    mode: MaskMode  # how the boxes become the region to remove (masks/modes.py)
     truth: np.ndarray | None  # (H, W, 3) uint8 when mask_spec has truth_uri
     rel_path: str  # path of the input inside its dataset, for the output key
-    mask_mode: str = "box"  # how the boxes became mask: "box" or "refine"
-    refined_boxes: int = 0  # "refine": boxes narrowed to the logo's pixels
-    fallback_boxes: int = 0  # "refine": boxes used whole because the refinement was unsure
-    box_only: bool = False  # the mask is whole boxes alone (filled exactly: BOX_MARGIN)
+
+    def plan(self) -> RemovalMask:
+        """The region to remove and how (the same call `remove` makes)."""
+        return removal_mask(self.image.rgb, boxes=self.boxes, pixel_mask=self.pixel_mask,
+                            mode=self.mode)
 
 
 def read_object(uri: str, resolver: StorageResolver) -> bytes:
@@ -81,26 +86,12 @@ def read_object(uri: str, resolver: StorageResolver) -> bytes:
     return storage.read_bytes(key)
 
 
-def check_boxes(raw: Any) -> list[list[int]]:
-    """`raw` boxes ([[x1, y1, x2, y2], ...], 0-based, end exclusive) as integer boxes."""
-    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-        raise DatasetError(f"boxes must be a list of [x1, y1, x2, y2], got {type(raw).__name__}")
-    boxes: list[list[int]] = []
-    for box in raw:
-        valid = isinstance(box, Sequence) and not isinstance(box, str) and len(box) == 4
-        numbers = valid and all(isinstance(v, int | float) and not isinstance(v, bool) for v in box)
-        if not numbers:
-            raise DatasetError(f"invalid box {box!r}: expected four numbers [x1, y1, x2, y2]")
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
-        if x2 <= x1 or y2 <= y1:
-            raise DatasetError(f"empty or inverted box {list(box)!r}")
-        boxes.append([x1, y1, x2, y2])
-    return boxes
-
-
-def parse_boxes(raw: Any, *, height: int, width: int) -> np.ndarray:
-    """The mask of `raw` boxes ([[x1, y1, x2, y2], ...], 0-based, end exclusive), clipped."""
-    return boxes_to_mask(check_boxes(raw), height=height, width=width)
+def job_boxes(raw: Any) -> list[list[int]]:
+    """A job's stored boxes as integer boxes; DatasetError naming the problem."""
+    try:
+        return check_boxes(raw)
+    except BoxError as exc:
+        raise DatasetError(str(exc)) from exc
 
 
 def load_inputs(
@@ -112,34 +103,34 @@ def load_inputs(
     mask_mode: str = "box",
     fixed: dict[str, Any] | None = None,
 ) -> JobInputs:
-    """Read and decode the image, its mask (boxes, mask file and the batch's fixed watermark,
-    see the module docstring) and the optional truth."""
-    if mask_mode not in MASK_MODES:
-        raise DatasetError(f"unknown mask mode {mask_mode!r} (one of {', '.join(MASK_MODES)})")
+    """Read and decode the image, what to remove (boxes, mask file and the batch's fixed
+    watermark, see the module docstring) and the optional truth."""
+    try:
+        mode = MaskMode(mask_mode)
+    except ValueError:
+        raise DatasetError(f"unknown mask mode {mask_mode!r} (one of {', '.join(MASK_MODES)})") from None
     spec = _fixed_spec(fixed)
     raw_boxes, mask_uri = mask_spec.get("boxes"), mask_spec.get("mask_uri")
     if raw_boxes is None and not mask_uri and spec is None:
         raise DatasetError("the job has neither boxes nor a mask file")
-    boxes = check_boxes(raw_boxes) if raw_boxes is not None else []
+    boxes = job_boxes(raw_boxes) if raw_boxes is not None else []
     image = read_image(read_object(input_uri, resolver), max_pixels=max_pixels)
     height, width = image.rgb.shape[:2]
     if spec is not None:
         boxes += fixed_boxes_for((width, height), spec)
-    mask, infos = mask_for_mode(image.rgb, boxes, mode=mask_mode)
+    pixel_mask = None
     if mask_uri:
-        mask |= read_mask(read_object(mask_uri, resolver), size=(width, height))
+        pixel_mask = read_mask(read_object(mask_uri, resolver), size=(width, height))
     if fixed and fixed.get("mask_uri"):
-        mask |= _fixed_mask(fixed["mask_uri"], spec, resolver, size=(width, height),
-                            max_pixels=max_pixels)
+        placed = _fixed_mask(fixed["mask_uri"], spec, resolver, size=(width, height),
+                             max_pixels=max_pixels)
+        pixel_mask = placed if pixel_mask is None else pixel_mask | placed
     truth = None
     if mask_spec.get("truth_uri"):
         truth = read_image(read_object(mask_spec["truth_uri"], resolver), max_pixels=max_pixels).rgb
     rel_path = mask_spec.get("rel_path") or _basename(input_uri)
-    box_only = mask_mode in ("box", "whole") and not mask_uri and not (fixed and fixed.get("mask_uri"))
-    return JobInputs(image=image, mask=mask, truth=truth, rel_path=rel_path, mask_mode=mask_mode,
-                     refined_boxes=sum(_refined(info) for info in infos),
-                     fallback_boxes=sum(bool(info["fell_back"]) for info in infos),
-                     box_only=box_only)
+    return JobInputs(image=image, boxes=boxes, pixel_mask=pixel_mask, mode=mode, truth=truth,
+                     rel_path=rel_path)
 
 
 def _fixed_spec(fixed: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -159,11 +150,6 @@ def _fixed_mask(uri: str, spec: Any, resolver: StorageResolver, *, size: tuple[i
     """The fixed mask file placed on an image of `size` (its boxes are handled with the job's)."""
     reference = decode_mask(read_object(uri, resolver), max_pixels=max_pixels)
     return fixed_mask_for(size, {**spec, "boxes": []}, mask=reference)
-
-
-def _refined(info: dict[str, Any]) -> bool:
-    """Whether a box of mask_for_mode's infos was narrowed (not used whole, not empty)."""
-    return info["method"] != "box"
 
 
 def _basename(uri: str) -> str:
@@ -207,7 +193,7 @@ def output_location(
     return storage, join_key(prefix, output_key(batch_name, rel_path, ext))
 
 
-SEAM_BAND = 2  # inpaint_core.metrics.seam_score's default band
+SEAM_BAND = 2  # inpaint_core.evaluation.metrics.seam_score's default band
 # seam_score looks at most 6 * band pixels beyond the fill (its ring) plus 1 for the Sobel
 # kernel; a crop this much larger than the fill's bounding box gives the same number.
 SEAM_PAD = 6 * SEAM_BAND + 4
@@ -225,17 +211,18 @@ def local_seam_score(output: np.ndarray, fill: np.ndarray) -> float:
     return seam_score(output[y1:y2, x1:x2], fill[y1:y2, x1:x2], band=SEAM_BAND)
 
 
-def compute_metrics(inputs: JobInputs, output: np.ndarray, fill: np.ndarray) -> dict[str, Any]:
+def compute_metrics(inputs: JobInputs, removal: Removal) -> dict[str, Any]:
     """mask_ratio, fill_ratio, mask_mode and seam_score always (refined_boxes and fallback_boxes
     in "refine" mode); reference figures when a truth image exists."""
+    output, fill = removal.output, removal.fill
     metrics: dict[str, Any] = {
-        "mask_ratio": float(inputs.mask.mean()),
-        "fill_ratio": float(np.asarray(fill, dtype=bool).mean()),
-        "mask_mode": inputs.mask_mode,
+        "mask_ratio": float(removal.plan.mask.mean()),
+        "fill_ratio": float(fill.mean()),
+        "mask_mode": inputs.mode.value,
     }
-    if inputs.mask_mode == "refine":
-        metrics["refined_boxes"] = inputs.refined_boxes
-        metrics["fallback_boxes"] = inputs.fallback_boxes
+    if inputs.mode is MaskMode.refine:
+        metrics["refined_boxes"] = removal.plan.refined_boxes
+        metrics["fallback_boxes"] = removal.plan.fallback_boxes
     metrics["seam_score"] = local_seam_score(output, fill)  # 1.0 when nothing was filled
     if inputs.truth is not None:
         if inputs.truth.shape != output.shape:
@@ -244,5 +231,5 @@ def compute_metrics(inputs: JobInputs, output: np.ndarray, fill: np.ndarray) -> 
                 f"output is {output.shape[1]}x{output.shape[0]}"
             )
         else:
-            metrics.update(reference_metrics(inputs.truth, output, np.asarray(fill, dtype=bool)))
+            metrics.update(reference_metrics(inputs.truth, output, fill))
     return metrics

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 from inpaint_core.errors import CheckpointError, NoDefaultWeightsError
 
 if TYPE_CHECKING:
-    from inpaint_core.inpainter import Inpainter
-
+    from inpaint_core.inference.inpainter import Inpainter
     from scheduler.settings import Settings
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ def check_weights(spec: ModelSpec) -> None:
         if not Path(spec.weights).is_file():
             raise CheckpointError(f"weights file not found: {spec.weights}")
         return
-    from inpaint_core.checkpoint import default_weights_path, load_default_generator
+    from inpaint_core.model.checkpoint import default_weights_path, load_default_generator
 
     if not default_weights_path().is_file():
         load_default_generator()  # raises NoDefaultWeightsError with inpaint_core's own message
@@ -78,7 +77,7 @@ class ModelCache:
 
 def load_inpainter(spec: ModelSpec) -> Inpainter:
     """Load an Inpainter for `spec` (imports torch)."""
-    from inpaint_core.inpainter import Inpainter
+    from inpaint_core.inference.inpainter import Inpainter
 
     return Inpainter.load(spec.weights, device=spec.device, precision=spec.precision)
 

@@ -29,7 +29,6 @@ import sqlalchemy as sa
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session, sessionmaker
 
-from inpaint_core.config import BOX_MARGIN
 from inpaint_core.errors import ImageInputError
 from scheduler.db import crud
 from scheduler.db.models import Batch, Job, JobStatus
@@ -56,7 +55,7 @@ from worker.job_io import (
 from worker.services import job_heartbeats
 
 if TYPE_CHECKING:
-    from inpaint_core.inpainter import Inpainter
+    from inpaint_core.inference.inpainter import Inpainter
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +182,8 @@ def _run(
     worker_name: str,
     options: PipelineOptions,
 ) -> JobOutcome:
+    from inpaint_core.inference.remove import remove  # torch: only where jobs run
+
     inpainter = inpainter_provider()  # loads the model on a process's first job: not timed
     started = time.perf_counter()
     inputs = load_inputs(ticket.input_uri, ticket.mask_spec, storage_resolver,
@@ -190,22 +191,20 @@ def _run(
                          mask_mode=ticket.options.get("mask_mode") or "box",
                          fixed=ticket.options.get("fixed"))
     read_done = time.perf_counter()
-    margin = BOX_MARGIN if inputs.box_only else None  # None: the planner's, for pixel masks
-    output = inpainter.inpaint(inputs.image.rgb, inputs.mask, margin=margin,
-                               keep_background=inputs.mask_mode != "whole")
+    removal = remove(inpainter, inputs.image.rgb, boxes=inputs.boxes, mask=inputs.pixel_mask,
+                     mode=inputs.mode)
     inference_done = time.perf_counter()
     if not _still_ours(factory, ticket.job_id, worker_name):  # cancelled or taken over meanwhile
         return JobOutcome(ticket.job_id, "skipped", error="cancelled or taken over while running")
-    output_uri = _write_output(ticket, inputs, output, storage_resolver)
+    output_uri = _write_output(ticket, inputs, removal.output, storage_resolver)
     write_done = time.perf_counter()
     timings = {
         "read_ms": 1000 * (read_done - started),
         "inference_ms": 1000 * (inference_done - read_done),
         "write_ms": 1000 * (write_done - inference_done),
     }
-    fill = inpainter.fill_region(inputs.mask, margin)
-    metrics = compute_metrics(inputs, output, fill)
-    realness = inpainter.realness(output, fill)  # None without discriminator weights
+    metrics = compute_metrics(inputs, removal)
+    realness = inpainter.realness(removal.output, removal.fill)  # None without discriminator weights
     if realness is not None:
         metrics["disc_realness"] = realness
     score, flagged = assess(metrics, thresholds=thresholds_from_options(ticket.options))

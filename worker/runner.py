@@ -30,7 +30,7 @@ from worker.pipeline import JobOutcome, PipelineOptions, process_job
 from worker.services import StorageResolver
 
 if TYPE_CHECKING:
-    from inpaint_core.inpainter import Inpainter
+    from inpaint_core.inference.inpainter import Inpainter
 
 DB_FILE = "unbrand.db"
 MAX_LISTED_FAILURES = 20

@@ -1,7 +1,7 @@
 """What every dataset reader yields, and the box rules they share.
 
 Boxes in a DatasetItem are 0-based pixel boxes [x1, y1, x2, y2) with the end excluded
-(the `inpaint_core.imageio.boxes_to_mask` convention). Readers that know the image size
+(the `inpaint_core.masks.imageio.boxes_to_mask` convention). Readers that know the image size
 (VOC `<size>`) clip boxes to it with a warning; the others can only clip at 0, and
 the worker clips the far edges when it has decoded the image. An inverted or empty box
 makes that one item an error, never the whole dataset.

@@ -11,14 +11,14 @@ from scheduler.queue import publish_jobs
 from scheduler.settings import get_settings
 from tests.faults.conftest import BUCKET, Services, assert_nothing_lost
 from tests.faults.data import upload_manifest
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("inpaint_core.inpainter")
+pytest.importorskip("inpaint_core.inference.inpainter")
 
 
 def cli(services: Services, *args: str, **env: str) -> object:
-    result = CliRunner().invoke(make_cli(), list(args), env=services.cli_env(**env))
+    result = CliRunner().invoke(make_app(), list(args), env=services.cli_env(**env))
     return result
 
 

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from scheduler.settings import get_settings
 from tests.faults.conftest import BUCKET, Services, assert_nothing_lost
 from tests.faults.corpus import manifest_corpus, voc_corpus
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
-pytest.importorskip("inpaint_core.inpainter")
+pytest.importorskip("inpaint_core.inference.inpainter")
 
 
 def rows_of(db_url: str) -> list[dict[str, Any]]:
@@ -96,7 +96,7 @@ def test_hostile_corpus_through_submit_and_a_worker(services: Services, tmp_path
     for path in (tmp_path / "m").iterdir():
         client.put_object(Bucket=BUCKET, Key=f"corpus/{path.name}", Body=path.read_bytes())
     services.start_worker("hostile@faults", UNBRAND_MAX_PIXELS="20000000")
-    result = CliRunner().invoke(make_cli(), [
+    result = CliRunner().invoke(make_app(), [
         "submit", f"s3://{BUCKET}/corpus/list.csv", "--output", f"s3://{BUCKET}/out",
         "--name", "corpus", "--queue", "cpu"], env=services.cli_env())
     assert result.exit_code == 0, result.output

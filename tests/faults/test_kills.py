@@ -19,16 +19,16 @@ from typer.testing import CliRunner
 
 from tests.faults.conftest import BUCKET, Services, assert_nothing_lost
 from tests.faults.data import upload_manifest
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-pytest.importorskip("inpaint_core.inpainter")
+pytest.importorskip("inpaint_core.inference.inpainter")
 
 SHORT = {"UNBRAND_VISIBILITY_TIMEOUT": "5", "UNBRAND_TASK_TIME_LIMIT": "4"}
 
 
 def submit(services: Services, source: str, name: str, *, short: bool = True) -> None:
-    result = CliRunner().invoke(make_cli(), [
+    result = CliRunner().invoke(make_app(), [
         "submit", source, "--output", f"s3://{BUCKET}/out", "--name", name, "--queue", "cpu"],
         env=services.cli_env(**(SHORT if short else {})))
     assert result.exit_code == 0, result.output

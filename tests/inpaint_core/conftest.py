@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from inpaint_core.config import AOTConfig
-from inpaint_core.model import AOTGenerator
+from inpaint_core.model.config import AOTConfig
+from inpaint_core.model.network import AOTGenerator
 
 TINY = AOTConfig(width=8, blocks=2, rates=(1, 2), work_size=64, name="tiny")
 

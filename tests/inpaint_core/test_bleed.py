@@ -1,4 +1,4 @@
-"""Growing tight boxes over a logo's JPEG colour bleed (inpaint_core/bleed.py)."""
+"""Growing tight boxes over a logo's JPEG colour bleed (inpaint_core/masks/bleed.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaint_core import bleed
-from inpaint_core.bleed import MAX_GROW, grow_for_bleed
-from inpaint_core.refine import mask_for_mode
+from inpaint_core.masks import bleed
+from inpaint_core.masks.bleed import MAX_GROW, grow_for_bleed
+from inpaint_core.masks.modes import removal_mask
 
 BADGE = (60, 40, 140, 80)  # x1, y1, x2, y2 of an opaque magenta badge
 
@@ -90,9 +90,10 @@ def test_mask_modes_box_and_whole_grow_refine_and_bleed_false_do_not() -> None:
     image, _ = _photo_with_badge()
     area = (BADGE[2] - BADGE[0]) * (BADGE[3] - BADGE[1])
     for mode in ("box", "whole"):
-        mask, infos = mask_for_mode(image, [list(BADGE)], mode=mode)
+        plan = removal_mask(image, boxes=[list(BADGE)], mode=mode)
+        mask, infos = plan.mask, plan.infos
         assert int(mask.sum()) > area and infos[0]["box"] != list(BADGE)
-        plain, _ = mask_for_mode(image, [list(BADGE)], mode=mode, bleed=False)
+        plain = removal_mask(image, boxes=[list(BADGE)], mode=mode, bleed=False).mask
         assert int(plain.sum()) == area
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from inpaint_core.checkpoint import (
+from inpaint_core.errors import CheckpointError, NoDefaultWeightsError
+from inpaint_core.model.checkpoint import (
     default_weights_path,
     infer_config,
     load_default_generator,
@@ -17,9 +18,8 @@ from inpaint_core.checkpoint import (
     load_generator,
     save_inference_checkpoint,
 )
-from inpaint_core.config import AOTConfig
-from inpaint_core.errors import CheckpointError, NoDefaultWeightsError
-from inpaint_core.model import AOTGenerator, PatchDiscriminator
+from inpaint_core.model.config import AOTConfig
+from inpaint_core.model.network import AOTGenerator, PatchDiscriminator
 
 TINY = AOTConfig(width=8, blocks=2, rates=(1, 2), work_size=32, name="tiny")
 

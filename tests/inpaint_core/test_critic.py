@@ -10,16 +10,16 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from inpaint_core.critic import (
+from inpaint_core.errors import CheckpointError, ImageInputError
+from inpaint_core.evaluation.critic import (
     Critic,
     CriticTraining,
     region_windows,
     save_critic,
     train_critic,
 )
-from inpaint_core.errors import CheckpointError, ImageInputError
-from inpaint_core.inpainter import Inpainter
-from inpaint_core.model import PatchDiscriminator
+from inpaint_core.inference.inpainter import Inpainter
+from inpaint_core.model.network import PatchDiscriminator
 from tests.worker.conftest import tiny_generator
 
 
@@ -153,7 +153,7 @@ def test_inpainter_realness_uses_its_critic(tmp_path: Path) -> None:
     mask = hole((64, 64), (20, 20, 40, 40))
     assert inpainter.realness(image, mask) is None  # no critic: no figure
     path = save_critic(constant_disc(-0.25), tmp_path / "c.safetensors", card={"size": 64})
-    from inpaint_core.checkpoint import save_inference_checkpoint
+    from inpaint_core.model.checkpoint import save_inference_checkpoint
 
     weights = save_inference_checkpoint(tiny_generator(), tmp_path / "g.safetensors", card={})
     assert Inpainter.load(weights, device="cpu").critic is None  # "auto": only for shipped G

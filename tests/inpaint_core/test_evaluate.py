@@ -8,12 +8,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from inpaint_core.errors import ImageInputError
-from inpaint_core.evaluate import bin_label, evaluate, list_benchmark, run_model, telea
-from inpaint_core.figures import COLUMNS, comparison_grid, metrics_table_markdown
-from inpaint_core.voc import VocAnnotation, VocObject, boxes_mask, read_split, read_voc, write_voc
+from inpaint_core.evaluation.evaluate import bin_label, evaluate, list_benchmark, run_model, telea
+from inpaint_core.evaluation.figures import COLUMNS, comparison_grid, metrics_table_markdown
+from inpaint_core.inference.inpainter import Inpainter
+from inpaint_core.masks.bleed import MAX_GROW
+from inpaint_core.masks.boxes import boxes_to_mask
+from inpaint_core.masks.voc import VocAnnotation, VocObject, read_split, read_voc, write_voc
+from inpaint_core.model.network import AOTGenerator
+from tests.inpaint_core.conftest import TINY
 
 SIZE = (100, 80)  # width, height: 8000 pixels
 
@@ -34,7 +40,7 @@ def test_voc_round_trip_is_one_based_inclusive(tmp_path: Path) -> None:
         ("acme", [0, 0, 10, 5]),
         ("b", [5, 6, 7, 8]),
     ]
-    mask = boxes_mask([o.box for o in back.objects], height=80, width=100)
+    mask = boxes_to_mask([o.box for o in back.objects], height=80, width=100)
     assert mask.sum() == 10 * 5 + 2 * 2
 
 
@@ -51,7 +57,7 @@ def test_voc_errors_and_clipping(tmp_path: Path) -> None:
     (tmp_path / "bomb.xml").write_text(bomb)
     with pytest.raises(ImageInputError, match="refused"):  # defusedxml refuses entity declarations
         read_voc(tmp_path / "bomb.xml")
-    assert boxes_mask([[-5, -5, 3, 2], [98, 78, 200, 200]], height=80, width=100).sum() == 6 + 4
+    assert boxes_to_mask([[-5, -5, 3, 2], [98, 78, 200, 200]], height=80, width=100).sum() == 6 + 4
     with pytest.raises(ImageInputError, match="no image list"):
         read_split(tmp_path)
 
@@ -66,7 +72,7 @@ def _benchmark(root: Path, boxes: dict[str, list[list[int]]]) -> dict[str, np.nd
         truth = rng.integers(20, 231, (SIZE[1], SIZE[0], 3), dtype=np.uint8)
         truth = cv2.GaussianBlur(truth, (5, 5), 0)
         logo = truth.copy()
-        logo[boxes_mask(image_boxes, height=SIZE[1], width=SIZE[0])] = (255, 0, 0)
+        logo[boxes_to_mask(image_boxes, height=SIZE[1], width=SIZE[0])] = (255, 0, 0)
         Image.fromarray(truth).save(root / "GroundTruth" / f"{image_id}.png")
         Image.fromarray(logo).save(root / "JPEGImages" / f"{image_id}.jpg", quality=95)
         objects = [VocObject("logo", b) for b in image_boxes]
@@ -127,7 +133,7 @@ def test_known_noise_gives_known_psnr(tmp_path: Path) -> None:
     results.mkdir()
     for image_id, truth in truths.items():
         noisy = truth.astype(int)
-        box = boxes_mask(BOXES[image_id], height=SIZE[1], width=SIZE[0])
+        box = boxes_to_mask(BOXES[image_id], height=SIZE[1], width=SIZE[0])
         noisy[box] += np.where(
             np.indices(noisy[box].shape).sum(0) % 2 == 0, 10, -10
         )  # +-10 inside the box
@@ -154,7 +160,7 @@ def test_telea_baseline_row_and_missing_results(tmp_path: Path) -> None:
     report = evaluate(results, tmp_path / "bench")
     assert report["missing"] == ["small", "big"] and report["images"] == 1
     image = np.asarray(Image.open(tmp_path / "bench" / "JPEGImages" / "mid.jpg"))
-    box = boxes_mask(BOXES["mid"], height=SIZE[1], width=SIZE[0])
+    box = boxes_to_mask(BOXES["mid"], height=SIZE[1], width=SIZE[0])
     expected = cv2.inpaint(image, box.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
     mse = ((expected.astype(float) - truths["mid"]) ** 2)[box].mean()
     telea_row = report["per_image"][0]["telea"]
@@ -166,38 +172,35 @@ def test_telea_baseline_row_and_missing_results(tmp_path: Path) -> None:
         evaluate(tmp_path / "empty", tmp_path / "bench")
 
 
-class FlatFill:
-    """Has `.inpaint(image, mask)` like the Inpainter: fills the hole with the mean known colour."""
-
-    def __init__(self) -> None:
-        self.masks: list[np.ndarray] = []
-
-    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        self.masks.append(mask.copy())
-        out = image.copy()
-        out[mask] = image[~mask].mean(axis=0).round().astype(np.uint8)
-        return out
+def tiny_inpainter() -> Inpainter:
+    torch.manual_seed(0)
+    return Inpainter(AOTGenerator(TINY).eval())
 
 
-def test_run_model_uses_box_masks_and_feeds_evaluate(tmp_path: Path) -> None:
+def test_run_model_removes_the_boxes_and_feeds_evaluate(tmp_path: Path) -> None:
     _benchmark(tmp_path / "bench", BOXES)
-    model = FlatFill()
-    written = run_model(tmp_path / "bench", tmp_path / "ours", model)
+    written = run_model(tmp_path / "bench", tmp_path / "ours", tiny_inpainter())
     assert [p.name for p in written] == ["small.png", "mid.png", "big.png"]
-    for mask, image_id in zip(model.masks, BOXES, strict=True):
-        assert np.array_equal(mask, boxes_mask(BOXES[image_id], height=SIZE[1], width=SIZE[0]))
-    out = np.asarray(Image.open(written[1]))
-    src = np.asarray(Image.open(tmp_path / "bench" / "JPEGImages" / "mid.jpg"))
-    assert np.array_equal(out[~model.masks[1]], src[~model.masks[1]])  # PNG: byte-identical outside
+    for path, image_id in zip(written, BOXES, strict=True):
+        out = np.asarray(Image.open(path))
+        src = np.asarray(Image.open(tmp_path / "bench" / "JPEGImages" / f"{image_id}.jpg"))
+        boxes = boxes_to_mask(BOXES[image_id], height=SIZE[1], width=SIZE[0])
+        # as `run` does, a box may grow over the JPEG's colour bleed, by MAX_GROW at most
+        grown = [[x1 - MAX_GROW, y1 - MAX_GROW, x2 + MAX_GROW, y2 + MAX_GROW]
+                 for x1, y1, x2, y2 in BOXES[image_id]]
+        near = boxes_to_mask(grown, height=SIZE[1], width=SIZE[0])
+        assert np.array_equal(out[~near], src[~near])  # PNG: byte-identical outside the boxes
+        assert not np.array_equal(out[boxes], src[boxes])  # the red logo inside them is gone
     report = evaluate(tmp_path / "ours", tmp_path / "bench")
-    assert report["images"] == 3 and 10 < report["methods"]["ours"]["all"]["psnr_box"] < 40
-    run_model(tmp_path / "bench", tmp_path / "ours", model, skip_existing=True)
-    assert len(model.masks) == 3  # nothing re-run
+    assert report["images"] == 3 and 5 < report["methods"]["ours"]["all"]["psnr_box"] < 40
+    before = [p.stat().st_mtime_ns for p in written]
+    run_model(tmp_path / "bench", tmp_path / "ours", tiny_inpainter(), skip_existing=True)
+    assert [p.stat().st_mtime_ns for p in written] == before  # nothing re-run
 
 
 def test_grid_and_markdown_table(tmp_path: Path) -> None:
     _benchmark(tmp_path / "bench", BOXES)
-    run_model(tmp_path / "bench", tmp_path / "ours", FlatFill())
+    run_model(tmp_path / "bench", tmp_path / "ours", tiny_inpainter())
     grid = comparison_grid(
         tmp_path / "bench", tmp_path / "ours", tmp_path / "grid.png", rows=2, cell=64
     )

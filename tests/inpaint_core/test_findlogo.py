@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from inpaint_core.errors import ImageInputError
-from inpaint_core.findlogo import (
+from inpaint_core.masks.findlogo import (
     Detection,
     FinderConfig,
     angle_steps,

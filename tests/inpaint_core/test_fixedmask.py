@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from inpaint_core.errors import ImageInputError
-from inpaint_core.fixedmask import (
+from inpaint_core.masks.fixed import (
     fixed_boxes_for,
     fixed_mask_for,
     make_fixed_spec,

@@ -7,10 +7,10 @@ import copy
 import pytest
 import torch
 
-from inpaint_core.config import AOTConfig
-from inpaint_core.fused import fused_available, fused_kernels, gate_logits
-from inpaint_core.metrics import psnr
-from inpaint_core.model import AOTBlock, AOTGenerator, normalise_gate, prepare_input
+from inpaint_core.evaluation.metrics import psnr
+from inpaint_core.model.config import AOTConfig
+from inpaint_core.model.fused import fused_available, fused_kernels, gate_logits
+from inpaint_core.model.network import AOTBlock, AOTGenerator, normalise_gate, prepare_input
 
 SMALL = AOTConfig(width=8, blocks=2, rates=(1, 2, 4, 8), work_size=64, name="small")
 

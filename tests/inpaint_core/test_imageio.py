@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from inpaint_core.errors import ImageInputError, ImageTooLargeError
-from inpaint_core.imageio import (
-    boxes_to_mask,
+from inpaint_core.masks.boxes import boxes_to_mask
+from inpaint_core.masks.imageio import (
     decode_mask,
     encode_image,
     image_to_arrays,

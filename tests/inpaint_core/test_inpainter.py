@@ -9,11 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from inpaint_core.config import PlannerConfig
-from inpaint_core.device import cpu_has_fast_bf16, resolve_device, resolve_precision
 from inpaint_core.errors import DeviceError, ImageInputError
-from inpaint_core.inpainter import Inpainter
-from inpaint_core.metrics import psnr
+from inpaint_core.evaluation.metrics import psnr
+from inpaint_core.inference.inpainter import Inpainter
+from inpaint_core.inference.planner import PlannerConfig
+from inpaint_core.model.device import cpu_has_fast_bf16, resolve_device, resolve_precision
 from tests.inpaint_core.conftest import TINY, RecordingGenerator, photo_like
 
 
@@ -124,7 +124,7 @@ def test_bf16_agrees_with_fp32(tiny_generator: RecordingGenerator) -> None:
 
 
 def test_load_from_checkpoint_sets_version_and_config(tmp_path: Path) -> None:
-    from inpaint_core.checkpoint import save_inference_checkpoint
+    from inpaint_core.model.checkpoint import save_inference_checkpoint
 
     torch.manual_seed(0)
     path = save_inference_checkpoint(

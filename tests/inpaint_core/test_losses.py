@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from inpaint_core.errors import CheckpointError
-from inpaint_core.losses import (
+from inpaint_core.model.network import PatchDiscriminator
+from inpaint_core.training.losses import (
     PERCEPTUAL_LAYERS,
     STYLE_LAYERS,
     VGGFeatures,
@@ -24,7 +25,6 @@ from inpaint_core.losses import (
     soft_patch_labels,
     style_loss,
 )
-from inpaint_core.model import PatchDiscriminator
 
 # ---- SM-PatchGAN labels -------------------------------------------------------------------------
 

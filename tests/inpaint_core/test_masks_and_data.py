@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaint_core.data import PhotoCrops, list_photos
-from inpaint_core.masks import (
+from inpaint_core.training.data import PhotoCrops, list_photos
+from inpaint_core.training.holes import (
     MASK_KINDS,
     box_mask,
     fallback_box,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from inpaint_core.config import AOTConfig
-from inpaint_core.model import AOTGenerator, PatchDiscriminator, count_parameters
+from inpaint_core.model.config import AOTConfig
+from inpaint_core.model.network import AOTGenerator, PatchDiscriminator, count_parameters
 
 LAYOUT = Path(__file__).resolve().parents[3] / "shared" / "aot-checkpoint-layout.md"
 

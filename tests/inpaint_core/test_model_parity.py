@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from inpaint_core.model import AOTBlock, UpConv, normalise_gate
+from inpaint_core.model.network import AOTBlock, UpConv, normalise_gate
 
 
 def test_gate_normalisation_uses_unbiased_std() -> None:

@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-from inpaint_core.blend import blend_weights
-from inpaint_core.config import AOTConfig, PlannerConfig
-from inpaint_core.detail import restore_detail, upscale
-from inpaint_core.inpainter import Inpainter
-from inpaint_core.metrics import psnr
-from inpaint_core.planner import find_regions, plan_crops, plan_region
+from inpaint_core.evaluation.metrics import psnr
+from inpaint_core.inference.blend import blend_weights
+from inpaint_core.inference.detail import restore_detail, upscale
+from inpaint_core.inference.inpainter import Inpainter
+from inpaint_core.inference.planner import PlannerConfig, find_regions, plan_crops, plan_region
+from inpaint_core.model.config import AOTConfig
 from tests.inpaint_core.conftest import TINY, RecordingGenerator, photo_like
 
 REFERENCE = AOTConfig.reference()

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from inpaint_core import Inpainter
-from inpaint_core.config import AOTConfig
-from inpaint_core.prefill import generator_input, telea, telea_scaled
+from inpaint_core.inference.prefill import generator_input, telea, telea_scaled
+from inpaint_core.model.config import AOTConfig
 from tests.inpaint_core.conftest import TINY, RecordingGenerator, photo_like
 
 

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from inpaint_core.errors import ImageInputError
-from inpaint_core.refine import mask_for_mode, refine_mask
+from inpaint_core.masks.modes import removal_mask
+from inpaint_core.masks.refine import refine_mask
 
 
 def _background(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -142,12 +143,13 @@ def test_two_boxes_are_refined_separately(logo_scene) -> None:
 
 def test_mask_for_mode() -> None:
     image = _background(50, 60)
-    mask, infos = mask_for_mode(image, [[10, 10, 20, 30]], mode="box")
+    plan = removal_mask(image, boxes=[[10, 10, 20, 30]], mode="box")
+    mask, infos = plan.mask, plan.infos
     assert int(mask.sum()) == 200 and infos[0]["method"] == "box" and not infos[0]["fell_back"]
-    flat, _ = mask_for_mode(np.zeros((50, 60, 3), np.uint8), [[10, 10, 20, 30]], mode="refine")
+    flat = removal_mask(np.zeros((50, 60, 3), np.uint8), boxes=[[10, 10, 20, 30]], mode="refine").mask
     assert int(flat.sum()) == 200  # nothing to separate: the whole box
-    with pytest.raises(ValueError, match="mask_mode"):
-        mask_for_mode(image, [[0, 0, 5, 5]], mode="tight")
+    with pytest.raises(ImageInputError, match="mask mode"):
+        removal_mask(image, boxes=[[0, 0, 5, 5]], mode="tight")
     with pytest.raises(ImageInputError):
         refine_mask(np.zeros((10, 10), np.uint8), [[0, 0, 5, 5]])
 

@@ -8,9 +8,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from inpaint_core import Inpainter
-from inpaint_core.config import AOTConfig, PlannerConfig
-from inpaint_core.logo_samples import logo_batch
-from inpaint_core.prefill import generator_input, logo_pixels, prefill_pixels, telea
+from inpaint_core.inference.planner import PlannerConfig
+from inpaint_core.inference.prefill import generator_input, logo_pixels, prefill_pixels, telea
+from inpaint_core.model.config import AOTConfig
+from inpaint_core.training.logo_samples import logo_batch
 from tests.inpaint_core.conftest import TINY, RecordingGenerator, photo_like
 
 REFINE = AOTConfig.from_dict({**TINY.to_dict(), "prefill": "refine", "residual": True})

@@ -13,9 +13,10 @@ from defusedxml import ElementTree as SafeET
 from PIL import Image, ImageDraw
 
 from inpaint_core.errors import ImageInputError
-from inpaint_core.logos import builtin_logo, load_logo_file, load_logo_folder
-from inpaint_core.synth import BOX_MARGIN, composite_logos, make_benchmark
-from inpaint_core.voc import boxes_mask, read_voc
+from inpaint_core.evaluation.synth import BOX_MARGIN, composite_logos, make_benchmark
+from inpaint_core.masks.boxes import boxes_to_mask
+from inpaint_core.masks.voc import read_voc
+from inpaint_core.training.logos import builtin_logo, load_logo_file, load_logo_folder
 
 SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50">'
@@ -84,7 +85,7 @@ def test_benchmark_files_xml_masks_and_ground_truth(
             )
             assert 1 <= xmin <= xmax <= image.shape[1] and 1 <= ymin <= ymax <= image.shape[0]
         annotation = read_voc(out / "Annotations" / f"{image_id}.xml")
-        boxes = boxes_mask(
+        boxes = boxes_to_mask(
             [o.box for o in annotation.objects], height=image.shape[0], width=image.shape[1]
         )
         assert not np.any((mask > 0) & ~boxes)  # every logo pixel lies inside a box
@@ -133,7 +134,7 @@ def test_composite_changes_exactly_the_mask_and_respects_the_ratio() -> None:
         changed = np.any(comp.image != photo, axis=-1)
         assert not np.any(changed & ~comp.mask)  # nothing outside the mask changed
         assert changed.sum() > 0.5 * comp.mask.sum()
-        box = boxes_mask([p.box for p in comp.placements], height=192, width=256)
+        box = boxes_to_mask([p.box for p in comp.placements], height=192, width=256)
         assert not np.any(comp.mask & ~box)
         ratios.append(box.mean())
         opacities |= {p.opacity for p in comp.placements}

@@ -56,7 +56,7 @@ class WorkerProcess:
         self.name = name
         self.handle = log.open("wb")
         if via_cli:  # `unbrand worker`, as docker-compose runs it
-            command = [sys.executable, "-m", "worker.cli", "worker", "--pool", "solo",
+            command = [sys.executable, "-m", "unbrand", "worker", "--pool", "solo",
                        "--queues", "cpu", "--name", name]
         else:
             command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",

@@ -17,14 +17,14 @@ import sqlalchemy as sa
 from PIL import Image
 from typer.testing import CliRunner
 
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("inpaint_core.inpainter")
+pytest.importorskip("inpaint_core.inference.inpainter")
 
 
 def cli(*args: str, env: dict[str, str]) -> object:
-    return CliRunner().invoke(make_cli(), list(args), env=env)
+    return CliRunner().invoke(make_app(), list(args), env=env)
 
 
 def jobs(db: str) -> list[dict]:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from scheduler.db.migrate import upgrade
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 STATUSES = {"queued", "running", "done", "failed", "cancelled"}
 
@@ -27,7 +27,7 @@ def dataset(tmp_path: Path) -> Path:
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> object:
-    return CliRunner().invoke(make_cli(), list(args), env=env)
+    return CliRunner().invoke(make_app(), list(args), env=env)
 
 
 def set_status(db: str, status: str, *, ids: list[int] | None = None, error: str | None = None

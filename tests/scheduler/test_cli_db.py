@@ -9,9 +9,9 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
-from scheduler.cli import db as db_cli
 from scheduler.db.migrate import current_revision
 from scheduler.db.session import make_engine
+from unbrand.cli import db as db_cli
 
 runner = CliRunner()
 
@@ -70,9 +70,9 @@ def test_unknown_revision_exits_2(sqlite_url: str) -> None:
 
 
 def test_registered_in_the_unbrand_cli() -> None:
-    from worker.cli import make_cli
+    from unbrand.cli.app import make_app
 
-    result = runner.invoke(make_cli(), ["db", "--help"])
+    result = runner.invoke(make_app(), ["db", "--help"])
     assert result.exit_code == 0, result.output
     for command in ("upgrade", "downgrade", "current"):
         assert command in result.output

@@ -15,7 +15,7 @@ from scheduler.db import crud
 from scheduler.db.migrate import upgrade
 from scheduler.db.models import utcnow
 from scheduler.db.session import make_engine, make_session_factory, session_scope
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ def test_requeue_stale_takes_back_only_abandoned_running_jobs(
         assert crud.claim_job(session, job_id=ids[2], worker="alive@host", now=now)
         assert crud.mark_done(session, job_id=ids[1], output_uri="/out/1.png", worker="gone@host")
 
-    result = CliRunner().invoke(make_cli(), ["requeue-stale", "s", "--older-than", "60",
+    result = CliRunner().invoke(make_app(), ["requeue-stale", "s", "--older-than", "60",
                                              "--db", postgres_url],
                                 env={"UNBRAND_BROKER_URL": redis_url})
 
@@ -74,9 +74,9 @@ def test_requeue_stale_takes_back_only_abandoned_running_jobs(
                     foreign: "running"}
     assert queued_messages(redis_url, "cpu") == [ids[0]]
 
-    again = CliRunner().invoke(make_cli(), ["requeue-stale", "s", "--db", postgres_url],
+    again = CliRunner().invoke(make_app(), ["requeue-stale", "s", "--db", postgres_url],
                                env={"UNBRAND_BROKER_URL": redis_url})
     assert again.exit_code == 0 and "0 stale job(s)" in again.output
-    missing = CliRunner().invoke(make_cli(), ["requeue-stale", "nope", "--db", postgres_url],
+    missing = CliRunner().invoke(make_app(), ["requeue-stale", "nope", "--db", postgres_url],
                                  env={"UNBRAND_BROKER_URL": redis_url})
     assert missing.exit_code == 2

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from scheduler.dashboard.app import make_app
 from scheduler.settings import get_settings
 from tests.scheduler.dashboard_data import Seeded, seed
-from worker.cli import make_cli
+from unbrand.cli.app import make_app as make_cli_app
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_batch_status_has_the_status_json_shape(client: TestClient, db_url: str)
     empty = client.get("/api/batches/empty").json()
     assert (empty["total"], set(empty["counts"].values())) == (0, {0})
     # the same document as `unbrand status alpha --json` (which has no `progress`)
-    result = CliRunner().invoke(make_cli(), ["status", "alpha", "--json", "--db", db_url])
+    result = CliRunner().invoke(make_cli_app(), ["status", "alpha", "--json", "--db", db_url])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     assert set(document) == set(printed) | {"progress"}

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from scheduler.db.migrate import upgrade
 from scheduler.db.session import make_engine, make_session_factory
 from tests.scheduler.dashboard_data import seed
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def test_dashboard_command_serves_the_database(sqlite_url: str, tmp_path: Path) 
     seeded = seed(make_session_factory(engine), tmp_path / "storage")
     engine.dispose()
     port = _free_port()
-    command = [sys.executable, "-m", "worker.cli", "dashboard", "--port", str(port)]
+    command = [sys.executable, "-m", "unbrand", "dashboard", "--port", str(port)]
     env = {**os.environ, "UNBRAND_DATABASE_URL": sqlite_url}
     process = subprocess.Popen(
         [*command, "--db", sqlite_url], cwd=REPO, env=env, stdout=subprocess.PIPE,
@@ -68,7 +68,7 @@ def test_dashboard_command_serves_the_database(sqlite_url: str, tmp_path: Path) 
 
 
 def test_dashboard_command_refuses_a_bad_database_url() -> None:
-    result = CliRunner().invoke(make_cli(), ["dashboard", "--db", "nonsense://"])
+    result = CliRunner().invoke(make_app(), ["dashboard", "--db", "nonsense://"])
     assert result.exit_code == 1
     assert "error: " in result.output and "nonsense" in result.output
 
@@ -78,7 +78,7 @@ def test_dashboard_and_report_do_not_import_torch() -> None:
         "import sys\n"
         "import scheduler.dashboard.app, scheduler.dashboard.views, scheduler.dashboard.api\n"
         "import scheduler.dashboard.metrics, scheduler.report.builder, scheduler.quality\n"
-        "import scheduler.cli.dashboard, scheduler.cli.report\n"
+        "import unbrand.cli.dashboard, unbrand.cli.report\n"
         "roots = {'torch', 'worker', 'inpaint_core'}\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in roots)\n"
         "print(','.join(bad))\n"

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from inpaint_core.metrics import reference_metrics, seam_score
+from inpaint_core.evaluation.metrics import reference_metrics, seam_score
 from scheduler.quality import (
     DEFAULT_THRESHOLDS,
     QualityThresholds,

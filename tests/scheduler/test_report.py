@@ -18,7 +18,7 @@ from scheduler.report.plot import bucket_counts, choose_step, throughput_svg
 from scheduler.settings import get_settings
 from scheduler.storage import open_storage
 from tests.scheduler.dashboard_data import Seeded, seed
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 
 def _resolver(uri: str):  # type: ignore[no-untyped-def]
@@ -140,11 +140,11 @@ def test_report_command(sqlite_url: str, tmp_path: Path) -> None:
     engine.dispose()
     runner = CliRunner()
     out = tmp_path / "cli-report"
-    result = runner.invoke(make_cli(), ["report", "alpha", "--out", str(out), "--db", sqlite_url])
+    result = runner.invoke(make_app(), ["report", "alpha", "--out", str(out), "--db", sqlite_url])
     assert result.exit_code == 0, result.output
     assert "(10 jobs, 8 thumbnails)" in result.output
     assert len(_rows(out / "metrics.csv")) == 10
-    missing = runner.invoke(make_cli(), ["report", "nope", "--out", str(out), "--db", sqlite_url])
+    missing = runner.invoke(make_app(), ["report", "nope", "--out", str(out), "--db", sqlite_url])
     assert missing.exit_code == 1 and "no batch named 'nope'" in missing.output
 
 

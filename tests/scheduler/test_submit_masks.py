@@ -17,7 +17,7 @@ from scheduler.errors import BatchExistsError, DatasetError
 from scheduler.mask_options import fixed_option, mask_options
 from scheduler.settings import get_settings
 from scheduler.submit import submit_dataset
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 
 def _images(root: Path, *rels: str) -> Path:
@@ -114,7 +114,7 @@ def test_submit_command_rejects_bad_fixed_values_before_touching_anything(
         (["--mask-mode", "tight"], "'tight' is not one of 'box', 'refine'"),
     ]
     for extra, message in cases:
-        result = runner.invoke(make_cli(), [*base, *extra], env={"COLUMNS": "200"})
+        result = runner.invoke(make_app(), [*base, *extra], env={"COLUMNS": "200"})
         assert result.exit_code == 2, (extra, result.output)
         assert message in result.output, (extra, result.output)
     assert not db.exists()
@@ -129,7 +129,7 @@ def test_submit_command_stores_the_options(
     Image.fromarray(mask).save(tmp_path / "wm.png")
     db = f"sqlite:///{tmp_path / 'jobs.db'}"
     result = CliRunner().invoke(
-        make_cli(),
+        make_app(),
         ["submit", str(source), "--output", str(tmp_path / "out"), "--db", db, "--queue", "cpu",
          "--mask", str(tmp_path / "wm.png"), "--anchor", "bottom-right", "--mask-mode", "refine"],
         env={"UNBRAND_BROKER_URL": redis_url})

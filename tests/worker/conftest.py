@@ -1,6 +1,6 @@
 """Worker test fixtures: a tiny random Inpainter, its weights file, small images and a job database.
 
-The Inpainter is real (inpaint_core.inpainter with a randomly initialised tiny generator);
+The Inpainter is real (inpaint_core.inference.inpainter with a randomly initialised tiny generator);
 the database is a migrated SQLite file; storage is a LocalStorage temp folder.
 """
 
@@ -22,8 +22,8 @@ TINY = {"width": 8, "blocks": 2, "rates": (1, 2), "work_size": 32, "name": "tiny
 def tiny_generator(seed: int = 0) -> Any:
     import torch
 
-    from inpaint_core.config import AOTConfig
-    from inpaint_core.model import AOTGenerator
+    from inpaint_core.model.config import AOTConfig
+    from inpaint_core.model.network import AOTGenerator
 
     torch.manual_seed(seed)
     return AOTGenerator(AOTConfig(**TINY)).eval()
@@ -32,7 +32,7 @@ def tiny_generator(seed: int = 0) -> Any:
 @pytest.fixture(scope="session")
 def tiny_inpainter() -> Any:
     """A real Inpainter around a tiny random generator (CPU, fp32)."""
-    inpainter_mod = pytest.importorskip("inpaint_core.inpainter")
+    inpainter_mod = pytest.importorskip("inpaint_core.inference.inpainter")
     return inpainter_mod.Inpainter(tiny_generator(), device="cpu", precision="fp32",
                                    model_version="tiny-test")
 
@@ -40,7 +40,7 @@ def tiny_inpainter() -> Any:
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny fp16 safetensors checkpoint + card, as `--weights` / UNBRAND_MODEL_WEIGHTS."""
-    checkpoint = pytest.importorskip("inpaint_core.checkpoint")
+    checkpoint = pytest.importorskip("inpaint_core.model.checkpoint")
     path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
     checkpoint.save_inference_checkpoint(tiny_generator(), path,
                                          card={"model_version": "tiny-test"})

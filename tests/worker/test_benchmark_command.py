@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 from typer.testing import CliRunner
 
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 
 def _photos(folder: Path) -> Path:
@@ -24,7 +24,7 @@ def _photos(folder: Path) -> Path:
 
 
 def test_make_benchmark_then_evaluate(tmp_path: Path) -> None:
-    cli = make_cli()
+    cli = make_app()
     photos = _photos(tmp_path / "photos")
     bench = tmp_path / "bench"
     made = CliRunner().invoke(
@@ -81,7 +81,7 @@ def test_make_benchmark_then_evaluate(tmp_path: Path) -> None:
 
 
 def test_evaluate_errors(tmp_path: Path) -> None:
-    cli = make_cli()
+    cli = make_app()
     bench = tmp_path / "bench"
     made = CliRunner().invoke(
         cli,

@@ -19,7 +19,7 @@ from scheduler.settings import get_settings
 from scheduler.storage import LocalStorage, Storage
 from tests.worker.conftest import encode, photo
 
-pytest.importorskip("inpaint_core.inpainter")
+pytest.importorskip("inpaint_core.inference.inpainter")
 
 from inpaint_core.errors import ImageInputError  # noqa: E402
 from worker.celery_app import configure, make_celery  # noqa: E402
@@ -174,15 +174,15 @@ def test_a_job_busy_elsewhere_is_looked_at_again_later(
 
 
 def test_worker_command_refuses_bad_options_before_starting() -> None:
-    from worker.cli import make_cli
+    from unbrand.cli.app import make_app
 
     runner = CliRunner()
     weights_before = os.environ.get("UNBRAND_MODEL_WEIGHTS")
-    unknown_queue = runner.invoke(make_cli(), ["worker", "--queues", "gpu,tpu"])
-    bad_pool = runner.invoke(make_cli(), ["worker", "--pool", "eventlet"])
-    no_broker = runner.invoke(make_cli(), ["worker"], env={"UNBRAND_BROKER_URL": ""})
+    unknown_queue = runner.invoke(make_app(), ["worker", "--queues", "gpu,tpu"])
+    bad_pool = runner.invoke(make_app(), ["worker", "--pool", "eventlet"])
+    no_broker = runner.invoke(make_app(), ["worker"], env={"UNBRAND_BROKER_URL": ""})
     # naming UNBRAND_MODEL_WEIGHTS in env makes CliRunner restore it after the command set it
-    missing = runner.invoke(make_cli(), ["worker", "--weights", "/nonexistent/w.safetensors"],
+    missing = runner.invoke(make_app(), ["worker", "--weights", "/nonexistent/w.safetensors"],
                             env={"UNBRAND_BROKER_URL": "redis://127.0.0.1:6379/9",
                                  "UNBRAND_MODEL_WEIGHTS": None})
     assert unknown_queue.exit_code == 2 and "unknown queue(s) tpu" in unknown_queue.output

@@ -12,7 +12,7 @@ from defusedxml import ElementTree
 from PIL import Image, ImageDraw, ImageFont
 from typer.testing import CliRunner
 
-from worker.cli import make_cli
+from unbrand.cli.app import make_app
 
 
 def _logo() -> np.ndarray:
@@ -91,7 +91,7 @@ def test_find_logo_writes_an_openlogo_dataset(dataset, tmp_path) -> None:
     source, logo, truth = dataset
     out = tmp_path / "found"
     result = CliRunner().invoke(
-        make_cli(), ["find-logo", str(source), "--logo", str(logo), "--out", str(out)]
+        make_app(), ["find-logo", str(source), "--logo", str(logo), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert "3 images, logo found in 2 (2 instances)" in result.output
@@ -128,7 +128,7 @@ def test_include_empty_copy_and_unreadable_files(dataset, tmp_path) -> None:
         "--include-empty",
         "--copy",
     ]
-    result = CliRunner().invoke(make_cli(), args)
+    result = CliRunner().invoke(make_app(), args)
     assert result.exit_code == 0, result.output
     assert "2 images, logo found in 0 (0 instances), 1 unreadable" in result.output
     assert (out / "ImageSets" / "Main" / "test.txt").read_text().split() == ["plain"]
@@ -141,7 +141,7 @@ def test_include_empty_copy_and_unreadable_files(dataset, tmp_path) -> None:
 
 def test_bad_arguments_exit_non_zero(dataset, tmp_path) -> None:
     source, logo, _ = dataset
-    cli = make_cli()
+    cli = make_app()
     (tmp_path / "bad.png").write_bytes(b"nope")
     bad_logo = CliRunner().invoke(
         cli,
@@ -166,7 +166,7 @@ def test_bad_arguments_exit_non_zero(dataset, tmp_path) -> None:
 def test_refine_masks_writes_tight_masks(dataset, tmp_path) -> None:
     source, logo, truth = dataset
     found = tmp_path / "found"
-    cli = make_cli()
+    cli = make_app()
     assert (
         CliRunner()
         .invoke(cli, ["find-logo", str(source), "--logo", str(logo), "--out", str(found)])

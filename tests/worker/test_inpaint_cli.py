@@ -11,14 +11,14 @@ import typer
 from PIL import Image
 from typer.testing import CliRunner
 
-from inpaint_core.checkpoint import save_inference_checkpoint
-from inpaint_core.config import AOTConfig
-from inpaint_core.imageio import read_image
-from inpaint_core.model import AOTGenerator
-from inpaint_core.planner import grow
-from inpaint_core.refine import mask_for_mode
+from inpaint_core.inference.planner import grow
+from inpaint_core.masks.imageio import read_image
+from inpaint_core.masks.modes import removal_mask
+from inpaint_core.model.checkpoint import save_inference_checkpoint
+from inpaint_core.model.config import AOTConfig
+from inpaint_core.model.network import AOTGenerator
 from tests.worker.conftest import logo_scene
-from worker.commands.inpaint import register
+from unbrand.cli.inpaint import register
 
 TINY = AOTConfig(width=8, blocks=2, rates=(1, 2), work_size=64, name="tiny")
 
@@ -80,7 +80,7 @@ def test_refine_changes_the_logo_and_not_the_rest_of_its_box(
     assert result.exit_code == 0, result.output
     assert "note: box 1 refined to" in result.stderr
     cleaned = read_image(out).rgb
-    refined, _ = mask_for_mode(image, [box], mode="refine")
+    refined = removal_mask(image, boxes=[box], mode="refine").mask
     fill = grow(refined, 2)
     np.testing.assert_array_equal(cleaned[~fill], image[~fill])
     in_box = np.zeros_like(fill)

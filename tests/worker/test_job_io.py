@@ -11,35 +11,31 @@ from scheduler.errors import DatasetError
 from scheduler.settings import get_settings
 from tests.worker.conftest import encode, logo_scene, photo
 
-imageio = pytest.importorskip("inpaint_core.imageio")
+imageio = pytest.importorskip("inpaint_core.masks.imageio")
 
-from inpaint_core.metrics import seam_score  # noqa: E402
+from inpaint_core.evaluation.metrics import seam_score  # noqa: E402
+from inpaint_core.inference.remove import Removal  # noqa: E402
 from worker.job_io import (  # noqa: E402
     compute_metrics,
+    job_boxes,
     load_inputs,
     local_seam_score,
     output_format_for,
     output_location,
-    parse_boxes,
 )
 from worker.services import StorageResolver  # noqa: E402
 
 
-def test_boxes_become_a_clipped_mask() -> None:
-    mask = parse_boxes([[2, 1, 5, 3], [8, 6, 20, 20]], height=8, width=10)
-    assert mask.sum() == 3 * 2 + 2 * 2  # the second box is clipped to the 10x8 image
-    assert mask[1, 2] and mask[2, 4] and not mask[3, 4] and mask[7, 9]
-
-
 @pytest.mark.parametrize("raw, message", [
     ("1 2 3 4", "boxes must be a list"),
-    ([[1, 2, 3]], "invalid box"),
-    ([[1, 2, "x", 4]], "invalid box"),
+    ([[1, 2, 3]], "needs four numbers"),
+    ([[1, 2, "x", 4]], "not a number"),
+    ([[1, 2, True, 4]], "not a number"),
     ([[5, 1, 5, 9]], "empty or inverted"),
 ])
 def test_bad_boxes_are_dataset_errors(raw: object, message: str) -> None:
     with pytest.raises(DatasetError, match=message):
-        parse_boxes(raw, height=10, width=10)
+        job_boxes(raw)
 
 
 def loaded(fmt: str, *, alpha: bool = False) -> object:
@@ -76,9 +72,9 @@ def test_mask_file_and_boxes_are_combined(tmp_path: Path) -> None:
 
     inputs = load_inputs(str(tmp_path / "a.png"), spec, StorageResolver(get_settings()))
 
-    assert inputs.mask.shape == (24, 32)
-    assert inputs.mask[0:4, 0:4].all() and inputs.mask[20:22, 20:24].all()
-    assert inputs.mask.sum() == 16 + 8 and inputs.rel_path == "a.png"
+    assert inputs.plan().mask.shape == (24, 32)
+    assert inputs.plan().mask[0:4, 0:4].all() and inputs.plan().mask[20:22, 20:24].all()
+    assert inputs.plan().mask.sum() == 16 + 8 and inputs.rel_path == "a.png"
 
 
 def test_cropped_seam_score_equals_the_full_image_one() -> None:
@@ -105,17 +101,18 @@ def test_refine_mode_keeps_the_logo_and_drops_background(tmp_path: Path) -> None
     refined = load_inputs(uri, {"boxes": [box]}, resolver, mask_mode="refine")
 
     box_area = (box[2] - box[0]) * (box[3] - box[1])
-    assert whole.mask.sum() == box_area and whole.mask_mode == "box"
-    assert (refined.mask & shape).sum() == shape.sum()  # every logo pixel is still removed
-    assert refined.mask.sum() < 0.7 * box_area  # ... and far less background
-    assert not (refined.mask & ~whole.mask).any()
-    assert (refined.refined_boxes, refined.fallback_boxes) == (1, 0)
-    fill = refined.mask  # compute_metrics on a fill equal to the mask: figures follow the mask
-    metrics = compute_metrics(refined, image, fill)
+    assert whole.plan().mask.sum() == box_area and whole.mode == "box"
+    assert (refined.plan().mask & shape).sum() == shape.sum()  # every logo pixel is still removed
+    assert refined.plan().mask.sum() < 0.7 * box_area  # ... and far less background
+    assert not (refined.plan().mask & ~whole.plan().mask).any()
+    assert (refined.plan().refined_boxes, refined.plan().fallback_boxes) == (1, 0)
+    plan = refined.plan()  # compute_metrics on a fill equal to the mask: figures follow the mask
+    metrics = compute_metrics(refined, Removal(image, plan.mask, plan))
     assert metrics["mask_mode"] == "refine"
     assert (metrics["refined_boxes"], metrics["fallback_boxes"]) == (1, 0)
-    assert metrics["mask_ratio"] == pytest.approx(refined.mask.sum() / refined.mask.size)
-    assert "refined_boxes" not in compute_metrics(whole, image, whole.mask)
+    assert metrics["mask_ratio"] == pytest.approx(plan.mask.sum() / plan.mask.size)
+    whole_plan = whole.plan()
+    assert "refined_boxes" not in compute_metrics(whole, Removal(image, whole_plan.mask, whole_plan))
 
 
 def test_refine_falls_back_to_the_whole_box_on_a_flat_box(tmp_path: Path) -> None:
@@ -123,12 +120,12 @@ def test_refine_falls_back_to_the_whole_box_on_a_flat_box(tmp_path: Path) -> Non
     uri = write(tmp_path / "flat.png", flat)
     inputs = load_inputs(uri, {"boxes": [[20, 10, 60, 50]]}, StorageResolver(get_settings()),
                          mask_mode="refine")
-    assert inputs.mask.sum() == 40 * 40 and inputs.mask[10:50, 20:60].all()
-    assert (inputs.refined_boxes, inputs.fallback_boxes) == (0, 1)
+    assert inputs.plan().mask.sum() == 40 * 40 and inputs.plan().mask[10:50, 20:60].all()
+    assert (inputs.plan().refined_boxes, inputs.plan().fallback_boxes) == (0, 1)
 
 
 def fixed(**spec: object) -> dict:
-    from inpaint_core.fixedmask import make_fixed_spec
+    from inpaint_core.masks.fixed import make_fixed_spec
 
     mask_uri = spec.pop("mask_uri", None)
     return {**make_fixed_spec(**spec), "mask_uri": mask_uri}
@@ -143,7 +140,7 @@ def test_a_fixed_pixel_box_keeps_its_corner_or_scales(tmp_path: Path) -> None:
     scaled = fixed(boxes=[[75, 35, 95, 45]], reference_size=[100, 50], scale_with_image=True)
 
     def box_of(uri: str, spec: dict) -> list[int]:
-        mask = load_inputs(uri, {}, resolver, fixed=spec).mask
+        mask = load_inputs(uri, {}, resolver, fixed=spec).plan().mask
         rows, cols = np.nonzero(mask)
         assert mask.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)  # one solid box
         return [int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1]
@@ -167,7 +164,7 @@ def test_a_fixed_mask_file_is_placed_and_joins_the_job_boxes(tmp_path: Path) -> 
     expected = np.zeros((50, 100), bool)
     expected[40:50, 80:100] = True  # the strip scaled x2
     expected[0:4, 0:4] = True  # the job's own box
-    assert np.array_equal(inputs.mask, expected)
+    assert np.array_equal(inputs.plan().mask, expected)
 
 
 def test_fixed_boxes_are_refined_too(tmp_path: Path) -> None:
@@ -176,9 +173,9 @@ def test_fixed_boxes_are_refined_too(tmp_path: Path) -> None:
     spec = fixed(boxes=[box])
     inputs = load_inputs(uri, {"boxes": None}, StorageResolver(get_settings()),
                          mask_mode="refine", fixed=spec)
-    assert (inputs.refined_boxes, inputs.fallback_boxes) == (1, 0)
-    assert (inputs.mask & shape).sum() == shape.sum()
-    assert inputs.mask.sum() < 0.7 * (box[2] - box[0]) * (box[3] - box[1])
+    assert (inputs.plan().refined_boxes, inputs.plan().fallback_boxes) == (1, 0)
+    assert (inputs.plan().mask & shape).sum() == shape.sum()
+    assert inputs.plan().mask.sum() < 0.7 * (box[2] - box[0]) * (box[3] - box[1])
 
 
 def test_a_job_needs_boxes_a_mask_or_a_fixed_spec(tmp_path: Path) -> None:
@@ -211,4 +208,4 @@ def test_a_fixed_mask_on_s3_is_read_through_the_resolver(s3_server: str) -> None
     inputs = load_inputs(f"s3://{bucket}/in/a.png", {}, StorageResolver(get_settings()),
                          fixed=spec)
 
-    assert inputs.mask.sum() == 6 * 8 and inputs.mask[0:6, 0:8].all()
+    assert inputs.plan().mask.sum() == 6 * 8 and inputs.plan().mask[0:6, 0:8].all()

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("inpaint_core.inpainter")
+pytest.importorskip("inpaint_core.inference.inpainter")
 
-from inpaint_core.checkpoint import default_weights_path  # noqa: E402
 from inpaint_core.errors import CheckpointError, NoDefaultWeightsError  # noqa: E402
+from inpaint_core.model.checkpoint import default_weights_path  # noqa: E402
 from worker.model_cache import ModelCache, ModelSpec, check_weights  # noqa: E402
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from scheduler.settings import get_settings
 from scheduler.storage import LocalStorage, Storage
 from tests.worker.conftest import encode, photo
 
-pytest.importorskip("inpaint_core.inpainter")
+pytest.importorskip("inpaint_core.inference.inpainter")
 
-from inpaint_core.config import BOX_MARGIN  # noqa: E402
-from inpaint_core.imageio import read_image  # noqa: E402
+from inpaint_core.masks.imageio import read_image  # noqa: E402
+from inpaint_core.masks.modes import BOX_MARGIN  # noqa: E402
 from worker.pipeline import PipelineOptions, process_job  # noqa: E402
 from worker.services import StorageResolver  # noqa: E402
 
@@ -250,11 +250,11 @@ class SlowInpainter:
         self.inner, self.pause, self.action = inner, pause, action
         self.model_version = inner.model_version
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None,
-                keep_background: bool = True) -> np.ndarray:
+    def fill(self, images: list[np.ndarray], masks: list[np.ndarray], fills: list[np.ndarray],
+             *, keep_background: list[bool]) -> list[np.ndarray]:
         time.sleep(self.pause)
         self.action()
-        return self.inner.inpaint(image, mask, margin=margin, keep_background=keep_background)
+        return self.inner.fill(images, masks, fills, keep_background=keep_background)
 
     def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
         return self.inner.fill_region(mask, margin)
@@ -298,7 +298,7 @@ def test_a_job_cancelled_while_running_stays_cancelled(
 
 def test_unexpected_errors_are_recorded_on_the_job(
     session_factory: sessionmaker[Session], add_jobs: Any, inputs: Path,
-    resolver: StorageResolver,
+    resolver: StorageResolver, tiny_inpainter: Any,
 ) -> None:
     (inputs / "a.png").write_bytes(encode(photo()))
     [job_id] = add_jobs([{"input_uri": str(inputs / "a.png"), "mask_spec": {"boxes": [BOX]}}])
@@ -306,8 +306,10 @@ def test_unexpected_errors_are_recorded_on_the_job(
     class Exploding:
         model_version = "x"
 
-        def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: Any = None,
-                    keep_background: bool = True) -> Iterator[int]:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(tiny_inpainter, name)
+
+        def fill(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
             raise RuntimeError("CUDA out of memory")
 
     outcome = run(job_id, session_factory, Exploding(), resolver)
@@ -322,9 +324,9 @@ def test_a_critic_adds_disc_realness_and_can_flag_the_job(
 ) -> None:
     import torch
 
-    from inpaint_core.critic import Critic
-    from inpaint_core.inpainter import Inpainter
-    from inpaint_core.model import PatchDiscriminator
+    from inpaint_core.evaluation.critic import Critic
+    from inpaint_core.inference.inpainter import Inpainter
+    from inpaint_core.model.network import PatchDiscriminator
     from tests.worker.conftest import tiny_generator
 
     def judged_by(value: float) -> Inpainter:
@@ -360,8 +362,7 @@ def test_a_job_over_the_time_limit_fails_with_a_reason_that_says_so(
         def __getattr__(self, name: str) -> Any:
             return getattr(tiny_inpainter, name)
 
-        def inpaint(self, image: Any, mask: Any, margin: Any = None,
-                    keep_background: bool = True) -> Any:
+        def fill(self, *args: Any, **kwargs: Any) -> Any:
             raise SoftTimeLimitExceeded()
 
     (inputs / "a.png").write_bytes(encode(photo()))

@@ -14,13 +14,15 @@ from typer.testing import CliRunner
 
 from tests.worker.conftest import encode, logo_scene, photo
 
-pytest.importorskip("inpaint_core.inpainter")
+pytest.importorskip("inpaint_core.inference.inpainter")
 
-from inpaint_core.config import PlannerConfig  # noqa: E402
-from inpaint_core.imageio import read_image  # noqa: E402
-from inpaint_core.planner import grow  # noqa: E402
-from inpaint_core.refine import mask_for_mode  # noqa: E402
-from worker.cli import make_cli  # noqa: E402
+from inpaint_core.inference.planner import (
+    PlannerConfig,  # noqa: E402
+    grow,  # noqa: E402
+)
+from inpaint_core.masks.imageio import read_image  # noqa: E402
+from inpaint_core.masks.modes import removal_mask  # noqa: E402
+from unbrand.cli.app import make_app  # noqa: E402
 from worker.runner import RunHooks, run_embedded  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +43,7 @@ def test_run_processes_the_demo_and_a_rerun_does_nothing(tmp_path: Path,
     args = ["run", str(DEMO), "--out", str(out), "--weights", str(tiny_weights),
             "--device", "cpu", "--precision", "fp32"]
 
-    first = CliRunner().invoke(make_cli(), args)
+    first = CliRunner().invoke(make_app(), args)
 
     assert first.exit_code == 0, first.output
     assert "6 images, 6 done, 0 failed" in first.output
@@ -55,7 +57,7 @@ def test_run_processes_the_demo_and_a_rerun_does_nothing(tmp_path: Path,
     assert statuses(out / "unbrand.db") == {"done": 6}
     stamps = [p.stat().st_mtime_ns for p in outputs]
 
-    second = CliRunner().invoke(make_cli(), args)
+    second = CliRunner().invoke(make_app(), args)
 
     assert second.exit_code == 0, second.output
     assert "this run: 0 processed" in second.output
@@ -69,12 +71,12 @@ class Interrupting:
         self.inner, self.after, self.calls = inner, after, 0
         self.model_version = inner.model_version
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, margin: int | None = None,
-                keep_background: bool = True) -> np.ndarray:
+    def fill(self, images: list[np.ndarray], masks: list[np.ndarray], fills: list[np.ndarray],
+             *, keep_background: list[bool]) -> list[np.ndarray]:
         self.calls += 1
         if self.calls == self.after:
             raise KeyboardInterrupt
-        return self.inner.inpaint(image, mask, margin=margin, keep_background=keep_background)
+        return self.inner.fill(images, masks, fills, keep_background=keep_background)
 
     def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
         return self.inner.fill_region(mask, margin)
@@ -112,7 +114,7 @@ def test_bad_images_fail_alone_and_the_exit_code_says_so(tmp_path: Path,
         Image.fromarray(mask).save(data / "masks" / f"{name}.png")
     out = tmp_path / "out"
 
-    result = CliRunner().invoke(make_cli(), ["run", str(data), "--out", str(out),
+    result = CliRunner().invoke(make_app(), ["run", str(data), "--out", str(out),
                                              "--weights", str(tiny_weights)])
 
     assert result.exit_code == 1, result.output
@@ -125,10 +127,10 @@ def test_missing_default_weights_is_a_clean_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A trimmed install without the shipped weights fails with a message, not a traceback."""
-    import inpaint_core.checkpoint as checkpoint
+    import inpaint_core.model.checkpoint as checkpoint
 
     monkeypatch.setattr(checkpoint, "default_weights_path", lambda: tmp_path / "none.safetensors")
-    result = CliRunner().invoke(make_cli(), ["run", str(DEMO), "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(make_app(), ["run", str(DEMO), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "no trained default weights" in result.output
     assert "Traceback" not in result.output
@@ -137,8 +139,8 @@ def test_missing_default_weights_is_a_clean_error(
 
 def test_unknown_format_and_missing_source_exit_2(tmp_path: Path, tiny_weights: Path) -> None:
     base = ["--out", str(tmp_path / "o"), "--weights", str(tiny_weights)]
-    bad_format = CliRunner().invoke(make_cli(), ["run", str(DEMO), "--format", "coco", *base])
-    missing = CliRunner().invoke(make_cli(), ["run", str(tmp_path / "nowhere"), *base])
+    bad_format = CliRunner().invoke(make_app(), ["run", str(DEMO), "--format", "coco", *base])
+    missing = CliRunner().invoke(make_app(), ["run", str(tmp_path / "nowhere"), *base])
     assert bad_format.exit_code == 2 and "unknown dataset format 'coco'" in bad_format.output
     assert missing.exit_code == 2 and "error:" in missing.output
 
@@ -166,13 +168,13 @@ def test_run_with_refine_leaves_the_background_of_the_box_alone(tmp_path: Path,
     (data / "list.csv").write_text("image,boxes\na.png," + " ".join(map(str, box)) + "\n")
     out = tmp_path / "out"
 
-    result = CliRunner().invoke(make_cli(), ["run", str(data / "list.csv"), "--mask-mode",
+    result = CliRunner().invoke(make_app(), ["run", str(data / "list.csv"), "--mask-mode",
                                              "refine", *tiny_args(out, tiny_weights)])
 
     assert result.exit_code == 0, result.output
     [written] = out.glob("*/a.png")
     after = read_image(written.read_bytes()).rgb
-    refined, _ = mask_for_mode(image, [box], mode="refine")
+    refined = removal_mask(image, boxes=[box], mode="refine").mask
     fill = grow(refined, PlannerConfig().margin)
     assert np.array_equal(after[~fill], image[~fill])  # byte-identical outside the fill
     in_box = np.zeros_like(fill)
@@ -194,7 +196,7 @@ def test_run_with_a_fixed_box_on_a_plain_image_folder(tmp_path: Path, tiny_weigh
     out = tmp_path / "out"
     fixed = ["--box", "50,38,62,46", "--reference-size", "64x48", "--anchor", "bottom-right"]
 
-    result = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+    result = CliRunner().invoke(make_app(), ["run", str(photos), *fixed,
                                              *tiny_args(out, tiny_weights)])
 
     assert result.exit_code == 0, result.output
@@ -213,7 +215,7 @@ def test_run_with_a_fixed_box_on_a_plain_image_folder(tmp_path: Path, tiny_weigh
         assert metrics[rel]["mask_mode"] == "box" and "refined_boxes" not in metrics[rel]
         assert metrics[rel]["mask_ratio"] == pytest.approx(mask.mean())
 
-    refine = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed, "--mask-mode", "refine",
+    refine = CliRunner().invoke(make_app(), ["run", str(photos), *fixed, "--mask-mode", "refine",
                                              *tiny_args(out, tiny_weights)])
     assert refine.exit_code == 2
     assert "other mask options" in refine.output and "--name" in refine.output
@@ -235,7 +237,7 @@ def test_run_refuses_bad_fixed_values_and_unannotated_folders(tmp_path: Path,
         ([], "cannot tell the dataset format"),  # last: this one gets as far as the database
     ]
     for extra, message in cases:
-        result = runner.invoke(make_cli(), ["run", str(photos), *extra,
+        result = runner.invoke(make_app(), ["run", str(photos), *extra,
                                             *tiny_args(out, tiny_weights)],
                                env={"COLUMNS": "200"})
         assert result.exit_code == 2, (extra, result.output)
@@ -254,7 +256,7 @@ def test_run_with_a_fixed_mask_scaled_to_each_image(tmp_path: Path, tiny_weights
     Image.fromarray(reference).save(tmp_path / "wm.png")
     out = tmp_path / "out"
 
-    result = CliRunner().invoke(make_cli(), ["run", str(photos), "--mask", str(tmp_path / "wm.png"),
+    result = CliRunner().invoke(make_app(), ["run", str(photos), "--mask", str(tmp_path / "wm.png"),
                                              "--scale-with-image", *tiny_args(out, tiny_weights)])
 
     assert result.exit_code == 0, result.output
@@ -274,10 +276,10 @@ def test_outputs_inside_the_dataset_folder_are_skipped_with_a_note(tmp_path: Pat
     (photos / "a.png").write_bytes(encode(photo()))
     out = photos / "cleaned"  # the output folder lives inside the dataset folder
     fixed = ["--box", "10,10,30,30"]
-    first = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+    first = CliRunner().invoke(make_app(), ["run", str(photos), *fixed,
                                             *tiny_args(out, tiny_weights)])
     assert first.exit_code == 0, first.output
-    again = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+    again = CliRunner().invoke(make_app(), ["run", str(photos), *fixed,
                                             *tiny_args(out, tiny_weights)])
     assert again.exit_code == 0, again.output
     assert "1 images, 1 done" in again.output  # the first run's output is not a new input
@@ -290,26 +292,26 @@ def test_the_model_loads_only_when_a_job_needs_it(tmp_path: Path, tiny_weights: 
     (photos / "a.png").write_bytes(encode(photo()))
     out = tmp_path / "out"
     fixed = ["--box", "10,10,30,30"]
-    first = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+    first = CliRunner().invoke(make_app(), ["run", str(photos), *fixed,
                                             *tiny_args(out, tiny_weights)])
     assert first.exit_code == 0, first.output
     broken = tmp_path / "broken.safetensors"  # exists, so the quick check passes; cannot load
     broken.write_bytes(b"\x00" * 64)
 
     # nothing left to do: the (broken) model is never loaded
-    again = CliRunner().invoke(make_cli(), ["run", str(photos), *fixed,
+    again = CliRunner().invoke(make_app(), ["run", str(photos), *fixed,
                                             *tiny_args(out, broken)])
     assert again.exit_code == 0, again.output
     assert "this run: 0 processed" in again.output
     # a dataset problem is reported as such, not hidden behind a model load
-    plain = CliRunner().invoke(make_cli(), ["run", str(photos),
+    plain = CliRunner().invoke(make_app(), ["run", str(photos),
                                             *tiny_args(tmp_path / "out2", broken)])
     assert plain.exit_code == 2 and "cannot tell the dataset format" in plain.output
     # work to do: the broken file stops the run before any job, and the jobs stay queued
     other = tmp_path / "other"
     other.mkdir()
     (other / "b.png").write_bytes(encode(photo(seed=3)))
-    bad = CliRunner().invoke(make_cli(), ["run", str(other), *fixed,
+    bad = CliRunner().invoke(make_app(), ["run", str(other), *fixed,
                                           *tiny_args(tmp_path / "out3", broken)])
     assert bad.exit_code == 2 and "broken.safetensors" in bad.output
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'out3' / 'unbrand.db'}")
@@ -323,10 +325,10 @@ def test_box_mode_with_a_refine_model_keeps_the_box_background_and_whole_repaint
 ) -> None:
     import torch
 
-    from inpaint_core.checkpoint import save_inference_checkpoint
-    from inpaint_core.config import AOTConfig
-    from inpaint_core.model import AOTGenerator
-    from inpaint_core.prefill import logo_pixels, telea
+    from inpaint_core.inference.prefill import logo_pixels, telea
+    from inpaint_core.model.checkpoint import save_inference_checkpoint
+    from inpaint_core.model.config import AOTConfig
+    from inpaint_core.model.network import AOTGenerator
 
     torch.manual_seed(0)  # residual with a zeroed output layer: returns its prefilled input
     config = AOTConfig(width=8, blocks=2, rates=(1, 2), work_size=256, name="tiny-refine",
@@ -346,7 +348,7 @@ def test_box_mode_with_a_refine_model_keeps_the_box_background_and_whole_repaint
     outputs = {}
     for mode in ("box", "whole"):
         out = tmp_path / mode
-        result = CliRunner().invoke(make_cli(), ["run", str(data / "list.csv"), "--mask-mode",
+        result = CliRunner().invoke(make_app(), ["run", str(data / "list.csv"), "--mask-mode",
                                                  mode, *tiny_args(out, weights)])
         assert result.exit_code == 0, result.output
         [written] = out.glob("*/a.png")

@@ -11,11 +11,11 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from inpaint_core.checkpoint import read_state_dict
-from inpaint_core.config import AOTConfig
-from inpaint_core.export import LABEL_CONVENTION, NO_VGG_NOTE
-from inpaint_core.model import AOTGenerator
-from worker.cli import make_cli
+from inpaint_core.model.checkpoint import read_state_dict
+from inpaint_core.model.config import AOTConfig
+from inpaint_core.model.export import LABEL_CONVENTION, NO_VGG_NOTE
+from inpaint_core.model.network import AOTGenerator
+from unbrand.cli.app import make_app
 
 TINY = {"width": 8, "blocks": 2, "rates": [1, 2], "work_size": 32, "name": "tiny"}
 
@@ -66,7 +66,7 @@ def _read_log(run: Path) -> list[dict]:
 
 def test_train_resume_and_export(tiny_run: tuple[Path, list[str]], tmp_path: Path) -> None:
     run, args = tiny_run
-    cli = make_cli()
+    cli = make_app()
     first = CliRunner().invoke(cli, [*args, "--iterations", "2"])
     assert first.exit_code == 0, first.output
     assert "iteration 2" in first.output
@@ -129,7 +129,7 @@ def test_train_resume_and_export(tiny_run: tuple[Path, list[str]], tmp_path: Pat
 
 def test_no_resume_starts_over(tiny_run: tuple[Path, list[str]]) -> None:
     run, args = tiny_run
-    cli = make_cli()
+    cli = make_app()
     assert CliRunner().invoke(cli, [*args, "--iterations", "1"]).exit_code == 0
     again = CliRunner().invoke(cli, [*args, "--iterations", "1", "--no-resume"])
     assert again.exit_code == 0, again.output
@@ -138,7 +138,7 @@ def test_no_resume_starts_over(tiny_run: tuple[Path, list[str]]) -> None:
 
 def test_export_with_metrics_and_licence(tiny_run: tuple[Path, list[str]], tmp_path: Path) -> None:
     run, args = tiny_run
-    cli = make_cli()
+    cli = make_app()
     assert CliRunner().invoke(cli, [*args, "--iterations", "1"]).exit_code == 0
     metrics = tmp_path / "eval.json"
     metrics.write_text(json.dumps({"methods": {"ours": {"all": {"psnr_box": 21.5}}}}))
@@ -174,7 +174,7 @@ def test_export_with_metrics_and_licence(tiny_run: tuple[Path, list[str]], tmp_p
 
 
 def test_train_and_export_errors(tmp_path: Path) -> None:
-    cli = make_cli()
+    cli = make_app()
     missing = CliRunner().invoke(
         cli,
         [
@@ -236,14 +236,14 @@ def test_train_and_export_errors(tmp_path: Path) -> None:
 
 
 def test_train_critic_writes_a_loadable_critic(tmp_path: Path, tiny_weights: Path) -> None:
-    from inpaint_core.critic import Critic
+    from inpaint_core.evaluation.critic import Critic
 
     photos = _photos(tmp_path / "photos", 3)
     out = tmp_path / "critic.safetensors"
     args = ["train-critic", "--data", str(photos), "--out", str(out), "--weights",
             str(tiny_weights), "--size", "64", "--iterations", "3", "--batch", "2",
             "--device", "cpu"]
-    result = CliRunner().invoke(make_cli(), args)
+    result = CliRunner().invoke(make_app(), args)
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output
     card = json.loads(out.with_suffix(".json").read_text())
@@ -255,7 +255,7 @@ def test_train_critic_writes_a_loadable_critic(tmp_path: Path, tiny_weights: Pat
     score = critic.realness(image, hole)
     assert score is not None and 0.0 <= score <= 1.0
 
-    bad = CliRunner().invoke(make_cli(), [*args[:-8], "--size", "60", "--iterations", "1"])
+    bad = CliRunner().invoke(make_app(), [*args[:-8], "--size", "60", "--iterations", "1"])
     assert bad.exit_code == 2 and "multiple of 8" in bad.output
 
 
@@ -268,7 +268,7 @@ def test_train_from_init_weights_with_a_telea_prefill(
     init = tmp_path / "start.pt"
     torch.save(start.state_dict(), init)
     result = CliRunner().invoke(
-        make_cli(),
+        make_app(),
         [*args, "--iterations", "1", "--init", str(init), "--prefill", "telea",
          "--mask-kinds", "boxes,logo", "--lr", "0"],
     )
@@ -282,7 +282,7 @@ def test_train_from_init_weights_with_a_telea_prefill(
         assert torch.equal(state["generator"][key], value), key
     assert state["model_config"]["residual"] is False
     exported = tmp_path / "telea.safetensors"
-    export = CliRunner().invoke(make_cli(), ["export", str(run), "--out", str(exported)])
+    export = CliRunner().invoke(make_app(), ["export", str(run), "--out", str(exported)])
     assert export.exit_code == 0, export.output
     assert json.loads(exported.with_suffix(".json").read_text())["config"]["prefill"] == "telea"
 
@@ -291,7 +291,7 @@ def test_train_refuses_bad_prefill_kinds_and_init(
     tiny_run: tuple[Path, list[str]], tmp_path: Path
 ) -> None:
     _, args = tiny_run
-    cli = make_cli()
+    cli = make_app()
     bad_prefill = CliRunner().invoke(cli, [*args, "--iterations", "1", "--prefill", "grey"])
     assert bad_prefill.exit_code == 2 and "prefill must be one of" in bad_prefill.output
     one = [*args, "--iterations", "1"]
@@ -309,8 +309,8 @@ def test_train_refuses_bad_prefill_kinds_and_init(
 def test_bf16_autocast_by_default_only_with_cuda_or_amx(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import inpaint_core.train as train_module
-    from inpaint_core.train import TrainConfig, Trainer
+    import inpaint_core.training.train as train_module
+    from inpaint_core.training.train import TrainConfig, Trainer
 
     photos = _photos(tmp_path / "p", 1)
     config = AOTConfig.from_dict(TINY)
@@ -331,7 +331,7 @@ def test_residual_run_from_full_repaint_weights_starts_at_its_input(
     init = tmp_path / "start.pt"
     torch.save(start.state_dict(), init)
     result = CliRunner().invoke(
-        make_cli(),
+        make_app(),
         [*args, "--iterations", "1", "--init", str(init), "--prefill", "telea", "--residual",
          "--lr", "0"],
     )
@@ -350,7 +350,7 @@ def test_train_a_refine_model_on_pasted_logos(
     tiny_run: tuple[Path, list[str]], tmp_path: Path
 ) -> None:
     run, args = tiny_run
-    cli = make_cli()
+    cli = make_app()
     result = CliRunner().invoke(
         cli, [*args, "--iterations", "2", "--prefill", "refine", "--residual", "--logo-share", "1"]
     )

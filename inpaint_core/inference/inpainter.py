@@ -1,0 +1,311 @@
+"""The public API: `Inpainter` removes masked regions from photos of any size.
+
+    inpainter = Inpainter.load("weights.safetensors", device="auto", precision="auto")
+    cleaned = inpainter.inpaint(rgb, mask)           # (H, W, 3) uint8, mask (H, W) nonzero = remove
+
+The generator never sees the full frame: the planner (planner.py) cuts crops around each
+region at the model's working scale, crops of equal size run in shared batches (also across
+images in `inpaint_many`), and blend.py pastes only the fill region back. Full frames stay
+uint8; float tensors exist per crop batch only, so memory is bounded on 8K photos.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from inpaint_core.errors import ImageInputError
+from inpaint_core.evaluation.critic import Critic, default_critic_path
+from inpaint_core.inference.blend import paste
+from inpaint_core.inference.detail import DETAIL_METHODS, restore_detail, upscale
+from inpaint_core.inference.planner import CropPlan, PlannerConfig, grow, plan_crops
+from inpaint_core.inference.prefill import generator_input, logo_pixels, telea_scaled
+from inpaint_core.masks.imageio import image_to_arrays
+from inpaint_core.model.checkpoint import load_default_generator, load_generator
+from inpaint_core.model.config import AOTConfig
+from inpaint_core.model.device import DTYPES, resolve_device, resolve_precision
+from inpaint_core.model.fused import fused_kernels
+from inpaint_core.model.network import AOTGenerator
+
+ImageLike = np.ndarray | Image.Image
+
+
+@dataclass
+class _Crop:
+    """A prepared crop waiting for its forward pass, and where its result goes."""
+
+    index: int  # which image of the request
+    plan: CropPlan
+    small: np.ndarray  # (h, w, 3) uint8 crop at model scale, unpadded
+    hole: np.ndarray  # (h, w) bool model hole at model scale (every fill pixel in the crop)
+    own: np.ndarray  # (H, W) bool fill pixels of this crop's region, source scale
+    mask: np.ndarray  # (H, W) bool mask pixels in the crop, source scale
+    fill: np.ndarray  # (H, W) bool every fill pixel in the crop, source scale
+    base: np.ndarray | None = None  # (H, W, 3) uint8 source-scale prefill (residual models)
+
+
+def as_rgb(image: ImageLike) -> np.ndarray:
+    """(H, W, 3) uint8 RGB from an array or a PIL image of any mode (alpha dropped)."""
+    if isinstance(image, Image.Image):
+        return image_to_arrays(image)[0]
+    array = np.asarray(image)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+        raise ImageInputError(f"image must be (H, W, 3) uint8 RGB, got {array.shape} {array.dtype}")
+    return array
+
+
+def as_mask(mask: np.ndarray | Image.Image, shape: tuple[int, int]) -> np.ndarray:
+    """Bool (H, W) mask, nonzero = remove; its shape must match the image."""
+    array = np.asarray(mask.convert("L") if isinstance(mask, Image.Image) else mask)
+    if array.ndim == 3:
+        array = np.asarray(array.any(axis=2))
+    if array.shape != tuple(shape):
+        raise ImageInputError(
+            f"mask is {array.shape[1]}x{array.shape[0]} but the image is {shape[1]}x{shape[0]}"
+        )
+    return array.astype(bool)
+
+
+def _file_version(path: Path, config: AOTConfig) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"{config.name}-{path.stem}-{digest.hexdigest()[:12]}"
+
+
+class Inpainter:
+    """AOT-GAN inpainting of arbitrary-size photos; see the module docstring."""
+
+    def __init__(
+        self,
+        generator: AOTGenerator,
+        *,
+        device: str = "cpu",
+        precision: str = "fp32",
+        planner: PlannerConfig | None = None,
+        model_version: str = "untrained",
+        critic: Critic | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.critic = critic  # judges fills (realness); None: no discriminator available
+        self.precision = resolve_precision(precision, self.device)
+        self.planner = planner or PlannerConfig()
+        if self.planner.detail not in DETAIL_METHODS:
+            raise ValueError(f"PlannerConfig.detail must be one of {DETAIL_METHODS}")
+        self.config: AOTConfig = generator.config
+        self.model_version = model_version
+        self.dtype = DTYPES[self.precision]
+        if self.dtype != torch.float32 or self.device.type != "cpu":
+            generator = copy.deepcopy(generator)  # never convert the caller's module in place
+        self.generator = generator.to(self.device, self.dtype).eval()
+        self.generator = self.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+
+    @classmethod
+    def load(
+        cls,
+        weights: str | Path | None = None,
+        device: str = "auto",
+        precision: str = "auto",
+        *,
+        planner: PlannerConfig | None = None,
+        critic: str | Path | None = "auto",
+    ) -> Inpainter:
+        """From a checkpoint (our .safetensors + card, or the authors' .pt); None = default.
+
+        `critic`: discriminator weights for `realness` ("auto": the shipped critic when the
+        shipped generator is used and the file exists; None: no critic; else a path).
+        """
+        generator, card = load_default_generator() if weights is None else load_generator(weights)
+        version = card.get("model_version") or _file_version(Path(card["source"]), generator.config)
+        inpainter = cls(
+            generator,
+            device=device,
+            precision=precision,
+            planner=planner,
+            model_version=str(version),
+        )
+        if critic == "auto":
+            shipped = default_critic_path()
+            critic = shipped if weights is None and shipped.is_file() else None
+        if critic is not None:
+            inpainter.critic = Critic.load(critic, device=str(inpainter.device))
+        return inpainter
+
+    def realness(self, output: np.ndarray, fill: np.ndarray) -> float | None:
+        """The critic's realness in [0, 1] of the filled area of `output`; None without a critic
+        or without filled pixels (see inpaint_core/evaluation/critic.py)."""
+        if self.critic is None:
+            return None
+        return self.critic.realness(output, fill)
+
+    def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
+        """The pixels that may change: the mask grown by `margin` pixels (default
+        `planner.margin`; `BOX_MARGIN` for masks made of whole boxes) (bool (H, W))."""
+        return grow(np.asarray(mask).astype(bool), self._margin(margin))
+
+    def _margin(self, margin: int | None) -> int:
+        if margin is None:
+            return self.planner.margin
+        if margin < 0:
+            raise ValueError(f"margin must be >= 0, got {margin}")
+        return int(margin)
+
+    def inpaint(
+        self,
+        image: ImageLike,
+        mask: np.ndarray | Image.Image,
+        *,
+        margin: int | None = None,
+        keep_background: bool = True,
+    ) -> np.ndarray:
+        """Fill the masked pixels of one image; pixels outside `fill_region(mask, margin)` are
+        unchanged.
+
+        `keep_background`: a model with the "refine" prefill keeps what a box-shaped part of the
+        mask shows besides its logo (prefill.py); False repaints every pixel of the mask, as
+        other models always do.
+        """
+        return self.inpaint_many([(image, mask)], margin=margin, keep_background=keep_background)[0]
+
+    def inpaint_many(
+        self,
+        pairs: Sequence[tuple[ImageLike, np.ndarray | Image.Image]],
+        *,
+        margin: int | None = None,
+        keep_background: bool = True,
+    ) -> list[np.ndarray]:
+        """Fill several images; crops of equal size share forward passes across images."""
+        images = [as_rgb(image) for image, _ in pairs]
+        masks = [
+            as_mask(mask, image.shape[:2]) for image, (_, mask) in zip(images, pairs, strict=True)
+        ]
+        fills = [self.fill_region(mask, margin) for mask in masks]
+        return self.fill(images, masks, fills, keep_background=[keep_background] * len(images))
+
+    def fill(
+        self,
+        images: Sequence[np.ndarray],
+        masks: Sequence[np.ndarray],
+        fills: Sequence[np.ndarray],
+        *,
+        keep_background: Sequence[bool],
+    ) -> list[np.ndarray]:
+        """Repaint `fills[i]` (the mask grown by its margin, see `fill_region`) of each RGB uint8
+        image; crops of equal size share forward passes across images. `masks[i]` is the
+        ungrown mask (full blend weight); `keep_background[i]` as in `inpaint`."""
+        outputs = [image.copy() for image in images]
+        groups: dict[tuple[int, int], list[_Crop]] = defaultdict(list)
+        for index, (image, mask, fill) in enumerate(zip(images, masks, fills, strict=True)):
+            if not fill.any():
+                continue
+            prefill = None  # residual models get their Telea-based prefill near source scale
+            if self.config.residual and self.config.prefill != "white":
+                # a "refine" model keeps what a box shows besides its logo (prefill.py)
+                keep = keep_background[index] and self.config.prefill == "refine"
+                prefill = logo_pixels(image, fill) if keep else fill
+            for plan in plan_crops(fill, self.config, self.planner):
+                groups[plan.padded].append(self._prepare(index, image, mask, fill, plan, prefill))
+        for crops in groups.values():
+            for start in range(0, len(crops), max(1, self.planner.batch_size)):
+                batch = crops[start : start + self.planner.batch_size]
+                preds, inputs = self._run(batch)
+                for crop, pred, seen in zip(batch, preds, inputs, strict=True):
+                    self._finish(outputs[crop.index], images[crop.index], crop, pred, seen)
+        return outputs
+
+    def _prepare(
+        self,
+        index: int,
+        image: np.ndarray,
+        mask: np.ndarray,
+        fill: np.ndarray,
+        plan: CropPlan,
+        prefill: np.ndarray | None = None,
+    ) -> _Crop:
+        x1, y1, x2, y2 = plan.box
+        rx1, ry1, rx2, ry2 = plan.region
+        crop, fill_crop = image[y1:y2, x1:x2], fill[y1:y2, x1:x2]
+        base = None
+        if prefill is not None:  # the pixels to prefill, Telea-filled here and scaled with the crop
+            base = crop = telea_scaled(crop, prefill[y1:y2, x1:x2], self._prefill_scale(plan))
+        own = np.zeros_like(fill_crop)
+        own[ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1] = fill_crop[
+            ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1
+        ]
+        if plan.size == (x2 - x1, y2 - y1):
+            small, hole = crop, fill_crop
+        else:  # any source pixel of the fill touching a model pixel makes it a hole
+            small = cv2.resize(crop, plan.size, interpolation=cv2.INTER_AREA)
+            hole = (
+                cv2.resize(
+                    fill_crop.astype(np.uint8) * 255, plan.size, interpolation=cv2.INTER_AREA
+                )
+                > 0
+            )
+        return _Crop(index, plan, small, hole, own, mask[y1:y2, x1:x2], fill_crop, base)
+
+    def _prefill_scale(self, plan: CropPlan) -> float:
+        """The scale a source-resolution prefill of this crop is made at (1 = source)."""
+        factor = self.planner.prefill_scale
+        return 1.0 if factor <= 0 else min(1.0, factor * plan.scale)
+
+    def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:
+        """One forward pass over crops of equal padded size -> the predictions and the inputs
+        the generator saw (prefilled holes), both (B, h, w, 3) float32 in [0, 255]."""
+        pad_w, pad_h = batch[0].plan.padded
+        images, holes = [], []
+        for crop in batch:
+            h, w = crop.hole.shape
+            widths = ((0, pad_h - h), (0, pad_w - w))
+            images.append(np.pad(crop.small, (*widths, (0, 0)), mode="reflect"))
+            holes.append(np.pad(crop.hole, widths, mode="reflect"))
+        with torch.inference_mode():
+            pixels = torch.from_numpy(np.stack(images)).to(self.device)  # (B, H, W, 3) uint8
+            image = pixels.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (B, 3, H, W), channels_last
+            hole = (
+                torch.from_numpy(np.stack(holes)).to(self.device)[:, None].float()
+            )  # (B, 1, H, W)
+            prefilled = all(crop.base is not None for crop in batch)
+            masked = generator_input(image, hole, self.config.prefill, prefilled=prefilled)
+            with fused_kernels():
+                pred = self.generator(masked.to(self.dtype), hole.to(self.dtype)).float()
+
+            def pixels_of(x: torch.Tensor) -> np.ndarray:  # (B, H, W, 3) in [0, 255]
+                return ((x.float() + 1.0) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu().numpy()
+
+            return pixels_of(pred), pixels_of(masked)
+
+    def _finish(
+        self, output: np.ndarray, image: np.ndarray, crop: _Crop, pred: np.ndarray, seen: np.ndarray
+    ) -> None:
+        x1, y1, x2, y2 = crop.plan.box
+        h, w = crop.hole.shape
+        filled = np.where(crop.hole[..., None], pred[:h, :w], crop.small.astype(np.float32))
+        if (w, h) == (x2 - x1, y2 - y1):
+            pass  # the model ran at source scale
+        elif crop.base is not None:
+            # a residual network's correction is applied to the prefill made near source scale,
+            # so a downscaled crop loses nothing the prefill itself had
+            correction = np.where(crop.hole[..., None], pred[:h, :w] - seen[:h, :w], 0.0)
+            correction = upscale(correction, (x2 - x1, y2 - y1))
+            filled = np.clip(crop.base.astype(np.float32) + correction, 0, 255)
+        else:
+            filled = restore_detail(
+                filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail
+            )
+        # blend only around this crop's region, 1 px wider so its border sees non-fill pixels
+        rx1, ry1, rx2, ry2 = crop.plan.region
+        sx1, sy1, sx2, sy2 = max(x1, rx1 - 1), max(y1, ry1 - 1), min(x2, rx2 + 1), min(y2, ry2 + 1)
+        local = (slice(sy1 - y1, sy2 - y1), slice(sx1 - x1, sx2 - x1))
+        box = (sx1, sy1, sx2, sy2)
+        paste(output, filled[local], box, crop.own[local], crop.mask[local], self.planner.feather)

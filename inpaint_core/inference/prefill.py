@@ -1,0 +1,107 @@
+"""What the generator sees inside the hole.
+
+The paper's generator gets the hole painted white (+1). A generator whose config says
+`prefill="telea"` gets OpenCV's Telea fill of the hole instead: a smooth first guess that
+carries the surrounding colours in, which the network then refines. `prefill="refine"` keeps
+what a logo box shows besides the logo: inside every box-shaped part of the hole only the pixels
+that `refine.refine_mask` takes for logo are Telea-filled, the box's background pixels stay as
+photographed, and the residual network corrects the whole box (leftover logo fringe, a
+translucent logo's tint). `generator_input` (tensors, model scale) and `prefill_pixels` (uint8,
+source scale) are shared by training, the critic and the Inpainter, so a model is fed the same
+way everywhere.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from inpaint_core.masks.refine import refine_mask
+from inpaint_core.model.network import prepare_input
+
+TELEA_RADIUS = 5  # pixels of known neighbourhood OpenCV's Telea fill looks at
+BOXLIKE = 0.97  # a hole component filling this share of its bounding box is an annotated box
+
+
+def telea(image: np.ndarray, mask: np.ndarray, radius: int = TELEA_RADIUS) -> np.ndarray:
+    """OpenCV's Telea inpainting of `mask` (bool/uint8 (H, W), nonzero = hole) in `image`
+    (uint8 (H, W, 3)): the classical baseline, and the "telea" prefill."""
+    hole = (np.asarray(mask) > 0).astype(np.uint8) * 255
+    return cv2.inpaint(np.ascontiguousarray(image), hole, radius, cv2.INPAINT_TELEA)
+
+
+def telea_scaled(image: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+    """`telea(image, mask)` computed at `scale` (< 1: on a downscaled copy, upscaled back and
+    used only inside the mask; pixels outside it stay byte-identical). Telea's cost grows with
+    the hole's pixel count, so a large logo filled at a fraction of its size costs that
+    fraction squared."""
+    hole = np.asarray(mask).astype(bool)
+    if scale >= 1.0 or not hole.any():
+        return telea(image, hole)
+    height, width = hole.shape
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    # a small pixel is a hole when any source hole pixel falls in it
+    small_hole = cv2.resize(hole.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 0
+    filled = cv2.resize(telea(small, small_hole), (width, height), interpolation=cv2.INTER_LINEAR)
+    out = np.array(image, copy=True)
+    out[hole] = filled[hole]
+    return out
+
+
+def logo_pixels(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The pixels of `hole` that a "refine" prefill replaces (bool (H, W), a subset of hole).
+
+    Each connected part of the hole that is (nearly) a filled rectangle is taken for an
+    annotated box and narrowed to its logo pixels by `refine_mask` (which uses the whole box
+    when unsure); any other part (a pixel mask, overlapping boxes) is replaced whole.
+    """
+    hole = np.asarray(hole).astype(bool)
+    out = hole.copy()
+    components = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    count, labels, stats, _ = components
+    boxes = []
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        if area >= BOXLIKE * w * h:
+            boxes.append([x, y, x + w, y + h])
+            window = (slice(y, y + h), slice(x, x + w))  # the component lies inside its box
+            out[window][labels[window] == label] = False
+    if boxes:
+        refined, _ = refine_mask(image, boxes)
+        out |= refined & hole
+    return out
+
+
+def prefill_pixels(image: np.ndarray, hole: np.ndarray, prefill: str) -> np.ndarray:
+    """uint8 (H, W, 3): `image` with its hole prefilled at this (source) resolution, for the
+    "telea" and "refine" prefills."""
+    if prefill == "telea":
+        return telea(image, hole)
+    if prefill == "refine":
+        return telea(image, logo_pixels(image, hole))
+    raise ValueError(f"prefill {prefill!r} is not made at source resolution")
+
+
+def generator_input(
+    image: torch.Tensor, mask: torch.Tensor, prefill: str = "white", *, prefilled: bool = False
+) -> torch.Tensor:
+    """image (B, 3, H, W) in [-1, 1], mask (B, 1, H, W) with 1 = hole -> the generator's input.
+
+    `prefilled`: the image's holes were already prefilled (by `prefill_pixels`), use it as is.
+    A "refine" model given plain holes gets them Telea-filled whole (what `logo_pixels` does
+    for a hole that is no box).
+    """
+    if prefill == "white":
+        return prepare_input(image, mask)
+    if prefill not in ("telea", "refine"):
+        raise ValueError(f"unknown prefill {prefill!r}")
+    if prefilled:
+        return image
+    pixels = ((image.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    pixels_np = pixels.permute(0, 2, 3, 1).cpu().numpy()  # (B, H, W, 3)
+    holes_np = (mask.detach()[:, 0] > 0.5).cpu().numpy()
+    filled = np.stack([telea(p, h) for p, h in zip(pixels_np, holes_np, strict=True)])
+    guess = torch.from_numpy(filled).to(image.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    return image * (1 - mask) + guess.to(image.dtype) * mask
