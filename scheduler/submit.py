@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.datasets import DatasetItem, read_dataset
 from scheduler.db import crud
-from scheduler.db.models import Batch, Job, JobStatus
+from scheduler.db.models import Batch, JobStatus
 from scheduler.db.session import session_scope
 from scheduler.errors import BatchExistsError, ConfigError, DatasetError
 from scheduler.mask_options import mask_options_differ
@@ -242,7 +241,7 @@ def _preview(factory: sessionmaker[Session], report: SubmitReport,
         if batch is not None:
             _refuse_other_mask_options(batch, report, options)
             report.batch_id = batch.id
-            known = set(session.scalars(sa.select(Job.input_uri).where(Job.batch_id == batch.id)))
+            known = crud.input_uris(session, batch_id=batch.id)
             queued = crud.count_by_status(session, batch_id=batch.id)[JobStatus.QUEUED.value]
         else:
             report.batch_created = True
@@ -259,13 +258,7 @@ def queued_ids(factory: sessionmaker[Session], *, batch_id: int) -> Iterator[lis
     after = 0
     while True:
         with session_scope(factory) as session:
-            page = list(session.scalars(
-                sa.select(Job.id)
-                .where(Job.batch_id == batch_id, Job.status == JobStatus.QUEUED.value,
-                       Job.id > after)
-                .order_by(Job.id)
-                .limit(ID_PAGE)
-            ))
+            page = crud.queued_job_ids(session, batch_id=batch_id, after_id=after, limit=ID_PAGE)
         if not page:
             return
         yield page

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, signals
@@ -25,7 +26,7 @@ from kombu import Queue
 from scheduler.queue import DEFAULT_QUEUE, QUEUES, broker_options, json_only
 from scheduler.settings import Settings, get_settings
 from worker.services import (
-    Ticker,
+    heartbeats,
     process_resources,
     record_worker,
     touch_worker,
@@ -71,7 +72,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
 app = make_celery()
 
-_worker_ticker: Ticker | None = None
+_stop_worker_heartbeat: Callable[[], None] | None = None
 # Intra-op threads for each prefork child, so N children do not each grab every core.
 _child_threads: int | None = None
 
@@ -91,25 +92,23 @@ def _on_worker_init(sender: Any = None, **_: Any) -> None:
 @signals.worker_ready.connect
 def _on_worker_ready(sender: Any = None, **_: Any) -> None:
     """Main process: record this worker and start its heartbeat."""
-    global _worker_ticker
+    global _stop_worker_heartbeat
     resources = process_resources()
     name = sender.hostname if sender is not None else f"worker@{os.getpid()}"
     queues = ",".join(sorted(q.name for q in sender.app.amqp.queues.consume_from.values())) \
         if sender is not None else ""
     record_worker(resources.session_factory, name=name, queues=queues)
     factory = resources.session_factory
-    _worker_ticker = Ticker(
-        lambda: touch_worker(factory, name=name),
-        resources.settings.heartbeat_interval,
-        name="worker-heartbeat",
-    ).start()
+    _stop_worker_heartbeat = heartbeats().start(
+        lambda: touch_worker(factory, name=name), resources.settings.heartbeat_interval
+    )
     log.info("worker %s ready on queues %s", name, queues)
 
 
 @signals.worker_shutdown.connect
 def _on_worker_shutdown(**_: Any) -> None:
-    if _worker_ticker is not None:
-        _worker_ticker.stop()
+    if _stop_worker_heartbeat is not None:
+        _stop_worker_heartbeat()
 
 
 @signals.worker_process_init.connect

@@ -15,7 +15,6 @@ together and owns the database side.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -36,7 +35,7 @@ from inpaint_core.masks.imageio import (
 )
 from inpaint_core.masks.modes import MASK_MODES, MaskMode, RemovalMask, removal_mask
 from scheduler.errors import DatasetError
-from scheduler.storage import Storage, join_key, output_key
+from scheduler.storage import Storage, UriResolver, join_key, output_key
 
 if TYPE_CHECKING:
     from inpaint_core.inference.remove import Removal
@@ -51,7 +50,6 @@ __all__ = [
     "job_boxes",
 ]
 
-StorageResolver = Callable[[str], tuple[Storage, str]]
 
 # Decoded format -> (Pillow format to write, extension, content type).
 _FORMATS = {
@@ -80,7 +78,7 @@ class JobInputs:
                             mode=self.mode)
 
 
-def read_object(uri: str, resolver: StorageResolver) -> bytes:
+def read_object(uri: str, resolver: UriResolver) -> bytes:
     """The bytes at `uri` through the storage layer."""
     storage, key = resolver(uri)
     return storage.read_bytes(key)
@@ -97,7 +95,7 @@ def job_boxes(raw: Any) -> list[list[int]]:
 def load_inputs(
     input_uri: str,
     mask_spec: dict[str, Any],
-    resolver: StorageResolver,
+    resolver: UriResolver,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     mask_mode: str = "box",
@@ -145,7 +143,7 @@ def _fixed_spec(fixed: dict[str, Any] | None) -> dict[str, Any] | None:
         raise DatasetError(f"the batch's fixed watermark spec is unusable: {exc}") from exc
 
 
-def _fixed_mask(uri: str, spec: Any, resolver: StorageResolver, *, size: tuple[int, int],
+def _fixed_mask(uri: str, spec: Any, resolver: UriResolver, *, size: tuple[int, int],
                 max_pixels: int) -> np.ndarray:
     """The fixed mask file placed on an image of `size` (its boxes are handled with the job's)."""
     reference = decode_mask(read_object(uri, resolver), max_pixels=max_pixels)
@@ -186,7 +184,7 @@ def encode_output(
 
 
 def output_location(
-    output_root: str, batch_name: str, rel_path: str, ext: str, resolver: StorageResolver
+    output_root: str, batch_name: str, rel_path: str, ext: str, resolver: UriResolver
 ) -> tuple[Storage, str]:
     """Storage and key of a job's output: `<output_root>/<batch>/<rel path>.<ext>`."""
     storage, prefix = resolver(output_root)

@@ -25,13 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session, sessionmaker
 
 from inpaint_core.errors import ImageInputError
 from scheduler.db import crud
-from scheduler.db.models import Batch, Job, JobStatus
+from scheduler.db.models import Job, JobStatus
 from scheduler.db.session import session_scope
 from scheduler.errors import (
     DatasetError,
@@ -43,7 +42,7 @@ from scheduler.errors import (
     UnbrandError,
 )
 from scheduler.quality import assess, thresholds_from_options
-from scheduler.storage import Storage
+from scheduler.storage import UriResolver
 from worker.job_io import (
     DEFAULT_MAX_PIXELS,
     JobInputs,
@@ -52,7 +51,7 @@ from worker.job_io import (
     load_inputs,
     output_location,
 )
-from worker.services import job_heartbeats
+from worker.services import heartbeats
 
 if TYPE_CHECKING:
     from inpaint_core.inference.inpainter import Inpainter
@@ -60,7 +59,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 InpainterProvider = Callable[[], "Inpainter"]
-StorageResolver = Callable[[str], tuple[Storage, str]]
 
 # Bad input: fail this job only, never retry.
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -122,7 +120,7 @@ def process_job(
     *,
     session_factory: sessionmaker[Session],
     inpainter_provider: InpainterProvider,
-    storage_resolver: StorageResolver,
+    storage_resolver: UriResolver,
     worker_name: str,
     options: PipelineOptions | None = None,
 ) -> JobOutcome:
@@ -132,7 +130,7 @@ def process_job(
                     stale_after=options.stale_after)
     if isinstance(claimed, JobOutcome):
         return claimed
-    beat = job_heartbeats().track(lambda: _heartbeat(session_factory, job_id, worker_name),
+    beat = heartbeats().track(lambda: _heartbeat(session_factory, job_id, worker_name),
                                   options.heartbeat_interval)
     try:
         with beat:
@@ -159,9 +157,7 @@ def claim(
 ) -> Ticket | JobOutcome:
     """Claim the job for this worker, or say why not (skipped / busy)."""
     with session_scope(factory) as session:
-        row = session.execute(
-            sa.select(Job, Batch).join(Batch, Job.batch_id == Batch.id).where(Job.id == job_id)
-        ).first()
+        row = crud.get_job_and_batch(session, job_id=job_id)
         if row is None:
             return JobOutcome(job_id, "skipped", error="no such job (deleted?)")
         job, batch = row
@@ -178,7 +174,7 @@ def _run(
     ticket: Ticket,
     factory: sessionmaker[Session],
     inpainter_provider: InpainterProvider,
-    storage_resolver: StorageResolver,
+    storage_resolver: UriResolver,
     worker_name: str,
     options: PipelineOptions,
 ) -> JobOutcome:
@@ -217,7 +213,7 @@ def _run(
 
 
 def _write_output(
-    ticket: Ticket, inputs: JobInputs, output: Any, storage_resolver: StorageResolver
+    ticket: Ticket, inputs: JobInputs, output: Any, storage_resolver: UriResolver
 ) -> str:
     """Encode and store the output at its deterministic key; returns its URI."""
     fmt = ticket.options.get("output_format", "auto")

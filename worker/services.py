@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.db import crud
-from scheduler.db.models import Worker
 from scheduler.db.session import (
     make_engine,
     make_session_factory,
@@ -32,7 +30,7 @@ from scheduler.db.session import (
 )
 from scheduler.errors import TransientQueueError, UnbrandError
 from scheduler.settings import Settings, get_settings, redact_url
-from scheduler.storage import Storage, open_storage
+from scheduler.storage import Storage, UriResolver, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,7 @@ class WorkerResources:
         self,
         settings: Settings | None = None,
         *,
-        storage_resolver: Callable[[str], tuple[Storage, str]] | None = None,
+        storage_resolver: UriResolver | None = None,
     ) -> None:
         self._settings = settings
         self._engine: Engine | None = None
@@ -94,7 +92,7 @@ class WorkerResources:
             return self._factory
 
     @property
-    def storage_resolver(self) -> Callable[[str], tuple[Storage, str]]:
+    def storage_resolver(self) -> UriResolver:
         with self._lock:
             if self._resolver is None:
                 self._resolver = StorageResolver(self.settings)
@@ -171,45 +169,7 @@ def record_worker(factory: sessionmaker[Session], *, name: str, queues: str) -> 
 def touch_worker(factory: sessionmaker[Session], *, name: str) -> None:
     """Update `last_seen` of this worker's row."""
     with session_scope(factory) as session:
-        session.execute(
-            sa.update(Worker).where(Worker.name == name).values(last_seen=datetime.now(UTC))
-        )
-
-
-class Ticker:
-    """Calls `action` every `interval` seconds on a daemon thread until stopped.
-
-    Errors in `action` are logged and do not stop the ticking (a heartbeat must outlive a
-    database blip).
-    """
-
-    def __init__(self, action: Callable[[], None], interval: float, *, name: str) -> None:
-        self._action = action
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._action()
-            except UnbrandError as exc:
-                log.warning("%s failed: %s", self._thread.name, exc)
-
-    def start(self) -> Ticker:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Ticker:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        crud.touch_worker(session, name=name)
 
 
 @dataclass
@@ -220,10 +180,13 @@ class _Beat:
 
 
 class HeartbeatLoop:
-    """One daemon thread per process that calls each tracked job's heartbeat on time.
+    """One daemon thread per process that calls every heartbeat on time: the worker row's
+    (`start`, for the life of the worker) and each running job's (`track`, for one job).
 
     Cheaper than a thread per job (starting and joining one costs milliseconds); a forked
-    child gets its own thread on first use, since threads do not survive fork.
+    child gets its own thread on first use, since threads do not survive fork. An action that
+    raises UnbrandError is logged and called again next time (a heartbeat must outlive a
+    database blip).
     """
 
     def __init__(self) -> None:
@@ -238,20 +201,29 @@ class HeartbeatLoop:
         self._next_id = 0
         self._owner_pid: int | None = None
 
-    @contextmanager
-    def track(self, action: Callable[[], None], interval: float) -> Iterator[None]:
-        """Call `action` every `interval` seconds while the block runs."""
+    def start(self, action: Callable[[], None], interval: float) -> Callable[[], None]:
+        """Call `action` every `interval` seconds until the returned function is called."""
         with self._lock:
             self._ensure_thread()
             self._next_id += 1
             token = self._next_id
             self._beats[token] = _Beat(action, interval, time.monotonic() + interval)
         self._wake.set()
+
+        def stop() -> None:
+            with self._lock:
+                self._beats.pop(token, None)
+
+        return stop
+
+    @contextmanager
+    def track(self, action: Callable[[], None], interval: float) -> Iterator[None]:
+        """Call `action` every `interval` seconds while the block runs."""
+        stop = self.start(action, interval)
         try:
             yield
         finally:
-            with self._lock:
-                self._beats.pop(token, None)
+            stop()
 
     def _ensure_thread(self) -> None:
         if self._owner_pid != os.getpid():
@@ -271,7 +243,7 @@ class HeartbeatLoop:
                 try:
                     beat.action()
                 except UnbrandError as exc:
-                    log.warning("job heartbeat failed: %s", exc)
+                    log.warning("heartbeat failed: %s", exc)
             self._wake.wait(max(0.0, next_due - time.monotonic()))
             self._wake.clear()
 
@@ -279,6 +251,6 @@ class HeartbeatLoop:
 _HEARTBEATS = HeartbeatLoop()
 
 
-def job_heartbeats() -> HeartbeatLoop:
+def heartbeats() -> HeartbeatLoop:
     """The heartbeat loop of this process."""
     return _HEARTBEATS

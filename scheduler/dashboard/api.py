@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from scheduler.dashboard.app import DashboardContext, context
-from scheduler.db.models import Batch, Job
+from scheduler.db import crud
+from scheduler.db.models import Job
 from scheduler.db.session import session_scope
-from scheduler.stats import BatchSummary, JobFilter, get_summary, list_jobs, summarise_batches
+from scheduler.db.stats import BatchSummary, JobFilter, get_summary, job_page, summarise_batches
 
 router = APIRouter(prefix="/api", tags=["api"])
 StatusName = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -148,9 +148,9 @@ def batch_jobs(
     """One page of a batch's jobs, filtered by status, flag and quality."""
     where = JobFilter(status=status, flagged=flagged, quality_below=quality_below)
     with session_scope(ctx.session_factory) as session:
-        batch_id = session.scalar(sa.select(Batch.id).where(Batch.name == name))
-        if batch_id is None:
+        batch = crud.get_batch_by_name(session, name=name)
+        if batch is None:
             raise HTTPException(status_code=404, detail=f"no batch named {name!r}")
-        total, jobs = list_jobs(session, batch_id=batch_id, where=where, offset=offset, limit=limit)
+        total, jobs = job_page(session, batch_id=batch.id, where=where, offset=offset, limit=limit)
         items = [job_info(job) for job in jobs]
     return JobPage(batch=name, total=total, offset=offset, limit=limit, jobs=items)

@@ -7,7 +7,6 @@ job database only, and images only through the storage layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
@@ -17,14 +16,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler.db.stats import DEFAULT_WINDOW_MINUTES
 from scheduler.errors import DatabaseError
 from scheduler.settings import Settings, get_settings
-from scheduler.stats import DEFAULT_WINDOW_MINUTES
-from scheduler.storage import Storage, open_storage
+from scheduler.storage import Storage, UriResolver, open_storage
 from scheduler.thumbnails import DEFAULT_CACHE_BYTES, ThumbnailCache
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-StorageResolver = Callable[[str], tuple[Storage, str]]
 
 
 @dataclass
@@ -32,7 +30,7 @@ class DashboardContext:
     """What every route needs; one per app (kept in `app.state.ctx`)."""
 
     session_factory: sessionmaker[Session]
-    storage_resolver: StorageResolver
+    storage_resolver: UriResolver
     thumbnails: ThumbnailCache
     window_minutes: float = DEFAULT_WINDOW_MINUTES
     page_size: int = 48
@@ -46,7 +44,7 @@ class DashboardContext:
             self.thumbs_served += 1
 
 
-def default_storage_resolver(settings: Settings) -> StorageResolver:
+def default_storage_resolver(settings: Settings) -> UriResolver:
     """Open any job URI (s3://, file://, plain path) with the process settings."""
 
     def resolve(uri: str) -> tuple[Storage, str]:
@@ -59,7 +57,7 @@ def make_app(
     *,
     session_factory: sessionmaker[Session],
     settings: Settings | None = None,
-    storage_resolver: StorageResolver | None = None,
+    storage_resolver: UriResolver | None = None,
     window_minutes: float = DEFAULT_WINDOW_MINUTES,
     page_size: int = 48,
     cache_bytes: int = DEFAULT_CACHE_BYTES,

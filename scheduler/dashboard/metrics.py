@@ -13,25 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.db.models import JOB_STATUSES, Batch, Job, JobStatus, Worker
+from scheduler.db import stats
 from scheduler.db.session import session_scope
 
 # Upper bounds in seconds; +Inf is added by the exposition.
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-
-
-def job_seconds() -> sa.ColumnElement[float]:
-    """read + inference + write of a job in seconds (missing parts count as 0)."""
-    parts = (Job.read_ms, Job.inference_ms, Job.write_ms)
-    total_ms = sum((sa.func.coalesce(part, 0.0) for part in parts), sa.literal(0.0))
-    return total_ms / 1000.0
 
 
 class DatabaseCollector(Collector):
@@ -67,16 +59,7 @@ class DatabaseCollector(Collector):
         family = GaugeMetricFamily(
             "unbrand_jobs", "Jobs per batch and status", labels=["batch", "status"]
         )
-        counts: dict[str, dict[str, int]] = {}
-        for name in session.scalars(sa.select(Batch.name)):
-            counts[name] = {status: 0 for status in JOB_STATUSES}
-        query = (
-            sa.select(Batch.name, Job.status, sa.func.count())
-            .join(Job, Job.batch_id == Batch.id)
-            .group_by(Batch.name, Job.status)
-        )
-        for name, status, count in session.execute(query):
-            counts[name][status] = int(count)
+        counts = stats.jobs_per_batch_and_status(session)
         for name in sorted(counts):
             for status, count in counts[name].items():
                 family.add_metric([name, status], count)
@@ -88,37 +71,19 @@ class DatabaseCollector(Collector):
             "Time of done jobs: read + inference + write, seconds",
             labels=["batch"],
         )
-        seconds = job_seconds()
-        le_columns = [
-            sa.func.sum(sa.case((seconds <= bound, 1), else_=0)) for bound in DURATION_BUCKETS
-        ]
-        query = (
-            sa.select(Batch.name, sa.func.count(), sa.func.sum(seconds), *le_columns)
-            .join(Job, Job.batch_id == Batch.id)
-            .where(Job.status == JobStatus.DONE.value)
-            .group_by(Batch.name)
-            .order_by(Batch.name)
-        )
-        for name, count, total, *cumulative in session.execute(query):
-            pairs = zip(DURATION_BUCKETS, cumulative, strict=True)
-            buckets = [(_le(bound), int(n or 0)) for bound, n in pairs]
-            buckets.append(("+Inf", int(count)))
-            family.add_metric([name], buckets, float(total or 0.0))
+        for row in stats.done_duration_histogram(session, bounds=DURATION_BUCKETS):
+            pairs = zip(DURATION_BUCKETS, row.cumulative, strict=True)
+            buckets = [(_le(bound), n) for bound, n in pairs]
+            buckets.append(("+Inf", row.count))
+            family.add_metric([row.batch], buckets, row.total_seconds)
         return family
 
     def _flagged(self, session: Session) -> Metric:
         family = GaugeMetricFamily(
             "unbrand_jobs_flagged", "Jobs flagged for quality review", labels=["batch"]
         )
-        flagged = sa.func.sum(sa.case((Job.flagged.is_(True), 1), else_=0))
-        query = (
-            sa.select(Batch.name, flagged)
-            .join(Job, Job.batch_id == Batch.id)
-            .group_by(Batch.name)
-            .order_by(Batch.name)
-        )
-        for name, count in session.execute(query):
-            family.add_metric([name], int(count or 0))
+        for name, count in stats.flagged_per_batch(session).items():
+            family.add_metric([name], count)
         return family
 
     def _workers(self, session: Session) -> Metric:
@@ -127,9 +92,7 @@ class DatabaseCollector(Collector):
             "Unix time of the worker's last heartbeat",
             labels=["worker"],
         )
-        for name, last_seen in session.execute(
-            sa.select(Worker.name, Worker.last_seen).order_by(Worker.name)
-        ):
+        for name, last_seen in stats.workers_last_seen(session).items():
             family.add_metric([name], last_seen.timestamp())
         return family
 

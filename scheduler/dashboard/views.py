@@ -13,17 +13,17 @@ from html import escape
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from scheduler.dashboard.app import PACKAGE_DIR, DashboardContext, context
-from scheduler.db.models import JOB_STATUSES, Batch, Job
+from scheduler.db import crud
+from scheduler.db.models import JOB_STATUSES, Job
 from scheduler.db.session import session_scope
+from scheduler.db.stats import JobFilter, get_summary, job_page, summarise_batches
 from scheduler.errors import StorageError, StorageKeyError, StorageNotFound
 from scheduler.quality import flag_reasons, thresholds_from_options
-from scheduler.stats import JobFilter, get_summary, list_jobs, summarise_batches
 from scheduler.thumbnails import ThumbnailError, make_thumbnail
 
 router = APIRouter(include_in_schema=False)
@@ -109,10 +109,11 @@ def batch_page(
         summary = get_summary(session, name, window_minutes=ctx.window_minutes)
         if summary is None:
             raise HTTPException(status_code=404, detail=f"no batch named {name!r}")
-        options = session.scalar(sa.select(Batch.options).where(Batch.id == summary.id))
+        batch = crud.get_batch(session, batch_id=summary.id)
+        options = batch.options if batch is not None else None
         thresholds = thresholds_from_options(options)
         offset = (page - 1) * ctx.page_size
-        matching, jobs = list_jobs(
+        matching, jobs = job_page(
             session, batch_id=summary.id, where=where, offset=offset, limit=ctx.page_size
         )
         cards = [_card(job, thresholds) for job in jobs]
@@ -214,18 +215,15 @@ def thumbnail(
 def _job_uri(ctx: DashboardContext, name: str, job_id: int, which: str) -> str:
     """The input or output URI stored in the job's row (never anything from the request)."""
     with session_scope(ctx.session_factory) as session:
-        row = session.execute(
-            sa.select(Job.input_uri, Job.output_uri, Job.status)
-            .join(Batch, Batch.id == Job.batch_id)
-            .where(Job.id == job_id, Batch.name == name)
-        ).first()
-    if row is None:
-        raise _Unavailable(404, "no such job")
+        job = crud.get_batch_job(session, batch_name=name, job_id=job_id)
+        if job is None:
+            raise _Unavailable(404, "no such job")
+        input_uri, output_uri, status = job.input_uri, job.output_uri, job.status
     if which == "input":
-        return str(row.input_uri)
-    if row.output_uri is None or row.status != "done":
-        raise _Unavailable(404, f"no output ({row.status})")
-    return str(row.output_uri)
+        return str(input_uri)
+    if output_uri is None or status != "done":
+        raise _Unavailable(404, f"no output ({status})")
+    return str(output_uri)
 
 
 def _render(ctx: DashboardContext, uri: str) -> tuple[bytes, str]:

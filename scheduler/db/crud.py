@@ -95,6 +95,38 @@ def get_job(session: Session, *, job_id: int) -> Job | None:
     return session.get(Job, job_id)
 
 
+def get_job_and_batch(session: Session, *, job_id: int) -> tuple[Job, Batch] | None:
+    """The job and its batch in one query, or None."""
+    row = session.execute(
+        sa.select(Job, Batch).join(Batch, Job.batch_id == Batch.id).where(Job.id == job_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def get_batch_job(session: Session, *, batch_name: str, job_id: int) -> Job | None:
+    """Job `job_id` when it belongs to the batch named `batch_name`, else None."""
+    return session.scalar(
+        sa.select(Job).join(Batch, Batch.id == Job.batch_id)
+        .where(Job.id == job_id, Batch.name == batch_name)
+    )
+
+
+def input_uris(session: Session, *, batch_id: int) -> set[str]:
+    """The input URIs the batch already has jobs for."""
+    return set(session.scalars(sa.select(Job.input_uri).where(Job.batch_id == batch_id)))
+
+
+def queued_job_ids(session: Session, *, batch_id: int, after_id: int = 0,
+                   limit: int = 10_000) -> list[int]:
+    """Ids of the batch's queued jobs above `after_id`, in id order (one page)."""
+    return list(session.scalars(
+        sa.select(Job.id)
+        .where(Job.batch_id == batch_id, Job.status == JobStatus.QUEUED.value, Job.id > after_id)
+        .order_by(Job.id)
+        .limit(limit)
+    ))
+
+
 def bulk_insert_jobs(
     session: Session, *, batch_id: int, jobs: Iterable[Mapping[str, Any]]
 ) -> list[int]:
@@ -444,6 +476,14 @@ def upsert_worker(
     if started_at is not None:
         updates["started_at"] = started_at
     session.execute(statement.on_conflict_do_update(index_elements=["name"], set_=updates))
+
+
+def touch_worker(session: Session, *, name: str, now: datetime | None = None) -> bool:
+    """Refresh `last_seen` of the worker's row (its heartbeat); False when it has no row."""
+    result = session.execute(
+        sa.update(Worker).where(Worker.name == name).values(last_seen=now or utcnow())
+    )
+    return _changed(result)
 
 
 def list_workers(

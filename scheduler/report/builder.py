@@ -12,23 +12,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.db.models import Job
+from scheduler.db import crud
 from scheduler.db.session import session_scope
+from scheduler.db.stats import get_summary
 from scheduler.errors import UnbrandError
 from scheduler.report.csvfile import write_metrics_file
 from scheduler.report.html import (
-    Resolver,
     ThumbnailWriter,
     job_view,
     make_environment,
     render_gallery,
 )
 from scheduler.report.morning import collect_summary, render_summary
-from scheduler.stats import get_summary
-from scheduler.storage import LocalStorage
+from scheduler.storage import LocalStorage, UriResolver
 
 DEFAULT_MAX_GALLERY = 200
 
@@ -55,7 +53,7 @@ def write_report(
     name: str,
     out: Path,
     *,
-    resolver: Resolver,
+    resolver: UriResolver,
     max_gallery: int = DEFAULT_MAX_GALLERY,
     max_pixels: int = 100_000_000,
     now: datetime | None = None,
@@ -77,9 +75,7 @@ def write_report(
         if batch is None:
             raise ReportError(f"no batch named {name!r}")
         summary = collect_summary(session, batch=batch, thumbs=thumbs, generated_at=generated_at)
-        first_jobs = session.scalars(
-            sa.select(Job).where(Job.batch_id == batch.id).order_by(Job.id).limit(max_gallery)
-        )
+        first_jobs = crud.list_jobs(session, batch_id=batch.id, limit=max_gallery)
         gallery = [job_view(job, thumbs) for job in first_jobs]
         rows = write_metrics_file(session, batch_id=batch.id, path=out / "metrics.csv")
     out_storage.write_bytes(

@@ -12,11 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import Job
-from scheduler.stats import iter_jobs
+from scheduler.db.stats import iter_jobs, metric_keys
 
 FIXED_COLUMNS = (
     "id",
@@ -37,17 +36,6 @@ FIXED_COLUMNS = (
     "started_at",
     "finished_at",
 )
-
-
-def metric_keys(session: Session, *, batch_id: int, chunk: int = 5000) -> list[str]:
-    """Every key that appears in any job's metrics, sorted."""
-    query = (
-        sa.select(Job.metrics).where(Job.batch_id == batch_id).execution_options(yield_per=chunk)
-    )
-    keys: set[str] = set()
-    for (metrics,) in session.execute(query):
-        keys.update(str(key) for key in (metrics or {}))
-    return sorted(keys)
 
 
 def metric_columns(keys: Iterable[str]) -> dict[str, str]:

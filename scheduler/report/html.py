@@ -6,7 +6,7 @@ report folder can be zipped, mailed or served from any static host.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,12 +16,11 @@ import jinja2
 
 from scheduler.db.models import Job
 from scheduler.errors import StorageError
-from scheduler.storage import Storage
+from scheduler.storage import Storage, UriResolver
 from scheduler.thumbnails import ThumbnailError, make_thumbnail
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 THUMBS = "thumbs"
-Resolver = Callable[[str], tuple[Storage, str]]
 
 
 def make_environment() -> jinja2.Environment:
@@ -58,7 +57,7 @@ class JobView:
 class ThumbnailWriter:
     """Reads job images through the storage layer and writes previews under `thumbs/` once each."""
 
-    def __init__(self, out: Storage, resolver: Resolver, *, max_pixels: int) -> None:
+    def __init__(self, out: Storage, resolver: UriResolver, *, max_pixels: int) -> None:
         self.out = out
         self.resolver = resolver
         self.max_pixels = max_pixels

@@ -14,15 +14,15 @@ from datetime import datetime
 import jinja2
 from sqlalchemy.orm import Session
 
-from scheduler.report.html import JobView, ThumbnailWriter, job_view, render
-from scheduler.report.plot import Series, bucket_counts, throughput_svg
-from scheduler.stats import (
+from scheduler.db.stats import (
     BatchSummary,
     done_durations_ms,
     finish_span,
     finish_times,
     worst_jobs,
 )
+from scheduler.report.html import JobView, ThumbnailWriter, job_view, render
+from scheduler.report.plot import Series, bucket_counts, throughput_svg
 
 WORST_COUNT = 10
 

@@ -6,7 +6,7 @@ storage.read_bytes(join_key(key, "JPEGImages/a.jpg"))
 
 from __future__ import annotations
 
-from scheduler.storage.base import Storage, check_key, join_key
+from scheduler.storage.base import Storage, UriResolver, check_key, join_key
 from scheduler.storage.local import LocalStorage
 from scheduler.storage.uri import open_storage, output_key
 
@@ -24,6 +24,7 @@ __all__ = [
     "LocalStorage",
     "S3Storage",
     "Storage",
+    "UriResolver",
     "check_key",
     "join_key",
     "make_s3_client",

@@ -8,7 +8,7 @@ anything that would leave it (StorageKeyError).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from scheduler.errors import StorageKeyError
 
@@ -39,6 +39,11 @@ class Storage(ABC):
     @abstractmethod
     def uri_for(self, key: str) -> str:
         """An absolute URI for `key` that `open_storage` turns back into this object."""
+
+
+# A URI -> (storage, key in it) function: `open_storage` for one-off use, a worker's caching
+# `worker.services.StorageResolver`, or a test's own.
+UriResolver = Callable[[str], tuple[Storage, str]]
 
 
 def check_key(key: str, *, allow_empty: bool = False) -> str:

@@ -17,7 +17,7 @@ from scheduler.db.models import Batch, Job
 from scheduler.db.session import session_scope
 from scheduler.errors import TransientStorageError
 from scheduler.settings import get_settings
-from scheduler.storage import LocalStorage, Storage
+from scheduler.storage import LocalStorage, Storage, UriResolver
 from tests.worker.conftest import encode, photo
 
 pytest.importorskip("inpaint_core.inference.inpainter")
@@ -43,7 +43,7 @@ def resolver() -> StorageResolver:
 
 
 def run(job_id: int, factory: sessionmaker[Session], inpainter: Any,
-        resolver: Callable[[str], tuple[Storage, str]], **options: Any) -> Any:
+        resolver: UriResolver, **options: Any) -> Any:
     return process_job(job_id, session_factory=factory, inpainter_provider=lambda: inpainter,
                        storage_resolver=resolver, worker_name="w1",
                        options=PipelineOptions(**options))

@@ -21,7 +21,6 @@ from tests.fixtures.services import service_missing
 from worker.services import (
     HeartbeatLoop,
     StorageResolver,
-    Ticker,
     record_worker,
     touch_worker,
     wait_for_broker,
@@ -85,7 +84,7 @@ def test_worker_row_and_heartbeat(session_factory: sessionmaker[Session]) -> Non
     with session_scope(session_factory) as session:
         first = session.get(Worker, "w@host").last_seen
     time.sleep(0.05)
-    with Ticker(lambda: touch_worker(session_factory, name="w@host"), 0.05, name="hb"):
+    with HeartbeatLoop().track(lambda: touch_worker(session_factory, name="w@host"), 0.05):
         time.sleep(0.3)
     with session_scope(session_factory) as session:
         row = session.get(Worker, "w@host")
@@ -93,7 +92,7 @@ def test_worker_row_and_heartbeat(session_factory: sessionmaker[Session]) -> Non
         assert (row.last_seen - first).total_seconds() >= 0.15
 
 
-def test_a_failing_tick_does_not_stop_the_ticker() -> None:
+def test_a_failing_beat_does_not_stop_the_heartbeats() -> None:
     calls: list[int] = []
 
     def flaky() -> None:
@@ -101,9 +100,13 @@ def test_a_failing_tick_does_not_stop_the_ticker() -> None:
         if len(calls) == 1:
             raise UnbrandError("database blip")
 
-    with Ticker(flaky, 0.02, name="flaky"):
-        time.sleep(0.2)
-    assert len(calls) >= 3
+    stop = HeartbeatLoop().start(flaky, 0.02)
+    time.sleep(0.2)
+    stop()
+    seen = len(calls)
+    assert seen >= 3
+    time.sleep(0.1)
+    assert len(calls) == seen  # stopped: no more beats
 
 
 def test_s3_resolver_keeps_one_storage_per_bucket(s3_server: str, tmp_path: Path) -> None:

@@ -162,7 +162,7 @@ def status(
 ) -> None:
     """Counts per status, throughput, ETA and failure reasons of batches."""
     from scheduler.db.session import session_scope
-    from scheduler.stats import summarise_batches
+    from scheduler.db.stats import summarise_batches
 
     with _database(db) as (_, factory), errors_to_exit():
         with session_scope(factory) as session:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from scheduler.db.models import JOB_STATUSES, Batch, Job, JobStatus
+from scheduler.db.models import JOB_STATUSES, Batch, Job, JobStatus, Worker
 
 DEFAULT_WINDOW_MINUTES = 10.0
 # Distinct error texts read per batch to group failures; the rest is summed as "other".
@@ -237,7 +237,7 @@ class JobFilter:
         return query
 
 
-def list_jobs(
+def job_page(
     session: Session, *, batch_id: int, where: JobFilter, offset: int = 0, limit: int = 50
 ) -> tuple[int, list[Job]]:
     """`(number of matching jobs, one page of them ordered by id)`."""
@@ -327,3 +327,80 @@ def done_durations_ms(session: Session, *, batch_id: int, chunk: int = 5000) -> 
     )
     for (value,) in session.execute(query):
         yield float(value)
+
+
+# ---------------------------------------------------------------------------- /metrics
+
+
+def job_seconds() -> sa.ColumnElement[float]:
+    """read + inference + write of a job in seconds (missing parts count as 0)."""
+    parts = (Job.read_ms, Job.inference_ms, Job.write_ms)
+    total_ms = sum((sa.func.coalesce(part, 0.0) for part in parts), sa.literal(0.0))
+    return total_ms / 1000.0
+
+
+def jobs_per_batch_and_status(session: Session) -> dict[str, dict[str, int]]:
+    """{batch name: {status: jobs}} with every status of every batch (0 when none)."""
+    counts = {name: empty_counts() for name in session.scalars(sa.select(Batch.name))}
+    query = (
+        sa.select(Batch.name, Job.status, sa.func.count())
+        .join(Job, Job.batch_id == Batch.id)
+        .group_by(Batch.name, Job.status)
+    )
+    for name, status, count in session.execute(query):
+        counts[name][status] = int(count)
+    return counts
+
+
+@dataclass(frozen=True)
+class DurationRow:
+    """Done-job durations of one batch as a cumulative histogram."""
+
+    batch: str
+    count: int
+    total_seconds: float
+    cumulative: list[int]  # jobs at or under each bound
+
+
+def done_duration_histogram(session: Session, *, bounds: Sequence[float]) -> list[DurationRow]:
+    """Per batch (by name): done jobs, their summed seconds and counts under each bound."""
+    seconds = job_seconds()
+    le_columns = [sa.func.sum(sa.case((seconds <= bound, 1), else_=0)) for bound in bounds]
+    query = (
+        sa.select(Batch.name, sa.func.count(), sa.func.sum(seconds), *le_columns)
+        .join(Job, Job.batch_id == Batch.id)
+        .where(Job.status == JobStatus.DONE.value)
+        .group_by(Batch.name)
+        .order_by(Batch.name)
+    )
+    return [DurationRow(name, int(count), float(total or 0.0), [int(n or 0) for n in cumulative])
+            for name, count, total, *cumulative in session.execute(query)]
+
+
+def flagged_per_batch(session: Session) -> dict[str, int]:
+    """{batch name: jobs flagged for review}, by name."""
+    flagged = sa.func.sum(sa.case((Job.flagged.is_(True), 1), else_=0))
+    query = (
+        sa.select(Batch.name, flagged)
+        .join(Job, Job.batch_id == Batch.id)
+        .group_by(Batch.name)
+        .order_by(Batch.name)
+    )
+    return {name: int(count or 0) for name, count in session.execute(query)}
+
+
+def workers_last_seen(session: Session) -> dict[str, datetime]:
+    """{worker name: last heartbeat}, by name."""
+    query = sa.select(Worker.name, Worker.last_seen).order_by(Worker.name)
+    return {name: last_seen for name, last_seen in session.execute(query)}
+
+
+def metric_keys(session: Session, *, batch_id: int, chunk: int = 5000) -> list[str]:
+    """Every key that appears in any job's metrics, sorted."""
+    query = (
+        sa.select(Job.metrics).where(Job.batch_id == batch_id).execution_options(yield_per=chunk)
+    )
+    keys: set[str] = set()
+    for (metrics,) in session.execute(query):
+        keys.update(str(key) for key in (metrics or {}))
+    return sorted(keys)
