@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 # PSNR inside a hole: 15 dB is a visibly wrong fill, 35 dB is close to invisible.
@@ -50,26 +50,6 @@ class QualityThresholds:
 
 
 DEFAULT_THRESHOLDS = QualityThresholds()
-
-
-def thresholds_from_options(options: Mapping[str, Any] | None) -> QualityThresholds:
-    """Thresholds for a batch: defaults overridden by `batches.options["quality"]` when present.
-
-    Unknown keys are ignored; a value that is not a number (or null) keeps the default.
-    """
-    overrides = (options or {}).get("quality")
-    if not isinstance(overrides, Mapping):
-        return DEFAULT_THRESHOLDS
-    changes: dict[str, float | None] = {}
-    for field in fields(QualityThresholds):
-        if field.name not in overrides:
-            continue
-        value = overrides[field.name]
-        if value is None:
-            changes[field.name] = None
-        elif _number(value) is not None:
-            changes[field.name] = float(value)
-    return replace(DEFAULT_THRESHOLDS, **changes)
 
 
 def _number(value: Any) -> float | None:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS
 from scheduler.errors import ConfigError
 
 # Values that people leave in example files; refused wherever a secret is set.
@@ -63,7 +64,7 @@ class Settings(BaseSettings):
     device: Device = Field(default="auto", description="Inference device.")
     precision: Precision = Field(default="auto", description="Inference precision.")
     max_pixels: int = Field(
-        default=100_000_000, gt=0, description="Refuse images with more pixels (bomb guard)."
+        default=DEFAULT_MAX_PIXELS, gt=0, description="Refuse images with more pixels (bomb guard)."
     )
     task_time_limit: int = Field(
         default=600, gt=0, description="Hard time limit of one job in seconds."

@@ -27,10 +27,11 @@ from scheduler.datasets import DatasetItem, read_dataset
 from scheduler.db import crud
 from scheduler.db.models import Batch, JobStatus
 from scheduler.db.session import session_scope
-from scheduler.errors import BatchExistsError, ConfigError, DatasetError
-from scheduler.mask_options import mask_options_differ
+from scheduler.errors import BatchExistsError, DatasetError
+from scheduler.options import BatchOptions
 from scheduler.queue import DEFAULT_QUEUE, check_queue, make_client, publish_jobs
 from scheduler.settings import Settings
+from scheduler.storage import normalise_location
 
 ID_PAGE = 10_000  # queued ids read per query when publishing
 SAMPLE_SIZE = 5  # items shown by a dry run
@@ -62,23 +63,6 @@ class SubmitReport:
         return dict(self.__dict__)
 
 
-def normalise_location(location: str, *, folder: bool) -> str:
-    """A stable form of a dataset / output location: S3 and file URIs as given (without a
-    trailing slash), plain paths made absolute; `folder=True` adds a trailing "/" to local
-    paths so the storage is rooted at the folder itself."""
-    location = location.strip()
-    if not location:
-        raise ConfigError("empty location")
-    if "://" in location:
-        scheme, rest = location.split("://", 1)
-        if scheme.lower() not in {"s3", "file"}:
-            raise ConfigError(f"unsupported location {location!r} (use s3://, file:// or a path)")
-        stripped = f"{scheme.lower()}://{rest.rstrip('/')}" if rest.strip("/") else location
-        return stripped + "/" if folder and scheme.lower() == "file" else stripped
-    path = str(Path(location).expanduser().resolve())
-    return path + "/" if folder and not path.endswith("/") else path
-
-
 def batch_name_for(source: str, *, split: str | None = None,
                    classes: Sequence[str] | None = None) -> str:
     """A readable, deterministic batch name for a dataset location (and its split/classes):
@@ -95,11 +79,7 @@ def batch_name_for(source: str, *, split: str | None = None,
 
 def job_row(item: DatasetItem) -> dict[str, Any]:
     """The insert mapping of one dataset item (failed with its reason when it has an error)."""
-    spec = item.mask_spec()
-    spec["rel_path"] = item.rel_path
-    if item.warnings:
-        spec["warnings"] = list(item.warnings)
-    row: dict[str, Any] = {"input_uri": item.input_uri, "mask_spec": spec}
+    row: dict[str, Any] = {"input_uri": item.input_uri, "mask_spec": item.mask_spec().stored()}
     if item.error:
         row["status"] = JobStatus.FAILED.value
         row["error"] = f"bad dataset entry: {item.error}"
@@ -117,7 +97,7 @@ def submit_dataset(
     split: str | None = None,
     classes: Sequence[str] | None = None,
     queue: str = DEFAULT_QUEUE,
-    options: dict[str, Any] | None = None,
+    options: BatchOptions | None = None,
     publish: bool = True,
     dry_run: bool = False,
     client: Celery | None = None,
@@ -125,13 +105,13 @@ def submit_dataset(
     """Create (or reuse) the batch, insert one job per dataset item, commit, then publish.
 
     `publish=False` leaves the jobs queued in the database (the embedded runner executes
-    them itself). `options` may hold the mask options (scheduler/mask_options.py): with
-    fixed boxes / mask ("fixed"), a folder of no known layout is read as plain images.
+    them itself). `options`: the batch's mask options (scheduler/options.py); with fixed
+    boxes / mask, a folder of no known layout is read as plain images.
     Raises BatchExistsError when `name` belongs to a batch with another source, output or
     mask options, ConfigError / DatasetError for unusable arguments.
     """
     check_queue(queue)
-    fixed = bool((options or {}).get("fixed"))
+    fixed = bool(options is not None and options.fixed)
     if format == "images" and not fixed:
         raise DatasetError("the 'images' format has no annotations: give fixed --box or --mask")
     source = normalise_location(source, folder=False)
@@ -148,8 +128,8 @@ def submit_dataset(
                          images_fallback=fixed)
     rows = list(_rows(_outside(items, report), report))
     report.timings["read_s"] = time.perf_counter() - started
-    batch_options = {**(options or {}), "queue": queue, "split": split,
-                     "classes": list(classes) if classes else None}
+    batch_options = (options or BatchOptions()).model_copy(
+        update={"queue": queue, "split": split, "classes": list(classes) if classes else None})
     if dry_run:
         _preview(session_factory, report, rows, options=batch_options)
         return report
@@ -204,12 +184,13 @@ def _rows(items: Iterator[DatasetItem], report: SubmitReport) -> Iterator[dict[s
 
 
 def _batch(session: Session, report: SubmitReport, *, format: str,
-           options: dict[str, Any]) -> Batch:
+           options: BatchOptions) -> Batch:
     """The batch row: created, or the existing one when it has the same source and output."""
     batch = crud.get_batch_by_name(session, name=report.batch_name)
     if batch is None:
         batch = crud.create_batch(session, name=report.batch_name, source=report.source,
-                                  output_root=report.output_root, format=format, options=options)
+                                  output_root=report.output_root, format=format,
+                                  options=options.stored())
         report.batch_created = True
     elif (batch.source, batch.output_root) != (report.source, report.output_root):
         raise BatchExistsError(
@@ -223,9 +204,9 @@ def _batch(session: Session, report: SubmitReport, *, format: str,
 
 
 def _refuse_other_mask_options(batch: Batch, report: SubmitReport,
-                               options: dict[str, Any]) -> None:
+                               options: BatchOptions) -> None:
     """BatchExistsError when the existing batch was submitted with other mask options."""
-    if changes := mask_options_differ(batch.options, options):
+    if changes := BatchOptions.load(batch.options).mask_differences(options):
         raise BatchExistsError(
             f"batch {report.batch_name!r} already exists with other mask options ({changes}); "
             "its jobs keep the options they were submitted with: choose another --name"
@@ -233,7 +214,7 @@ def _refuse_other_mask_options(batch: Batch, report: SubmitReport,
 
 
 def _preview(factory: sessionmaker[Session], report: SubmitReport,
-             rows: list[dict[str, Any]], *, options: dict[str, Any]) -> None:
+             rows: list[dict[str, Any]], *, options: BatchOptions) -> None:
     """Fill the counts of a dry run from the database without writing anything."""
     with session_scope(factory) as session:
         batch = crud.get_batch_by_name(session, name=report.batch_name)

@@ -15,10 +15,10 @@ from collections.abc import Callable, Hashable
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS
 from scheduler.errors import UnbrandError
 
 MAX_SIDE = 256
-DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 JPEG_QUALITY = 82
 

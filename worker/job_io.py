@@ -21,10 +21,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from inpaint_core.errors import ImageInputError
 from inpaint_core.evaluation.metrics import reference_metrics, seam_score
-from inpaint_core.masks.boxes import BoxError, check_boxes
-from inpaint_core.masks.fixed import fixed_boxes_for, fixed_mask_for, validate_fixed_spec
+from inpaint_core.masks.fixed import fixed_boxes_for, fixed_mask_for
 from inpaint_core.masks.imageio import (
     DEFAULT_MAX_PIXELS,
     LoadedImage,
@@ -33,8 +31,9 @@ from inpaint_core.masks.imageio import (
     read_image,
     read_mask,
 )
-from inpaint_core.masks.modes import MASK_MODES, MaskMode, RemovalMask, removal_mask
+from inpaint_core.masks.modes import MaskMode, RemovalMask, removal_mask
 from scheduler.errors import DatasetError
+from scheduler.options import BatchOptions, MaskSpec
 from scheduler.storage import Storage, UriResolver, join_key, output_key
 
 if TYPE_CHECKING:
@@ -47,7 +46,6 @@ __all__ = [
     "encode_output",
     "load_inputs",
     "output_location",
-    "job_boxes",
 ]
 
 
@@ -84,69 +82,44 @@ def read_object(uri: str, resolver: UriResolver) -> bytes:
     return storage.read_bytes(key)
 
 
-def job_boxes(raw: Any) -> list[list[int]]:
-    """A job's stored boxes as integer boxes; DatasetError naming the problem."""
-    try:
-        return check_boxes(raw)
-    except BoxError as exc:
-        raise DatasetError(str(exc)) from exc
-
-
 def load_inputs(
     input_uri: str,
-    mask_spec: dict[str, Any],
+    spec: MaskSpec,
     resolver: UriResolver,
     *,
+    options: BatchOptions | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    mask_mode: str = "box",
-    fixed: dict[str, Any] | None = None,
 ) -> JobInputs:
     """Read and decode the image, what to remove (boxes, mask file and the batch's fixed
     watermark, see the module docstring) and the optional truth."""
-    try:
-        mode = MaskMode(mask_mode)
-    except ValueError:
-        raise DatasetError(f"unknown mask mode {mask_mode!r} (one of {', '.join(MASK_MODES)})") from None
-    spec = _fixed_spec(fixed)
-    raw_boxes, mask_uri = mask_spec.get("boxes"), mask_spec.get("mask_uri")
-    if raw_boxes is None and not mask_uri and spec is None:
+    options = options or BatchOptions()
+    fixed = options.fixed
+    if spec.boxes is None and not spec.mask_uri and not fixed:
         raise DatasetError("the job has neither boxes nor a mask file")
-    boxes = job_boxes(raw_boxes) if raw_boxes is not None else []
+    boxes = list(spec.boxes or [])
     image = read_image(read_object(input_uri, resolver), max_pixels=max_pixels)
     height, width = image.rgb.shape[:2]
-    if spec is not None:
-        boxes += fixed_boxes_for((width, height), spec)
+    if fixed:
+        boxes += fixed_boxes_for((width, height), fixed)
     pixel_mask = None
-    if mask_uri:
-        pixel_mask = read_mask(read_object(mask_uri, resolver), size=(width, height))
+    if spec.mask_uri:
+        pixel_mask = read_mask(read_object(spec.mask_uri, resolver), size=(width, height))
     if fixed and fixed.get("mask_uri"):
-        placed = _fixed_mask(fixed["mask_uri"], spec, resolver, size=(width, height),
-                             max_pixels=max_pixels)
+        placed = _fixed_mask(fixed, resolver, size=(width, height), max_pixels=max_pixels)
         pixel_mask = placed if pixel_mask is None else pixel_mask | placed
     truth = None
-    if mask_spec.get("truth_uri"):
-        truth = read_image(read_object(mask_spec["truth_uri"], resolver), max_pixels=max_pixels).rgb
-    rel_path = mask_spec.get("rel_path") or _basename(input_uri)
-    return JobInputs(image=image, boxes=boxes, pixel_mask=pixel_mask, mode=mode, truth=truth,
-                     rel_path=rel_path)
+    if spec.truth_uri:
+        truth = read_image(read_object(spec.truth_uri, resolver), max_pixels=max_pixels).rgb
+    rel_path = spec.rel_path or _basename(input_uri)
+    return JobInputs(image=image, boxes=boxes, pixel_mask=pixel_mask, mode=options.mask_mode,
+                     truth=truth, rel_path=rel_path)
 
 
-def _fixed_spec(fixed: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The batch's fixed spec, validated (without its mask_uri); None when there is none."""
-    if not fixed:
-        return None
-    if not isinstance(fixed, dict):
-        raise DatasetError(f"the batch's fixed watermark spec is not an object: {fixed!r}")
-    try:
-        return validate_fixed_spec({k: v for k, v in fixed.items() if k != "mask_uri"})
-    except ImageInputError as exc:
-        raise DatasetError(f"the batch's fixed watermark spec is unusable: {exc}") from exc
-
-
-def _fixed_mask(uri: str, spec: Any, resolver: UriResolver, *, size: tuple[int, int],
+def _fixed_mask(fixed: dict[str, Any], resolver: UriResolver, *, size: tuple[int, int],
                 max_pixels: int) -> np.ndarray:
     """The fixed mask file placed on an image of `size` (its boxes are handled with the job's)."""
-    reference = decode_mask(read_object(uri, resolver), max_pixels=max_pixels)
+    reference = decode_mask(read_object(fixed["mask_uri"], resolver), max_pixels=max_pixels)
+    spec = {key: value for key, value in fixed.items() if key != "mask_uri"}
     return fixed_mask_for(size, {**spec, "boxes": []}, mask=reference)
 
 
@@ -155,30 +128,21 @@ def _basename(uri: str) -> str:
     return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or "image"
 
 
-def output_format_for(image: LoadedImage, requested: str = "auto") -> tuple[str, str, str]:
-    """(Pillow format, extension, content type) of the output.
-
-    "auto" keeps the input's format when it is JPEG, PNG or WEBP, else PNG; an image with
-    alpha never becomes JPEG.
-    """
-    name = (requested or "auto").upper()
-    if name == "AUTO":
-        name = image.format.upper() if image.format else "PNG"
+def output_format_for(image: LoadedImage) -> tuple[str, str, str]:
+    """(Pillow format, extension, content type) of the output: the input's format when it is
+    JPEG, PNG or WEBP, else PNG; an image with alpha never becomes JPEG."""
+    name = image.format.upper() if image.format else "PNG"
     name = _ALIASES.get(name, name)
     if name not in _FORMATS:
-        if requested and requested.lower() != "auto":
-            raise DatasetError(f"unsupported output format {requested!r} (png, jpeg, webp)")
         name = "PNG"
     if name == "JPEG" and image.alpha is not None:
         name = "PNG"
     return _FORMATS[name]
 
 
-def encode_output(
-    output: np.ndarray, image: LoadedImage, *, output_format: str = "auto"
-) -> tuple[bytes, str, str]:
+def encode_output(output: np.ndarray, image: LoadedImage) -> tuple[bytes, str, str]:
     """(bytes, extension, content type) of the output image, alpha kept."""
-    fmt, ext, content_type = output_format_for(image, output_format)
+    fmt, ext, content_type = output_format_for(image)
     data = encode_image(output, alpha=image.alpha, format=fmt, quality=JPEG_QUALITY)
     return data, ext, content_type
 

@@ -41,7 +41,9 @@ from scheduler.errors import (
     TransientStorageError,
     UnbrandError,
 )
-from scheduler.quality import assess, thresholds_from_options
+from scheduler.options import BatchOptions, MaskSpec
+from scheduler.quality import assess
+from scheduler.settings import Settings
 from scheduler.storage import UriResolver
 from worker.job_io import (
     DEFAULT_MAX_PIXELS,
@@ -80,6 +82,13 @@ class PipelineOptions:
     heartbeat_interval: float = 30.0  # seconds between heartbeat_at updates while running
     stale_after: float = 300.0  # a running row without heartbeat this long may be taken over
     time_limit: float | None = None  # the task's time limit in seconds, named in its error
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, time_limit: bool = True) -> PipelineOptions:
+        """The limits of this process's settings (`time_limit=False`: no task time limit)."""
+        return cls(max_pixels=settings.max_pixels, heartbeat_interval=settings.heartbeat_interval,
+                   stale_after=settings.stale_after,
+                   time_limit=settings.task_time_limit if time_limit else None)
 
 
 @dataclass(frozen=True)
@@ -182,10 +191,9 @@ def _run(
 
     inpainter = inpainter_provider()  # loads the model on a process's first job: not timed
     started = time.perf_counter()
-    inputs = load_inputs(ticket.input_uri, ticket.mask_spec, storage_resolver,
-                         max_pixels=options.max_pixels,
-                         mask_mode=ticket.options.get("mask_mode") or "box",
-                         fixed=ticket.options.get("fixed"))
+    batch_options = BatchOptions.load(ticket.options)
+    inputs = load_inputs(ticket.input_uri, MaskSpec.load(ticket.mask_spec), storage_resolver,
+                         options=batch_options, max_pixels=options.max_pixels)
     read_done = time.perf_counter()
     removal = remove(inpainter, inputs.image.rgb, boxes=inputs.boxes, mask=inputs.pixel_mask,
                      mode=inputs.mode)
@@ -203,7 +211,7 @@ def _run(
     realness = inpainter.realness(removal.output, removal.fill)  # None without discriminator weights
     if realness is not None:
         metrics["disc_realness"] = realness
-    score, flagged = assess(metrics, thresholds=thresholds_from_options(ticket.options))
+    score, flagged = assess(metrics)
     finished = _finish(factory, ticket, worker_name=worker_name, output_uri=output_uri,
                        metrics=metrics, quality_score=score, flagged=flagged,
                        model_version=inpainter.model_version, **timings)
@@ -216,8 +224,7 @@ def _write_output(
     ticket: Ticket, inputs: JobInputs, output: Any, storage_resolver: UriResolver
 ) -> str:
     """Encode and store the output at its deterministic key; returns its URI."""
-    fmt = ticket.options.get("output_format", "auto")
-    data, ext, content_type = encode_output(output, inputs.image, output_format=fmt)
+    data, ext, content_type = encode_output(output, inputs.image)
     storage, key = output_location(ticket.output_root, ticket.batch_name, inputs.rel_path, ext,
                                    storage_resolver)
     storage.write_bytes(key, data, content_type=content_type)

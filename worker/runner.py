@@ -23,6 +23,7 @@ from scheduler.db import crud
 from scheduler.db.migrate import upgrade
 from scheduler.db.models import Job, JobStatus
 from scheduler.db.session import make_engine, make_session_factory, session_scope
+from scheduler.options import BatchOptions
 from scheduler.settings import Settings, get_settings
 from scheduler.submit import SubmitReport, queued_ids, submit_dataset
 from worker.model_cache import ModelSpec, check_weights, load_inpainter
@@ -89,12 +90,11 @@ def run_embedded(
     settings: Settings | None = None,
     inpainter: Inpainter | None = None,
     hooks: RunHooks | None = None,
-    options: dict[str, Any] | None = None,
+    options: BatchOptions | None = None,
 ) -> RunSummary:
     """Submit `source` and process every job left to do, in this process.
 
-    `options`: batch options for submit_dataset, e.g. the mask options of
-    scheduler/mask_options.py (mask_mode, fixed boxes / mask).
+    `options`: the batch's mask options (scheduler/options.py).
     """
     started = time.perf_counter()
     hooks = hooks or RunHooks()
@@ -138,9 +138,7 @@ def _execute(factory: Any, batch_id: int, provider: Callable[[], Inpainter],
         provider()  # load the model now: a broken weights file stops the run, jobs stay queued
     hooks.start(sum(counts.values()), counts[JobStatus.QUEUED.value])
     resolver = StorageResolver(settings)
-    options = PipelineOptions(max_pixels=settings.max_pixels,
-                              heartbeat_interval=settings.heartbeat_interval,
-                              stale_after=settings.stale_after)
+    options = PipelineOptions.from_settings(settings, time_limit=False)
     processed = 0
     for page in queued_ids(factory, batch_id=batch_id):
         for job_id in page:

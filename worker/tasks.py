@@ -77,10 +77,7 @@ class JobTask(Task):
 
 def pipeline_options() -> PipelineOptions:
     settings = process_resources().settings
-    return PipelineOptions(max_pixels=settings.max_pixels,
-                           heartbeat_interval=settings.heartbeat_interval,
-                           stale_after=settings.stale_after,
-                           time_limit=settings.task_time_limit)
+    return PipelineOptions.from_settings(settings)
 
 
 def provide_inpainter() -> Any:

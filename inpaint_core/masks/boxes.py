@@ -140,9 +140,11 @@ def parse_box_text(text: str) -> Box:
     """One command-line box "x1,y1,x2,y2" (integers); BoxError with the reason otherwise."""
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != 4:
-        raise BoxError(f"box {text!r}: expected four integers x1,y1,x2,y2")
+        raise BoxError(f"--box {text!r}: expected four integers x1,y1,x2,y2")
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise BoxError(f"box {text!r}: expected four integers x1,y1,x2,y2") from None
-    return to_box(values)
+        raise BoxError(f"--box {text!r}: expected four integers x1,y1,x2,y2") from None
+    if values[2] <= values[0] or values[3] <= values[1]:
+        raise BoxError(f"--box {text!r} is empty or inverted (need x2 > x1 and y2 > y1)")
+    return values

@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from inpaint_core.errors import ImageInputError, ImageTooLargeError
+from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS
 
-DEFAULT_MAX_PIXELS = 100_000_000
 ASPECT_TOLERANCE = (
     0.01  # relative aspect-ratio difference under which a mask is rescaled to the image
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+from inpaint_core.masks.formats import IMAGE_EXTENSIONS
 
 
 def list_photos(folders: list[Path]) -> list[Path]:
@@ -16,7 +16,7 @@ def list_photos(folders: list[Path]) -> list[Path]:
     for folder in folders:
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"training data folder not found: {folder}")
-        paths += [p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
+        paths += [p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS]
     if not paths:
         raise FileNotFoundError(f"no images found under {', '.join(map(str, folders))}")
     return sorted(paths)

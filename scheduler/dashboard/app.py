@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS
 from scheduler.db.stats import DEFAULT_WINDOW_MINUTES
 from scheduler.errors import DatabaseError
 from scheduler.settings import Settings, get_settings
@@ -34,7 +35,7 @@ class DashboardContext:
     thumbnails: ThumbnailCache
     window_minutes: float = DEFAULT_WINDOW_MINUTES
     page_size: int = 48
-    max_pixels: int = 100_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     thumbs_served: int = 0
     _lock: Lock = field(default_factory=Lock, repr=False)
 

@@ -23,7 +23,7 @@ from scheduler.db.models import JOB_STATUSES, Job
 from scheduler.db.session import session_scope
 from scheduler.db.stats import JobFilter, get_summary, job_page, summarise_batches
 from scheduler.errors import StorageError, StorageKeyError, StorageNotFound
-from scheduler.quality import flag_reasons, thresholds_from_options
+from scheduler.quality import DEFAULT_THRESHOLDS, flag_reasons
 from scheduler.thumbnails import ThumbnailError, make_thumbnail
 
 router = APIRouter(include_in_schema=False)
@@ -109,9 +109,7 @@ def batch_page(
         summary = get_summary(session, name, window_minutes=ctx.window_minutes)
         if summary is None:
             raise HTTPException(status_code=404, detail=f"no batch named {name!r}")
-        batch = crud.get_batch(session, batch_id=summary.id)
-        options = batch.options if batch is not None else None
-        thresholds = thresholds_from_options(options)
+        thresholds = DEFAULT_THRESHOLDS
         offset = (page - 1) * ctx.page_size
         matching, jobs = job_page(
             session, batch_id=summary.id, where=where, offset=offset, limit=ctx.page_size

@@ -18,7 +18,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from scheduler.datasets.types import BoxError, DatasetItem, clip_boxes, parse_boxes
+from inpaint_core.masks.boxes import BoxError, clip_boxes, parse_boxes
+from scheduler.datasets.types import DatasetItem
 from scheduler.errors import DatasetError, StorageError, StorageNotFound
 from scheduler.storage import Storage, check_key, join_key
 

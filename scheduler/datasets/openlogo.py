@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import defusedxml
 from defusedxml import ElementTree as SafeET
 
-from scheduler.datasets.types import DatasetItem, clip_box, has_image_extension, split_stem
+from inpaint_core.masks.boxes import clip_box
+from scheduler.datasets.types import DatasetItem, has_image_extension, split_stem
 from scheduler.errors import DatasetError, StorageError, StorageNotFound
 from scheduler.storage import Storage, join_key
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS
 from scheduler.db import crud
 from scheduler.db.session import session_scope
 from scheduler.db.stats import get_summary
@@ -55,7 +56,7 @@ def write_report(
     *,
     resolver: UriResolver,
     max_gallery: int = DEFAULT_MAX_GALLERY,
-    max_pixels: int = 100_000_000,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     now: datetime | None = None,
 ) -> ReportFiles:
     """Write the report of batch `name` into folder `out` (created if missing).

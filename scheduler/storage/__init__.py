@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from scheduler.storage.base import Storage, UriResolver, check_key, join_key
 from scheduler.storage.local import LocalStorage
-from scheduler.storage.uri import open_storage, output_key
+from scheduler.storage.uri import normalise_location, open_storage, output_key
 
 
 def __getattr__(name: str) -> object:
@@ -28,6 +28,7 @@ __all__ = [
     "check_key",
     "join_key",
     "make_s3_client",
+    "normalise_location",
     "open_storage",
     "output_key",
 ]

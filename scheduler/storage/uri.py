@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from scheduler.errors import StorageError, StorageKeyError
+from scheduler.errors import ConfigError, StorageError, StorageKeyError
 from scheduler.settings import Settings, get_settings
 from scheduler.storage.base import Storage, check_key
 from scheduler.storage.local import LocalStorage
@@ -95,3 +95,20 @@ def _safe_segment(text: str) -> str:
         digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
         safe = f"{safe[: MAX_SEGMENT - 9]}-{digest}"
     return safe
+
+
+def normalise_location(location: str, *, folder: bool) -> str:
+    """A stable form of a dataset / output location: S3 and file URIs as given (without a
+    trailing slash), plain paths made absolute; `folder=True` adds a trailing "/" to local
+    paths so the storage is rooted at the folder itself."""
+    location = location.strip()
+    if not location:
+        raise ConfigError("empty location")
+    if "://" in location:
+        scheme, rest = location.split("://", 1)
+        if scheme.lower() not in {"s3", "file"}:
+            raise ConfigError(f"unsupported location {location!r} (use s3://, file:// or a path)")
+        stripped = f"{scheme.lower()}://{rest.rstrip('/')}" if rest.strip("/") else location
+        return stripped + "/" if folder and scheme.lower() == "file" else stripped
+    path = str(Path(location).expanduser().resolve())
+    return path + "/" if folder and not path.endswith("/") else path

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from inpaint_core.masks.boxes import BoxError, parse_boxes
 from scheduler.datasets import read_dataset
-from scheduler.datasets.types import BoxError, parse_boxes
 from scheduler.errors import DatasetError
 from scheduler.settings import get_settings
 

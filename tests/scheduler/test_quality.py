@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,7 +17,6 @@ from scheduler.quality import (
     is_flagged,
     quality_score,
     score_parts,
-    thresholds_from_options,
 )
 
 
@@ -79,16 +79,9 @@ def test_disabled_thresholds_do_not_flag() -> None:
     assert is_flagged({"seam_score": 9.0, "disc_realness": 0.0}, thresholds=off) is False
 
 
-def test_thresholds_from_batch_options() -> None:
-    assert thresholds_from_options(None) is DEFAULT_THRESHOLDS
-    assert thresholds_from_options({"quality": "strict"}) is DEFAULT_THRESHOLDS
-    custom = thresholds_from_options(
-        {"quality": {"min_score": 0.8, "max_seam_score": None, "min_psnr_hole": "x", "other": 1}}
-    )
-    assert custom.min_score == 0.8
-    assert custom.max_seam_score is None
-    assert custom.min_psnr_hole == DEFAULT_THRESHOLDS.min_psnr_hole
-    assert is_flagged({"seam_score": 1.3}, thresholds=custom) is True  # 0.7 < 0.8
+def test_thresholds_decide_the_flag() -> None:
+    strict = replace(DEFAULT_THRESHOLDS, min_score=0.8, max_seam_score=None)
+    assert is_flagged({"seam_score": 1.3}, thresholds=strict) is True  # score 0.7 < 0.8
     assert is_flagged({"seam_score": 1.3}) is False
 
 

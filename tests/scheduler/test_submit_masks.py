@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from scheduler.db.models import Batch, Job
 from scheduler.db.session import session_scope
 from scheduler.errors import BatchExistsError, DatasetError
-from scheduler.mask_options import fixed_option, mask_options
+from scheduler.options import BatchOptions, fixed_watermark
 from scheduler.settings import get_settings
 from scheduler.submit import submit_dataset
 from unbrand.cli.app import make_app
@@ -44,8 +44,8 @@ def test_fixed_boxes_read_a_plain_folder_and_are_stored_in_the_batch(
     db_session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     source = _images(tmp_path / "photos", "b.png", "a.jpg", "sub/c.png")
-    fixed = fixed_option(boxes=["0.75,0.8,1.0,1.0"])
-    options = mask_options(mask_mode="refine", fixed=fixed)
+    fixed = fixed_watermark(boxes=["0.75,0.8,1.0,1.0"])
+    options = BatchOptions(mask_mode="refine", fixed=fixed)
 
     report = _submit(db_session_factory, source, tmp_path / "out", options=options)
 
@@ -53,7 +53,7 @@ def test_fixed_boxes_read_a_plain_folder_and_are_stored_in_the_batch(
     stored, jobs = _batch_and_jobs(db_session_factory)
     assert stored["mask_mode"] == "refine" and stored["fixed"] == fixed
     assert [spec["rel_path"] for _, spec in jobs] == ["a.jpg", "b.png", "sub/c.png"]
-    assert all(spec["boxes"] is None and spec["mask_uri"] is None for _, spec in jobs)
+    assert all("boxes" not in spec and "mask_uri" not in spec for _, spec in jobs)
 
 
 def test_a_plain_folder_without_fixed_masks_is_refused(
@@ -72,18 +72,19 @@ def test_other_mask_options_on_the_same_batch_are_refused(
     db_session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     source = _images(tmp_path / "photos", "a.png")
-    boxes = mask_options(fixed=fixed_option(boxes=["1,1,5,5"]))
+    boxes = BatchOptions(fixed=fixed_watermark(boxes=["1,1,5,5"]))
     _submit(db_session_factory, source, tmp_path / "out", options=boxes)
-    again = _submit(db_session_factory, source, tmp_path / "out", options=dict(boxes))
+    again = _submit(db_session_factory, source, tmp_path / "out",
+                    options=BatchOptions(fixed=fixed_watermark(boxes=["1,1,5,5"])))
     assert (again.inserted, again.existing) == (0, 1)
 
-    refine = {**boxes, "mask_mode": "refine"}
+    refine = BatchOptions(mask_mode="refine", fixed=boxes.fixed)
     with pytest.raises(BatchExistsError, match=r"other mask options \(mask mode 'box' -> "
                                                r"'refine'\).*choose another --name"):
         _submit(db_session_factory, source, tmp_path / "out", options=refine)
     with pytest.raises(BatchExistsError, match="other mask options"):  # a dry run says so too
         _submit(db_session_factory, source, tmp_path / "out", options=refine, dry_run=True)
-    other = mask_options(fixed=fixed_option(boxes=["1,1,6,6"]))
+    other = BatchOptions(fixed=fixed_watermark(boxes=["1,1,6,6"]))
     with pytest.raises(BatchExistsError, match="fixed boxes / mask changed"):
         _submit(db_session_factory, source, tmp_path / "out", options=other)
     renamed = _submit(db_session_factory, source, tmp_path / "out", options=refine, name="tight")
@@ -94,7 +95,7 @@ def test_outputs_inside_the_source_folder_are_not_read_back(
     db_session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     source = _images(tmp_path / "photos", "a.png", "out/batch/a.png")
-    options = mask_options(fixed=fixed_option(boxes=["1,1,5,5"]))
+    options = BatchOptions(fixed=fixed_watermark(boxes=["1,1,5,5"]))
     report = _submit(db_session_factory, source, source / "out", options=options)
     assert report.items == 1 and "1 images inside the output folder" in report.warnings[0]
 
@@ -161,12 +162,12 @@ def test_plain_images_and_a_fixed_mask_on_s3(
     Image.fromarray(np.full((6, 8), 255, np.uint8)).save(png, format="PNG")
     for key in ("photos/x.png", "photos/deep/y.png", "marks/wm.png"):
         client.put_object(Bucket=bucket, Key=key, Body=png.getvalue())
-    fixed = fixed_option(mask=f"s3://{bucket}/marks/wm.png", scale_with_image=True)
+    fixed = fixed_watermark(mask=f"s3://{bucket}/marks/wm.png", scale_with_image=True)
     assert fixed is not None and fixed["reference_size"] == [8, 6]
 
     report = submit_dataset(f"s3://{bucket}/photos", output=f"s3://{bucket}/out",
                             session_factory=db_session_factory, settings=get_settings(),
-                            options=mask_options(fixed=fixed), publish=False)
+                            options=BatchOptions(fixed=fixed), publish=False)
 
     assert (report.items, report.inserted) == (2, 2)
     stored, jobs = _batch_and_jobs(db_session_factory)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from scheduler.errors import DatasetError
+from scheduler.options import BatchOptions, MaskSpec
 from scheduler.settings import get_settings
 from tests.worker.conftest import encode, logo_scene, photo
 
@@ -16,8 +17,8 @@ imageio = pytest.importorskip("inpaint_core.masks.imageio")
 from inpaint_core.evaluation.metrics import seam_score  # noqa: E402
 from inpaint_core.inference.remove import Removal  # noqa: E402
 from worker.job_io import (  # noqa: E402
+    JobInputs,
     compute_metrics,
-    job_boxes,
     load_inputs,
     local_seam_score,
     output_format_for,
@@ -26,16 +27,11 @@ from worker.job_io import (  # noqa: E402
 from worker.services import StorageResolver  # noqa: E402
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("1 2 3 4", "boxes must be a list"),
-    ([[1, 2, 3]], "needs four numbers"),
-    ([[1, 2, "x", 4]], "not a number"),
-    ([[1, 2, True, 4]], "not a number"),
-    ([[5, 1, 5, 9]], "empty or inverted"),
-])
-def test_bad_boxes_are_dataset_errors(raw: object, message: str) -> None:
-    with pytest.raises(DatasetError, match=message):
-        job_boxes(raw)
+def load(uri: str, spec: dict, resolver: StorageResolver, *, mask_mode: str = "box",
+         fixed: dict | None = None) -> JobInputs:
+    """load_inputs on a job's stored spec and batch options, loaded as the pipeline does."""
+    options = BatchOptions.load({"mask_mode": mask_mode, "fixed": fixed})
+    return load_inputs(uri, MaskSpec.load(spec), resolver, options=options)
 
 
 def loaded(fmt: str, *, alpha: bool = False) -> object:
@@ -49,10 +45,8 @@ def test_output_format_follows_the_input_and_keeps_alpha() -> None:
     assert output_format_for(loaded("JPEG")) == ("JPEG", "jpg", "image/jpeg")
     assert output_format_for(loaded("PNG")) == ("PNG", "png", "image/png")
     assert output_format_for(loaded("BMP")) == ("PNG", "png", "image/png")
-    assert output_format_for(loaded("PNG", alpha=True), "jpeg")[0] == "PNG"
-    assert output_format_for(loaded("JPEG"), "webp") == ("WEBP", "webp", "image/webp")
-    with pytest.raises(DatasetError, match="unsupported output format"):
-        output_format_for(loaded("PNG"), "gif")
+    assert output_format_for(loaded("PNG", alpha=True))[0] == "PNG"
+    assert output_format_for(loaded("WEBP")) == ("WEBP", "webp", "image/webp")
 
 
 def test_output_key_is_deterministic_under_the_output_root(tmp_path: Path) -> None:
@@ -70,7 +64,7 @@ def test_mask_file_and_boxes_are_combined(tmp_path: Path) -> None:
     (tmp_path / "m.png").write_bytes(encode(mask))
     spec = {"boxes": [[20, 20, 24, 22]], "mask_uri": str(tmp_path / "m.png")}
 
-    inputs = load_inputs(str(tmp_path / "a.png"), spec, StorageResolver(get_settings()))
+    inputs = load(str(tmp_path / "a.png"), spec, StorageResolver(get_settings()))
 
     assert inputs.plan().mask.shape == (24, 32)
     assert inputs.plan().mask[0:4, 0:4].all() and inputs.plan().mask[20:22, 20:24].all()
@@ -97,8 +91,8 @@ def test_refine_mode_keeps_the_logo_and_drops_background(tmp_path: Path) -> None
     uri = write(tmp_path / "a.png", image)
     resolver = StorageResolver(get_settings())
 
-    whole = load_inputs(uri, {"boxes": [box]}, resolver)
-    refined = load_inputs(uri, {"boxes": [box]}, resolver, mask_mode="refine")
+    whole = load(uri, {"boxes": [box]}, resolver)
+    refined = load(uri, {"boxes": [box]}, resolver, mask_mode="refine")
 
     box_area = (box[2] - box[0]) * (box[3] - box[1])
     assert whole.plan().mask.sum() == box_area and whole.mode == "box"
@@ -118,7 +112,7 @@ def test_refine_mode_keeps_the_logo_and_drops_background(tmp_path: Path) -> None
 def test_refine_falls_back_to_the_whole_box_on_a_flat_box(tmp_path: Path) -> None:
     flat = np.full((60, 80, 3), (90, 140, 200), np.uint8)
     uri = write(tmp_path / "flat.png", flat)
-    inputs = load_inputs(uri, {"boxes": [[20, 10, 60, 50]]}, StorageResolver(get_settings()),
+    inputs = load(uri, {"boxes": [[20, 10, 60, 50]]}, StorageResolver(get_settings()),
                          mask_mode="refine")
     assert inputs.plan().mask.sum() == 40 * 40 and inputs.plan().mask[10:50, 20:60].all()
     assert (inputs.plan().refined_boxes, inputs.plan().fallback_boxes) == (0, 1)
@@ -140,7 +134,7 @@ def test_a_fixed_pixel_box_keeps_its_corner_or_scales(tmp_path: Path) -> None:
     scaled = fixed(boxes=[[75, 35, 95, 45]], reference_size=[100, 50], scale_with_image=True)
 
     def box_of(uri: str, spec: dict) -> list[int]:
-        mask = load_inputs(uri, {}, resolver, fixed=spec).plan().mask
+        mask = load(uri, {}, resolver, fixed=spec).plan().mask
         rows, cols = np.nonzero(mask)
         assert mask.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)  # one solid box
         return [int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1]
@@ -159,7 +153,7 @@ def test_a_fixed_mask_file_is_placed_and_joins_the_job_boxes(tmp_path: Path) -> 
                  scale_with_image=True)
     image = write(tmp_path / "a.png", photo(100, 50))
 
-    inputs = load_inputs(image, {"boxes": [[0, 0, 4, 4]]}, resolver, fixed=spec)
+    inputs = load(image, {"boxes": [[0, 0, 4, 4]]}, resolver, fixed=spec)
 
     expected = np.zeros((50, 100), bool)
     expected[40:50, 80:100] = True  # the strip scaled x2
@@ -171,7 +165,7 @@ def test_fixed_boxes_are_refined_too(tmp_path: Path) -> None:
     image, shape, box = logo_scene()
     uri = write(tmp_path / "a.png", image)
     spec = fixed(boxes=[box])
-    inputs = load_inputs(uri, {"boxes": None}, StorageResolver(get_settings()),
+    inputs = load(uri, {"boxes": None}, StorageResolver(get_settings()),
                          mask_mode="refine", fixed=spec)
     assert (inputs.plan().refined_boxes, inputs.plan().fallback_boxes) == (1, 0)
     assert (inputs.plan().mask & shape).sum() == shape.sum()
@@ -182,13 +176,13 @@ def test_a_job_needs_boxes_a_mask_or_a_fixed_spec(tmp_path: Path) -> None:
     uri = write(tmp_path / "a.png", photo(32, 24))
     resolver = StorageResolver(get_settings())
     with pytest.raises(DatasetError, match="neither boxes nor a mask file"):
-        load_inputs(uri, {"boxes": None, "mask_uri": None}, resolver)
-    with pytest.raises(DatasetError, match="unknown mask mode 'tight'"):
-        load_inputs(uri, {"boxes": [[1, 1, 5, 5]]}, resolver, mask_mode="tight")
-    with pytest.raises(DatasetError, match="fixed watermark spec is unusable"):
-        load_inputs(uri, {}, resolver, fixed={"boxes": [[5, 5, 1, 1]]})
+        load(uri, {"boxes": None, "mask_uri": None}, resolver)
+    with pytest.raises(DatasetError, match="options are unusable: mask_mode"):
+        load(uri, {"boxes": [[1, 1, 5, 5]]}, resolver, mask_mode="tight")
+    with pytest.raises(DatasetError, match="options are unusable: fixed"):
+        load(uri, {}, resolver, fixed={"boxes": [[5, 5, 1, 1]]})
     with pytest.raises(DatasetError, match="empty or inverted"):  # job boxes still checked
-        load_inputs(uri, {"boxes": [[5, 5, 1, 1]]}, resolver, fixed=fixed(boxes=[[0, 0, 2, 2]]))
+        load(uri, {"boxes": [[5, 5, 1, 1]]}, resolver, fixed=fixed(boxes=[[0, 0, 2, 2]]))
 
 
 def test_a_fixed_mask_on_s3_is_read_through_the_resolver(s3_server: str) -> None:
@@ -205,7 +199,7 @@ def test_a_fixed_mask_on_s3_is_read_through_the_resolver(s3_server: str) -> None
     client.put_object(Bucket=bucket, Key="wm.png", Body=encode(reference))
     spec = fixed(mask_uri=f"s3://{bucket}/wm.png", scale_with_image=True)
 
-    inputs = load_inputs(f"s3://{bucket}/in/a.png", {}, StorageResolver(get_settings()),
+    inputs = load(f"s3://{bucket}/in/a.png", {}, StorageResolver(get_settings()),
                          fixed=spec)
 
     assert inputs.plan().mask.sum() == 6 * 8 and inputs.plan().mask[0:6, 0:8].all()

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler.options import BatchOptions
 from scheduler.settings import Settings, get_settings
 from unbrand.cli.exits import EXIT_JOBS_FAILED, EXIT_TIMEOUT, errors_to_exit, fail
 from unbrand.cli.mask_flags import (
@@ -58,7 +59,7 @@ def _database(db: str | None) -> Iterator[tuple[Settings, sessionmaker[Session]]
         engine.dispose()
 
 
-def _batch_id(factory: sessionmaker[Session], name: str) -> tuple[int, dict[str, Any]]:
+def _batch_id(factory: sessionmaker[Session], name: str) -> tuple[int, BatchOptions]:
     """The id and options of batch `name`; exit 2 when there is none."""
     from scheduler.db import crud
     from scheduler.db.session import session_scope
@@ -67,7 +68,7 @@ def _batch_id(factory: sessionmaker[Session], name: str) -> tuple[int, dict[str,
         batch = crud.get_batch_by_name(session, name=name)
         if batch is None:
             fail(f"no batch named {name!r} (unbrand status lists them)")
-        return batch.id, dict(batch.options or {})
+        return batch.id, BatchOptions.load(batch.options)
 
 
 def _republish_target(factory: sessionmaker[Session], settings: Settings, name: str,
@@ -77,7 +78,7 @@ def _republish_target(factory: sessionmaker[Session], settings: Settings, name: 
     from scheduler.queue import DEFAULT_QUEUE, check_queue, require_broker
 
     batch_id, options = _batch_id(factory, name)
-    target = check_queue(queue or options.get("queue") or DEFAULT_QUEUE)
+    target = check_queue(queue or options.queue or DEFAULT_QUEUE)
     require_broker(settings)
     return batch_id, target
 
@@ -147,9 +148,9 @@ def submit(
             typer.echo(f"  e.g. {row['input_uri']} {json.dumps(row['mask_spec'])[:160]}")
 
 
-def _note_local_mask(options: dict[str, Any]) -> None:
+def _note_local_mask(options: BatchOptions) -> None:
     """Remind that workers read a local fixed mask at the same path."""
-    uri = (options.get("fixed") or {}).get("mask_uri") or ""
+    uri = (options.fixed or {}).get("mask_uri") or ""
     if uri and not uri.startswith("s3://"):
         typer.echo(f"note: workers read the fixed mask at {uri}; every worker must see that "
                    "path (use an s3:// URI for workers on other machines)", err=True)

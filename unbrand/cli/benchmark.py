@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from inpaint_core.masks.modes import MaskMode
+from unbrand.cli.exits import fail
 
 
 def make_benchmark_command(
@@ -55,8 +56,7 @@ def make_benchmark_command(
             progress=progress,
         )
     except (InpaintError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     logos_placed = sum(len(item["logos"]) for item in manifest["images"])
     typer.echo(f"wrote {manifest['count']} images with {logos_placed} logos to {out}")
 
@@ -169,8 +169,7 @@ def evaluate_command(
         if grid is not None:
             comparison_grid(benchmark, results_dir, grid, rows=grid_rows)
     except InpaintError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     _print_report(report)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from unbrand.cli.exits import fail
+
 
 def train_critic_command(
     data: list[Path] = typer.Option(
@@ -51,16 +53,14 @@ def train_critic_command(
     try:
         generator, card = load_generator(weights) if weights else load_default_generator()
     except CheckpointError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     options = CriticTraining(data=[str(d) for d in data], size=size, iterations=iterations,
                              batch=batch, seed=seed, device=device, logo_share=logo_share,
                              init=str(init) if init else None)
     try:
         disc, losses = train_critic(generator.float(), options)
     except FileNotFoundError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     tail = losses[-min(100, len(losses)):]
     path = save_critic(disc, out, card={
         "size": size,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from unbrand.cli.exits import fail
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
@@ -41,7 +43,6 @@ def dashboard(
             window_minutes=window,
         )
     except (UnbrandError, ArgumentError) as exc:  # ArgumentError: unknown database driver
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        fail(str(exc), 1)
     typer.echo(f"dashboard on http://{host}:{port}/ reading {redact_url(settings.database_url)}")
     uvicorn.run(web, host=host, port=port, log_level=log_level)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from scheduler.errors import UnbrandError
+from unbrand.cli.exits import fail
 
 URL_HELP = "Database URL (default: UNBRAND_DATABASE_URL, else sqlite:///unbrand.db)."
 EXIT_FAILED = 2
@@ -27,11 +28,6 @@ def _url(url: str | None) -> str:
     from scheduler.settings import get_settings
 
     return url or get_settings().database_url
-
-
-def _fail(exc: UnbrandError) -> typer.Exit:
-    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-    return typer.Exit(EXIT_FAILED)
 
 
 def upgrade(
@@ -57,7 +53,7 @@ def upgrade(
         migrate.upgrade(target, revision)
         typer.echo(f"{redact_url(target)}: at revision {migrate.current_revision(target)}")
     except UnbrandError as exc:
-        raise _fail(exc) from exc
+        fail(str(exc), EXIT_FAILED)
 
 
 def downgrade(
@@ -74,7 +70,7 @@ def downgrade(
         now = migrate.current_revision(target) or "base (no tables)"
         typer.echo(f"{redact_url(target)}: at revision {now}")
     except UnbrandError as exc:
-        raise _fail(exc) from exc
+        fail(str(exc), EXIT_FAILED)
 
 
 def current(url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> None:
@@ -87,4 +83,4 @@ def current(url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> Non
         now = migrate.current_revision(target) or "none (never migrated)"
         typer.echo(f"{redact_url(target)}: at revision {now}; head is {migrate.head_revision()}")
     except UnbrandError as exc:
-        raise _fail(exc) from exc
+        fail(str(exc), EXIT_FAILED)

@@ -18,6 +18,7 @@ from typing import NoReturn
 
 import typer
 
+from inpaint_core.errors import InpaintError
 from scheduler.errors import UnbrandError
 
 EXIT_OK = 0
@@ -34,10 +35,11 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 
 @contextmanager
-def errors_to_exit(*extra: type[BaseException]) -> Iterator[None]:
-    """Turn UnbrandError (and the `extra` error types) into a message and exit code 2."""
-    handled: tuple[type[BaseException], ...] = (UnbrandError, *extra)
+def errors_to_exit(*extra: type[BaseException], code: int = EXIT_BAD_INPUT) -> Iterator[None]:
+    """Turn UnbrandError, InpaintError (and the `extra` error types) into a one-line message
+    and exit `code`."""
+    handled: tuple[type[BaseException], ...] = (UnbrandError, InpaintError, *extra)
     try:
         yield
     except handled as exc:
-        fail(str(exc) or type(exc).__name__)
+        fail(str(exc) or type(exc).__name__, code)

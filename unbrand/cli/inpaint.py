@@ -13,27 +13,9 @@ from pathlib import Path
 
 import typer
 
+from inpaint_core.masks.boxes import parse_box_text
+from unbrand.cli.exits import EXIT_JOBS_FAILED, errors_to_exit, fail
 from unbrand.cli.mask_flags import MaskMode
-
-BAD_INPUT = 2
-
-
-def _fail(message: str, code: int = BAD_INPUT) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _parse_box(text: str) -> list[int]:
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 4:
-        raise _fail(f"--box {text!r}: expected four integers x1,y1,x2,y2")
-    try:
-        x1, y1, x2, y2 = (int(p) for p in parts)
-    except ValueError:
-        raise _fail(f"--box {text!r}: expected four integers x1,y1,x2,y2") from None
-    if x2 <= x1 or y2 <= y1:
-        raise _fail(f"--box {text!r} is empty or inverted (need x2 > x1 and y2 > y1)")
-    return [x1, y1, x2, y2]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -113,10 +95,11 @@ def inpaint_command(
     )
 
     if (mask is None) == (not box):
-        raise _fail("give exactly one of --mask or --box")
+        fail("give exactly one of --mask or --box")
     if mask is not None and mask_mode is not MaskMode.box:
-        raise _fail(f"--mask-mode {mask_mode.value} applies to --box boxes; a --mask is used as it is")
-    boxes = [_parse_box(text) for text in box or []]
+        fail(f"--mask-mode {mask_mode.value} applies to --box boxes; a --mask is used as it is")
+    with errors_to_exit():
+        boxes = [parse_box_text(text) for text in box or []]
     try:
         fmt = normalise_format(out.suffix or "?")
         loaded = read_image(image, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
@@ -134,16 +117,16 @@ def inpaint_command(
             _note_refined(removal.plan.infos)
         result = removal.output
     except (ImageInputError, CheckpointError, DeviceError) as exc:
-        raise _fail(str(exc)) from exc
+        fail(str(exc))
     except InpaintError as exc:
-        raise _fail(str(exc), code=1) from exc
+        fail(str(exc), EXIT_JOBS_FAILED)
     if loaded.alpha is not None and fmt not in {"PNG", "WEBP", "TIFF"}:
         fmt, out = "PNG", out.with_suffix(".png")
         typer.echo(f"note: {image} has transparency; writing PNG to {out}", err=True)
     try:
         _write_atomic(out, encode_image(result, alpha=loaded.alpha, format=fmt, quality=quality))
     except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc}", code=1) from exc
+        fail(f"cannot write {out}: {exc}", EXIT_JOBS_FAILED)
     elapsed = time.perf_counter() - start
     typer.echo(
         f"wrote {out} ({width}x{height}, {int(removal.plan.mask.sum())} masked pixels, "

@@ -5,11 +5,10 @@ fixed-position watermark flags --box, --mask, --scale-with-image, --reference-si
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
 
 from inpaint_core.masks.fixed import Anchor
 from inpaint_core.masks.modes import MaskMode
-from scheduler.mask_options import fixed_option, mask_options
+from scheduler.options import BatchOptions, batch_options
 from scheduler.settings import Settings
 
 MASK_MODE_HELP = (
@@ -51,12 +50,11 @@ def batch_mask_options(
     anchor: Anchor | str = Anchor.top_left,
     keep_aspect: bool = False,
     settings: Settings | None = None,
-) -> dict[str, Any]:
+) -> BatchOptions:
     """The batch options for the flags; ConfigError (exit 2 under errors_to_exit) on a bad value."""
-    fixed = fixed_option(boxes=boxes or (), mask=mask, reference_size=reference_size,
-                         scale_with_image=scale_with_image, keep_aspect=keep_aspect,
-                         anchor=_value(anchor), settings=settings)
-    return mask_options(mask_mode=_value(mask_mode), fixed=fixed)
+    return batch_options(mask_mode=_value(mask_mode), boxes=boxes or (), mask=mask,
+                         reference_size=reference_size, scale_with_image=scale_with_image,
+                         keep_aspect=keep_aspect, anchor=_value(anchor), settings=settings)
 
 
 def _value(choice: Enum | str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 import typer
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
 
 
 def register(app: typer.Typer) -> None:
@@ -75,7 +75,7 @@ def find_logo(
         help="Also list images where no logo was found (with annotations holding no object).",
     ),
     max_pixels: int = typer.Option(
-        100_000_000,
+        DEFAULT_MAX_PIXELS,
         "--max-pixels",
         help="Refuse images with more pixels than this (decompression-bomb guard).",
     ),
@@ -118,7 +118,7 @@ def list_images(source: Path) -> list[tuple[Path, str]]:
     seen: set[str] = set()
     found = []
     for path in sorted(
-        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
     ):
         base = path.relative_to(root).with_suffix("").as_posix().replace("/", "__")
         image_id, counter = base, 1
@@ -217,7 +217,7 @@ def refine_masks(
         3, "--margin", min=0, help="Safety margin in pixels grown around the refined logo pixels."
     ),
     max_pixels: int = typer.Option(
-        100_000_000,
+        DEFAULT_MAX_PIXELS,
         "--max-pixels",
         help="Refuse images with more pixels than this (decompression-bomb guard).",
     ),
@@ -279,5 +279,5 @@ def _image_for(source: Path, image_id: str, filename: str | None) -> Path | None
     folder = source / "JPEGImages"
     if filename and (folder / Path(filename).name).is_file():
         return folder / Path(filename).name
-    matches = sorted(p for p in folder.glob(f"{image_id}.*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    matches = sorted(p for p in folder.glob(f"{image_id}.*") if p.suffix.lower() in IMAGE_EXTENSIONS)
     return matches[0] if matches else None

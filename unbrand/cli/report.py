@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from unbrand.cli.exits import fail
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
@@ -48,8 +50,7 @@ def report(
         finally:
             engine.dispose()
     except (UnbrandError, ArgumentError) as exc:  # ArgumentError: unknown database driver
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        fail(str(exc), 1)
     for problem in files.problems:
         typer.echo(f"warning: {problem}", err=True)
     typer.echo(

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from unbrand.cli.exits import fail
+
 CONFIG_HELP = (
     "generator: 'reference' (the paper's), 'lite' (CPU-friendly) or a JSON file of AOTConfig fields"
 )
@@ -182,8 +184,7 @@ def train_command(
     try:
         trainer = train(cfg, resume=resume, progress=progress, model_config=model_config)
     except (InpaintError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     typer.echo(f"iteration {trainer.iteration}; checkpoint {out / 'checkpoints' / 'last.pt'}")
 
 
@@ -221,8 +222,7 @@ def export_command(
             run_dir, out, checkpoint=checkpoint, metrics=metric_data, licence=licence, notes=note
         )
     except InpaintError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
     typer.echo(
         f"wrote {out} ({card['parameters']:,} parameters, iteration {card['iterations']}) "
         f"and {card_path(out)}"
