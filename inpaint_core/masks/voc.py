@@ -1,8 +1,10 @@
-"""Pascal VOC annotations in the QMUL-OpenLogo layout: written by the benchmark, read by evaluate.
+"""Pascal VOC annotations and ImageSets files (the QMUL-OpenLogo layout): the one parser, used
+by the dataset reader (scheduler/datasets/openlogo.py), evaluate and find-logo's output.
 
 Inside the project boxes are 0-based [x1, y1, x2, y2) (end exclusive); VOC files hold 1-based
-inclusive corners, so xmin = x1 + 1 and xmax = x2 (and back: x1 = xmin - 1, x2 = xmax).
-XML is parsed with defusedxml.
+inclusive corners (boxes.from_voc / boxes.to_voc). XML is parsed with defusedxml, DTDs,
+entities and external references forbidden, so a hostile annotation (billion laughs, XXE)
+fails only its own image.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from inpaint_core.errors import ImageInputError
+from inpaint_core.masks.boxes import from_voc, to_voc
 
 
 @dataclass
@@ -27,19 +30,23 @@ class VocObject:
 
 @dataclass
 class VocAnnotation:
-    """One image's annotation: file name, size and objects."""
+    """One image's annotation: file name, size (None when the file does not say) and objects."""
 
-    filename: str
-    width: int
-    height: int
+    filename: str | None
+    width: int | None
+    height: int | None
     objects: list[VocObject]
+
+
+class VocError(ImageInputError):
+    """An annotation or image list that cannot be used (unsafe or malformed XML, bad numbers)."""
 
 
 def write_voc(path: str | Path, annotation: VocAnnotation) -> None:
     """Write a VOC XML file (1-based inclusive corners, <size> with depth 3)."""
     root = ET.Element("annotation")
     ET.SubElement(root, "folder").text = "JPEGImages"
-    ET.SubElement(root, "filename").text = annotation.filename
+    ET.SubElement(root, "filename").text = annotation.filename or ""
     size = ET.SubElement(root, "size")
     for tag, value in (("width", annotation.width), ("height", annotation.height), ("depth", 3)):
         ET.SubElement(size, tag).text = str(value)
@@ -51,49 +58,77 @@ def write_voc(path: str | Path, annotation: VocAnnotation) -> None:
         ET.SubElement(node, "truncated").text = "0"
         ET.SubElement(node, "difficult").text = "0"
         box = ET.SubElement(node, "bndbox")
-        x1, y1, x2, y2 = obj.box
-        for tag, value in (("xmin", x1 + 1), ("ymin", y1 + 1), ("xmax", x2), ("ymax", y2)):
-            ET.SubElement(box, tag).text = str(int(value))
+        for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), to_voc(obj.box), strict=True):
+            ET.SubElement(box, tag).text = str(value)
     ET.indent(root)
     Path(path).write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
 
 
-def _int(node: ET.Element, tag: str, path: Path) -> int:
-    text = node.findtext(tag)
-    if text is None:
-        raise ImageInputError(f"{path}: <{tag}> missing")
+def parse_voc(data: bytes, *, source: str = "annotation") -> VocAnnotation:
+    """Parse one VOC annotation safely (no DTD, entities or external references): 0-based
+    end-exclusive boxes. VocError with a readable reason (naming `source`) otherwise."""
     try:
-        return int(round(float(text)))
-    except ValueError as exc:
-        raise ImageInputError(f"{path}: <{tag}> is not a number: {text!r}") from exc
+        tree = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:  # entity declarations, external references
+        raise VocError(f"{source}: unsafe XML refused ({type(exc).__name__})") from exc
+    except ET.ParseError as exc:
+        raise VocError(f"{source}: malformed XML: {exc}") from exc
+    size = tree.find("size")
+    width = _optional_int(size, "width", source) if size is not None else None
+    height = _optional_int(size, "height", source) if size is not None else None
+    objects = [_parse_object(node, source) for node in tree.iter("object")]
+    return VocAnnotation(tree.findtext("filename"), width or None, height or None, objects)
 
 
 def read_voc(path: str | Path) -> VocAnnotation:
-    """Parse a VOC XML file into 0-based end-exclusive boxes."""
+    """Parse a VOC XML file (see `parse_voc`)."""
     path = Path(path)
     try:
-        root = SafeET.parse(str(path)).getroot()
-    except (OSError, ET.ParseError) as exc:
-        raise ImageInputError(f"cannot read annotation {path}: {exc}") from exc
-    except DefusedXmlException as exc:  # entity declarations, external references
-        raise ImageInputError(f"annotation {path} refused: {exc!r}") from exc
-    size = root.find("size")
-    width = _int(size, "width", path) if size is not None else 0
-    height = _int(size, "height", path) if size is not None else 0
-    objects = []
-    for node in root.iter("object"):
-        box = node.find("bndbox")
-        if box is None:
-            continue
-        xmin, ymin = _int(box, "xmin", path), _int(box, "ymin", path)
-        xmax, ymax = _int(box, "xmax", path), _int(box, "ymax", path)
-        objects.append(VocObject(node.findtext("name") or "logo", [xmin - 1, ymin - 1, xmax, ymax]))
-    return VocAnnotation(root.findtext("filename") or "", width, height, objects)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise VocError(f"cannot read annotation {path}: {exc}") from exc
+    return parse_voc(data, source=str(path))
+
+
+def _parse_object(node: ET.Element, source: str) -> VocObject:
+    name = (node.findtext("name") or "").strip()
+    box = node.find("bndbox")
+    if not name or box is None:
+        raise VocError(f"{source}: an <object> lacks <name> or <bndbox>")
+    try:
+        corners = [float(box.findtext(tag) or "nan") for tag in ("xmin", "ymin", "xmax", "ymax")]
+        xmin, ymin, xmax, ymax = (round(v) for v in corners)
+    except (TypeError, ValueError) as exc:
+        raise VocError(f"{source}: {name}: <bndbox> coordinates are not numbers") from exc
+    if xmax < xmin or ymax < ymin:
+        raise VocError(
+            f"{source}: {name}: inverted box xmin={xmin} xmax={xmax} ymin={ymin} ymax={ymax}"
+        )
+    return VocObject(name, from_voc(xmin, ymin, xmax, ymax))
+
+
+def _optional_int(node: ET.Element, tag: str, source: str) -> int | None:
+    text = (node.findtext(tag) or "").strip()
+    try:
+        return int(float(text)) if text else None
+    except ValueError as exc:
+        raise VocError(f"{source}: <size><{tag}> is not a number: {text!r}") from exc
+
+
+def split_ids(text: str) -> list[str]:
+    """Image ids of an ImageSets file: the first token of each line, in order, repeats and VOC
+    negative lines (`<id> -1`) left out."""
+    ids: list[str] = []
+    for line in text.splitlines():
+        tokens = line.split()
+        if tokens and not (len(tokens) > 1 and tokens[1] == "-1"):
+            ids.append(tokens[0])
+    return list(dict.fromkeys(ids))
 
 
 def read_split(benchmark_dir: str | Path, split: str = "test") -> list[str]:
-    """Image ids listed in ImageSets/Main/<split>.txt (blank lines skipped)."""
+    """Image ids listed in ImageSets/Main/<split>.txt (see `split_ids`)."""
     path = Path(benchmark_dir) / "ImageSets" / "Main" / f"{split}.txt"
     if not path.is_file():
-        raise ImageInputError(f"no image list at {path}")
-    return [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+        raise VocError(f"no image list at {path}")
+    return split_ids(path.read_text(encoding="utf-8-sig"))

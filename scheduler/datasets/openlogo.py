@@ -1,22 +1,18 @@
-"""QMUL-OpenLogo / Pascal VOC reader: JPEGImages/, Annotations/*.xml, ImageSets/.
+"""QMUL-OpenLogo / Pascal VOC datasets in any storage: JPEGImages/, Annotations/*.xml, ImageSets/.
 
-VOC boxes are 1-based with both ends included: xmin..xmax -> [xmin - 1, xmax) in the
-0-based end-exclusive convention. XML goes through defusedxml with DTDs, entities and
-external references forbidden, so a hostile annotation (billion laughs, XXE) fails only
-its own item.
+The files themselves are parsed by inpaint_core/masks/voc.py (the one VOC parser: defusedxml,
+1-based inclusive corners to 0-based end-exclusive boxes); a hostile or broken annotation
+fails only its own item.
 """
 
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-
-import defusedxml
-from defusedxml import ElementTree as SafeET
+from dataclasses import dataclass
 
 from inpaint_core.masks.boxes import clip_box
+from inpaint_core.masks.voc import VocAnnotation, VocError, parse_voc, split_ids
 from scheduler.datasets.types import DatasetItem, has_image_extension, split_stem
 from scheduler.errors import DatasetError, StorageError, StorageNotFound
 from scheduler.storage import Storage, join_key
@@ -25,24 +21,6 @@ log = logging.getLogger(__name__)
 
 ANNOTATIONS, IMAGES, IMAGE_SETS = "Annotations", "JPEGImages", "ImageSets"
 DEFAULT_SPLIT = "ImageSets/Main/test.txt"
-
-
-@dataclass
-class VocObject:
-    """One <object>: class name and the 0-based end-exclusive box."""
-
-    name: str
-    box: list[int]
-
-
-@dataclass
-class VocAnnotation:
-    """What one annotation file says about its image."""
-
-    filename: str | None
-    width: int | None
-    height: int | None
-    objects: list[VocObject] = field(default_factory=list)
 
 
 @dataclass
@@ -143,12 +121,7 @@ def _read_split(storage: Storage, key: str) -> list[str]:
         raise DatasetError(f"split file {storage.uri_for(key)} does not exist") from exc
     except UnicodeDecodeError as exc:
         raise DatasetError(f"split file {storage.uri_for(key)} is not UTF-8 text") from exc
-    ids: list[str] = []
-    for line in text.splitlines():
-        tokens = line.split()
-        if tokens and not (len(tokens) > 1 and tokens[1] == "-1"):
-            ids.append(tokens[0])
-    return list(dict.fromkeys(ids))  # keep order, drop repeats
+    return split_ids(text)
 
 
 def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem | None:
@@ -161,8 +134,11 @@ def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem
         item.error = f"no annotation {ANNOTATIONS}/{image_id}.xml"
         return item
     try:
-        annotation = parse_voc(storage.read_bytes(ann_key))
-    except (DatasetError, StorageError) as exc:
+        annotation = parse_voc(storage.read_bytes(ann_key), source=layout.rel(ann_key))
+    except VocError as exc:
+        item.error = str(exc)
+        return item
+    except StorageError as exc:
         item.error = f"{layout.rel(ann_key)}: {exc}"
         return item
     if annotation.filename and split_stem(annotation.filename) == image_id:
@@ -183,59 +159,20 @@ def _fill_boxes(
         item.error = "the annotation has no <object> (nothing to remove)"
         return item
     if wanted is not None:
-        objects = [obj for obj in objects if obj.name.lower() in wanted]
+        objects = [obj for obj in objects if obj.label.lower() in wanted]
         if not objects:
             return None
     boxes, labels = [], []
     for obj in objects:
         clipped = clip_box(obj.box, width=annotation.width, height=annotation.height)
         if clipped is None:
-            item.warnings.append(f"{obj.name} box {obj.box} lies outside the image: dropped")
+            item.warnings.append(f"{obj.label} box {obj.box} lies outside the image: dropped")
             continue
         if clipped != obj.box:
-            item.warnings.append(f"{obj.name} box {obj.box} clipped to the image: {clipped}")
+            item.warnings.append(f"{obj.label} box {obj.box} clipped to the image: {clipped}")
         boxes.append(clipped)
-        labels.append(obj.name)
+        labels.append(obj.label)
     if not boxes:
         item.error = "every box lies outside the image"
     item.boxes, item.labels = (boxes or None), labels
     return item
-
-
-def parse_voc(data: bytes) -> VocAnnotation:
-    """Parse one VOC annotation safely; DatasetError with a readable reason otherwise."""
-    try:
-        tree = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except defusedxml.DefusedXmlException as exc:
-        raise DatasetError(f"unsafe XML refused ({type(exc).__name__})") from exc
-    except ET.ParseError as exc:
-        raise DatasetError(f"malformed XML: {exc}") from exc
-    size = tree.find("size")
-    width = _optional_int(size, "width") if size is not None else None
-    height = _optional_int(size, "height") if size is not None else None
-    objects = [_parse_object(node) for node in tree.iter("object")]
-    return VocAnnotation(tree.findtext("filename"), width or None, height or None, objects)
-
-
-def _parse_object(node: ET.Element) -> VocObject:
-    name = (node.findtext("name") or "").strip()
-    box = node.find("bndbox")
-    if not name or box is None:
-        raise DatasetError("an <object> lacks <name> or <bndbox>")
-    try:
-        xmin, ymin, xmax, ymax = (
-            round(float(box.findtext(tag) or "nan")) for tag in ("xmin", "ymin", "xmax", "ymax")
-        )
-    except (TypeError, ValueError) as exc:
-        raise DatasetError(f"{name}: <bndbox> coordinates are not numbers") from exc
-    if xmax < xmin or ymax < ymin:
-        raise DatasetError(f"{name}: inverted box xmin={xmin} xmax={xmax} ymin={ymin} ymax={ymax}")
-    return VocObject(name=name, box=[xmin - 1, ymin - 1, xmax, ymax])
-
-
-def _optional_int(node: ET.Element, tag: str) -> int | None:
-    text = (node.findtext(tag) or "").strip()
-    try:
-        return int(float(text)) if text else None
-    except ValueError as exc:
-        raise DatasetError(f"<size><{tag}> is not a number: {text!r}") from exc

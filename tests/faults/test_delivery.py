@@ -14,7 +14,6 @@ from tests.faults.data import upload_manifest
 from unbrand.cli.app import make_app
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("inpaint_core.inference.inpainter")
 
 
 def cli(services: Services, *args: str, **env: str) -> object:

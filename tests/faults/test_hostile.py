@@ -18,8 +18,6 @@ from tests.faults.conftest import BUCKET, Services, assert_nothing_lost
 from tests.faults.corpus import manifest_corpus, voc_corpus
 from unbrand.cli.app import make_app
 
-pytest.importorskip("inpaint_core.inference.inpainter")
-
 
 def rows_of(db_url: str) -> list[dict[str, Any]]:
     engine = sa.create_engine(db_url)

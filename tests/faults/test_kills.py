@@ -22,7 +22,6 @@ from tests.faults.data import upload_manifest
 from unbrand.cli.app import make_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-pytest.importorskip("inpaint_core.inference.inpainter")
 
 SHORT = {"UNBRAND_VISIBILITY_TIMEOUT": "5", "UNBRAND_TASK_TIME_LIMIT": "4"}
 

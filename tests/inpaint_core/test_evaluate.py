@@ -1,4 +1,4 @@
-"""Evaluation numbers on constructed cases, VOC box conventions, run_model, grids and tables."""
+"""Evaluation numbers on constructed cases, run_model, grids and tables (VOC files: test_voc)."""
 
 from __future__ import annotations
 
@@ -17,49 +17,11 @@ from inpaint_core.evaluation.figures import COLUMNS, comparison_grid, metrics_ta
 from inpaint_core.inference.inpainter import Inpainter
 from inpaint_core.masks.bleed import MAX_GROW
 from inpaint_core.masks.boxes import boxes_to_mask
-from inpaint_core.masks.voc import VocAnnotation, VocObject, read_split, read_voc, write_voc
+from inpaint_core.masks.voc import VocAnnotation, VocObject, write_voc
 from inpaint_core.model.network import AOTGenerator
 from tests.inpaint_core.conftest import TINY
 
 SIZE = (100, 80)  # width, height: 8000 pixels
-
-
-def test_voc_round_trip_is_one_based_inclusive(tmp_path: Path) -> None:
-    path = tmp_path / "a.xml"
-    write_voc(
-        path,
-        VocAnnotation(
-            "a.jpg", 100, 80, [VocObject("acme", [0, 0, 10, 5]), VocObject("b", [5, 6, 7, 8])]
-        ),
-    )
-    text = path.read_text()
-    assert "<xmin>1</xmin>" in text and "<xmax>10</xmax>" in text and "<ymax>5</ymax>" in text
-    back = read_voc(path)
-    assert (back.filename, back.width, back.height) == ("a.jpg", 100, 80)
-    assert [(o.label, o.box) for o in back.objects] == [
-        ("acme", [0, 0, 10, 5]),
-        ("b", [5, 6, 7, 8]),
-    ]
-    mask = boxes_to_mask([o.box for o in back.objects], height=80, width=100)
-    assert mask.sum() == 10 * 5 + 2 * 2
-
-
-def test_voc_errors_and_clipping(tmp_path: Path) -> None:
-    (tmp_path / "bad.xml").write_text(
-        "<annotation><object><bndbox><xmin>x</xmin></bndbox></object></annotation>"
-    )
-    with pytest.raises(ImageInputError, match="not a number"):
-        read_voc(tmp_path / "bad.xml")
-    (tmp_path / "broken.xml").write_text("<annotation>")
-    with pytest.raises(ImageInputError, match="cannot read annotation"):
-        read_voc(tmp_path / "broken.xml")
-    bomb = '<!DOCTYPE x [<!ENTITY a "aaaa">]><annotation>&a;</annotation>'
-    (tmp_path / "bomb.xml").write_text(bomb)
-    with pytest.raises(ImageInputError, match="refused"):  # defusedxml refuses entity declarations
-        read_voc(tmp_path / "bomb.xml")
-    assert boxes_to_mask([[-5, -5, 3, 2], [98, 78, 200, 200]], height=80, width=100).sum() == 6 + 4
-    with pytest.raises(ImageInputError, match="no image list"):
-        read_split(tmp_path)
 
 
 def _benchmark(root: Path, boxes: dict[str, list[list[int]]]) -> dict[str, np.ndarray]:

@@ -47,7 +47,15 @@ def test_kinds_differ_in_shape() -> None:
     strokes = stroke_mask(128, 128, np.random.default_rng(3))
     ys, xs = np.nonzero(strokes)
     assert strokes[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].mean() < 0.9
-    assert boxes.any()
+    # one to three rectangles: their vertical and horizontal edges sit on at most 6 columns
+    # and 6 rows; a free-form stroke has edges almost everywhere
+    for mask, most in ((boxes, 6), (strokes, None)):
+        columns = np.flatnonzero(np.diff(mask.astype(np.int8), axis=1).any(axis=0))
+        rows = np.flatnonzero(np.diff(mask.astype(np.int8), axis=0).any(axis=1))
+        if most is not None:
+            assert mask.any() and len(columns) <= most and len(rows) <= most
+        else:
+            assert len(columns) > 12 and len(rows) > 12
 
 
 def test_masks_reproducible_with_a_seed() -> None:

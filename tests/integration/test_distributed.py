@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 from unbrand.cli.app import make_app
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("inpaint_core.inference.inpainter")
 
 
 def cli(*args: str, env: dict[str, str]) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from scheduler.errors import ConfigError
 from scheduler.settings import Settings, get_settings, redact_url
@@ -28,7 +29,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_defaults() -> None:
+def test_defaults_and_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = get_settings()
     assert settings.database_url == "sqlite:///unbrand.db"
     assert settings.broker_url is None
@@ -36,6 +37,14 @@ def test_defaults() -> None:
     assert settings.visibility_timeout == 3600
     assert settings.max_pixels == 100_000_000
     assert settings.device == "auto" and settings.precision == "auto"
+    monkeypatch.setenv("UNBRAND_TASK_TIME_LIMIT", "90")
+    monkeypatch.setenv("UNBRAND_MAX_PIXELS", "1000")
+    monkeypatch.setenv("UNBRAND_DEVICE", "cpu")
+    changed = get_settings()
+    assert (changed.task_time_limit, changed.max_pixels, changed.device) == (90, 1000, "cpu")
+    monkeypatch.setenv("UNBRAND_MAX_PIXELS", "lots")
+    with pytest.raises(ConfigError, match="max_pixels"):
+        get_settings()
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,8 +117,9 @@ def test_real_secret_accepted_and_hidden(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_settings_are_frozen() -> None:
     settings = Settings()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError, match="frozen"):
         settings.database_url = "sqlite:///other.db"  # type: ignore[misc]
+    assert settings.database_url == "sqlite:///unbrand.db"
 
 
 @pytest.mark.parametrize(

@@ -32,18 +32,18 @@ def tiny_generator(seed: int = 0) -> Any:
 @pytest.fixture(scope="session")
 def tiny_inpainter() -> Any:
     """A real Inpainter around a tiny random generator (CPU, fp32)."""
-    inpainter_mod = pytest.importorskip("inpaint_core.inference.inpainter")
-    return inpainter_mod.Inpainter(tiny_generator(), device="cpu", precision="fp32",
-                                   model_version="tiny-test")
+    from inpaint_core.inference.inpainter import Inpainter
+
+    return Inpainter(tiny_generator(), device="cpu", precision="fp32", model_version="tiny-test")
 
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny fp16 safetensors checkpoint + card, as `--weights` / UNBRAND_MODEL_WEIGHTS."""
-    checkpoint = pytest.importorskip("inpaint_core.model.checkpoint")
+    from inpaint_core.model.checkpoint import save_inference_checkpoint
+
     path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
-    checkpoint.save_inference_checkpoint(tiny_generator(), path,
-                                         card={"model_version": "tiny-test"})
+    save_inference_checkpoint(tiny_generator(), path, card={"model_version": "tiny-test"})
     return path
 
 

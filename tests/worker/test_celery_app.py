@@ -12,20 +12,17 @@ from celery.exceptions import Retry
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from inpaint_core.errors import ImageInputError
 from scheduler.db.models import Job
 from scheduler.db.session import session_scope
 from scheduler.errors import TransientStorageError
 from scheduler.settings import get_settings
 from scheduler.storage import LocalStorage, Storage
 from tests.worker.conftest import encode, photo
-
-pytest.importorskip("inpaint_core.inference.inpainter")
-
-from inpaint_core.errors import ImageInputError  # noqa: E402
-from worker.celery_app import configure, make_celery  # noqa: E402
-from worker.model_cache import ModelSpec, process_cache  # noqa: E402
-from worker.services import WorkerResources, use_process_resources  # noqa: E402
-from worker.tasks import BUSY_MAX_RETRIES, MAX_RETRIES, RETRY_ERRORS, process_job_task  # noqa: E402
+from worker.celery_app import configure, make_celery
+from worker.model_cache import ModelSpec, process_cache
+from worker.services import WorkerResources, use_process_resources
+from worker.tasks import BUSY_MAX_RETRIES, MAX_RETRIES, RETRY_ERRORS, process_job_task
 
 
 def test_delivery_rules_and_limits_come_from_settings() -> None:

@@ -7,16 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inpaint_core.evaluation.metrics import seam_score
+from inpaint_core.inference.remove import Removal
+from inpaint_core.masks import imageio
 from scheduler.errors import DatasetError
 from scheduler.options import BatchOptions, MaskSpec
 from scheduler.settings import get_settings
 from tests.worker.conftest import encode, logo_scene, photo
-
-imageio = pytest.importorskip("inpaint_core.masks.imageio")
-
-from inpaint_core.evaluation.metrics import seam_score  # noqa: E402
-from inpaint_core.inference.remove import Removal  # noqa: E402
-from worker.job_io import (  # noqa: E402
+from worker.job_io import (
     JobInputs,
     compute_metrics,
     load_inputs,
@@ -24,7 +22,7 @@ from worker.job_io import (  # noqa: E402
     output_format_for,
     output_location,
 )
-from worker.services import StorageResolver  # noqa: E402
+from worker.services import StorageResolver
 
 
 def load(uri: str, spec: dict, resolver: StorageResolver, *, mask_mode: str = "box",

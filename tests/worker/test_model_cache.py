@@ -7,11 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("inpaint_core.inference.inpainter")
-
-from inpaint_core.errors import CheckpointError, NoDefaultWeightsError  # noqa: E402
-from inpaint_core.model.checkpoint import default_weights_path  # noqa: E402
-from worker.model_cache import ModelCache, ModelSpec, check_weights  # noqa: E402
+from inpaint_core.errors import CheckpointError, NoDefaultWeightsError
+from inpaint_core.model.checkpoint import default_weights_path
+from worker.model_cache import ModelCache, ModelSpec, check_weights
 
 
 def test_the_model_is_loaded_once_per_spec(tiny_weights: Path, tiny_inpainter: object) -> None:

@@ -12,6 +12,8 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
+from inpaint_core.masks.imageio import read_image
+from inpaint_core.masks.modes import BOX_MARGIN
 from scheduler.db import crud
 from scheduler.db.models import Batch, Job
 from scheduler.db.session import session_scope
@@ -19,13 +21,8 @@ from scheduler.errors import TransientStorageError
 from scheduler.settings import get_settings
 from scheduler.storage import LocalStorage, Storage, UriResolver
 from tests.worker.conftest import encode, photo
-
-pytest.importorskip("inpaint_core.inference.inpainter")
-
-from inpaint_core.masks.imageio import read_image  # noqa: E402
-from inpaint_core.masks.modes import BOX_MARGIN  # noqa: E402
-from worker.pipeline import PipelineOptions, process_job  # noqa: E402
-from worker.services import StorageResolver  # noqa: E402
+from worker.pipeline import PipelineOptions, process_job
+from worker.services import StorageResolver
 
 BOX = [10, 8, 30, 24]  # 20 x 16 pixels of a 64 x 48 image
 

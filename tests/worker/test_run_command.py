@@ -12,18 +12,15 @@ import sqlalchemy as sa
 from PIL import Image
 from typer.testing import CliRunner
 
-from tests.worker.conftest import encode, logo_scene, photo
-
-pytest.importorskip("inpaint_core.inference.inpainter")
-
 from inpaint_core.inference.planner import (
-    PlannerConfig,  # noqa: E402
-    grow,  # noqa: E402
+    PlannerConfig,
+    grow,
 )
-from inpaint_core.masks.imageio import read_image  # noqa: E402
-from inpaint_core.masks.modes import removal_mask  # noqa: E402
-from unbrand.cli.app import make_app  # noqa: E402
-from worker.runner import RunHooks, run_embedded  # noqa: E402
+from inpaint_core.masks.imageio import read_image
+from inpaint_core.masks.modes import removal_mask
+from tests.worker.conftest import encode, logo_scene, photo
+from unbrand.cli.app import make_app
+from worker.runner import RunHooks, run_embedded
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo"

@@ -256,28 +256,13 @@ def refine_masks(
 
 
 def list_annotated(source: Path) -> list[tuple[str, Path, list[list[int]]]]:
-    """(id, image path, 0-based end-exclusive boxes) of an OpenLogo-layout folder."""
-    from inpaint_core.masks.voc import read_split, read_voc
+    """(id, image path, 0-based end-exclusive boxes) of an OpenLogo-layout folder, read by the
+    dataset reader `run` uses (scheduler/datasets/openlogo.py); unusable entries are left out."""
+    from scheduler.datasets import read_dataset
 
-    if (source / "ImageSets" / "Main" / "test.txt").is_file():
-        ids = read_split(source)
-    else:
-        ids = sorted(path.stem for path in (source / "Annotations").glob("*.xml"))
     items = []
-    for image_id in ids:
-        xml_path = source / "Annotations" / f"{image_id}.xml"
-        if not xml_path.is_file():
-            continue
-        annotation = read_voc(xml_path)
-        image_path = _image_for(source, image_id, annotation.filename)
-        if image_path is not None:
-            items.append((image_id, image_path, [obj.box for obj in annotation.objects]))
+    for item in read_dataset(str(source), format="openlogo"):
+        if item.error is None and item.boxes:
+            image_id = Path(item.rel_path).stem
+            items.append((image_id, source / item.rel_path, item.boxes))
     return items
-
-
-def _image_for(source: Path, image_id: str, filename: str | None) -> Path | None:
-    folder = source / "JPEGImages"
-    if filename and (folder / Path(filename).name).is_file():
-        return folder / Path(filename).name
-    matches = sorted(p for p in folder.glob(f"{image_id}.*") if p.suffix.lower() in IMAGE_EXTENSIONS)
-    return matches[0] if matches else None
