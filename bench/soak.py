@@ -1,13 +1,16 @@
 """Soak test: 2 Celery workers, N small images on moto S3, random SIGKILLs; nothing may be lost.
 
-    .venv/bin/python bench/soak.py --images 500 --kills 3 [--write]
+    .venv/bin/python bench/soak.py --images 500 --kills 3 [--fast] [--write]
 
 Starts its own PostgreSQL database (on 127.0.0.1:5432), a private redis-server with an
 append-only file, a moto S3 server and two `celery worker --pool solo` processes with a tiny
 random model. While the batch runs it SIGKILLs a random worker `--kills` times (each
 restarted a second later, as a container restart policy would) and then reports:
 jobs lost (not done at the end: target 0), duplicated outputs (objects beyond one per done
-job: target 0), failed jobs and throughput (images/s over the processing window).
+job: target 0), failed jobs, throughput (images/s over the processing window) and, for each
+kill, the seconds until the job the killed worker held was done again. The workers run with
+the product's default settings (heartbeat 10 s, stale after 60 s, visibility timeout
+3600 s); `--fast` shortens them as the fault tests do.
 `--write` replaces bench/RESULTS-soak.md with the figures and the command.
 """
 
@@ -47,7 +50,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--images", type=int, default=500, help="number of small images")
     parser.add_argument("--kills", type=int, default=3, help="random worker SIGKILLs")
     parser.add_argument("--size", type=int, nargs=2, default=(64, 48), help="image W H")
-    parser.add_argument("--timeout", type=float, default=540, help="give up after S seconds")
+    parser.add_argument("--timeout", type=float, default=900, help="give up after S seconds")
+    parser.add_argument("--fast", action="store_true",
+                        help="shortened visibility timeout / heartbeat / stale-after")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the kill plan")
     parser.add_argument("--write", action="store_true", help="write bench/RESULTS-soak.md")
     return parser.parse_args()
@@ -90,6 +95,28 @@ def job_rows(db: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
+def running_on(db: str, worker: str) -> list[int]:
+    engine = sa.create_engine(db)
+    try:
+        with engine.connect() as conn:
+            return [int(i) for i in conn.execute(sa.text(
+                "SELECT id FROM jobs WHERE status = 'running' AND worker = :w"), {"w": worker}
+            ).scalars()]
+    finally:
+        engine.dispose()
+
+
+def recovery_seconds(rows: list[dict[str, Any]], kills: list[dict[str, Any]]) -> list[float]:
+    """For each job a killed worker held: seconds from the kill until it was done again."""
+    finished = {r["id"]: r["finished_at"] for r in rows if r["status"] == "done"}
+    out = []
+    for kill in kills:
+        for job_id in kill["jobs"]:
+            if finished.get(job_id) is not None:
+                out.append(round(finished[job_id].timestamp() - kill["at"], 1))
+    return out
+
+
 def run_batch(args: argparse.Namespace, tmp: Path, db: str, redis: RedisServer,
               s3: MotoServer, client: Any) -> dict[str, Any]:
 
@@ -100,7 +127,7 @@ def run_batch(args: argparse.Namespace, tmp: Path, db: str, redis: RedisServer,
     weights = tmp / "tiny.safetensors"
     save_tiny_weights(weights)
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNBRAND_")}
-    env.update(FAST, UNBRAND_DATABASE_URL=db, UNBRAND_BROKER_URL=redis.url,
+    env.update(FAST if args.fast else {}, UNBRAND_DATABASE_URL=db, UNBRAND_BROKER_URL=redis.url,
                UNBRAND_S3_ENDPOINT_URL=s3.url, UNBRAND_MODEL_WEIGHTS=str(weights),
                UNBRAND_DEVICE="cpu", UNBRAND_PRECISION="fp32", AWS_ACCESS_KEY_ID="testing",
                AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
@@ -125,8 +152,10 @@ def run_batch(args: argparse.Namespace, tmp: Path, db: str, redis: RedisServer,
         if plan and finished >= plan[0] * args.images:
             plan.pop(0)
             index = rng.randrange(len(workers))
+            held = running_on(db, workers[index].name)
             workers[index].kill()
-            kills.append({"at_finished": finished, "worker": workers[index].name})
+            kills.append({"at_finished": finished, "worker": workers[index].name,
+                          "jobs": held, "at": time.time()})
             time.sleep(1.0)  # a restart policy brings it back
             restarts += 1
             workers[index] = Worker(env, tmp / f"w{index}-{restarts}.log",
@@ -148,7 +177,9 @@ def measure(args: argparse.Namespace, db: str, client: Any, run: dict[str, Any]
     window = (max(r["finished_at"] for r in done) - min(r["started_at"] for r in rows
                                                         if r["started_at"])).total_seconds()
     return {
-        "images": args.images, "kills": len(run["kills"]), "kill_log": run["kills"],
+        "images": args.images, "kills": len(run["kills"]),
+        "kill_log": [{k: v for k, v in kill.items() if k != "at"} for kill in run["kills"]],
+        "recovery_s": recovery_seconds(rows, run["kills"]), "fast": args.fast,
         "done": len(done), "failed": sum(r["status"] == "failed" for r in rows),
         "lost": args.images - len(done) - sum(r["status"] == "failed" for r in rows),
         "not_done": args.images - len(done),
@@ -203,8 +234,9 @@ def write_results(figures: dict[str, Any], argv: str) -> None:
 
 Command: `.venv/bin/python bench/soak.py {argv}`
 (2 `celery worker --pool solo` processes, tiny random model, PostgreSQL, private Redis with
-AOF, moto S3, on this 2-core CPU machine; load average before the run:
-{figures['load_before']}).
+AOF, moto S3, on this 2-core CPU machine; {"shortened settings (--fast)" if figures['fast']
+else "the default settings: heartbeat 10 s, stale after 60 s, visibility timeout 3600 s"};
+load average before the run: {figures['load_before']}).
 
 | figure | value | target |
 |---|---|---|
@@ -218,6 +250,7 @@ AOF, moto S3, on this 2-core CPU machine; load average before the run:
 | stray output objects | {figures['stray_outputs']} | 0 |
 | jobs that needed a 2nd attempt | {figures['retried_jobs']} | |
 | throughput | {figures['images_per_s']} images/s over {figures['processing_s']} s | |
+| seconds from each kill until the killed worker's job was done | {figures['recovery_s']} | a minute or two |
 
 Kills: {json.dumps(figures['kill_log'])}
 """

@@ -5,6 +5,8 @@
     ├── StorageError                object storage / local folder cannot serve a request
     │   ├── StorageNotFound         the key (or bucket, or folder) does not exist
     │   ├── StorageKeyError         the key is unsafe: absolute, `..`, escapes the root
+    │   ├── StorageFull             no space left on the device (or quota): `retry` once freed
+    │   ├── StorageTimeout          one read took longer than UNBRAND_READ_TIMEOUT
     │   └── TransientStorageError   connection lost, timeout, throttling, 5xx: retry later
     ├── DatasetError                a dataset cannot be read at all (one bad item is not an error:
     │                               it becomes a DatasetItem with `error` set)
@@ -39,6 +41,14 @@ class StorageNotFound(StorageError):
 
 class StorageKeyError(StorageError):
     """A key is unsafe (absolute, contains `..`, or resolves outside the storage root)."""
+
+
+class StorageFull(StorageError):
+    """The device or quota is full: the job fails; `unbrand retry` runs it once space is free."""
+
+
+class StorageTimeout(StorageError):
+    """A read took longer than UNBRAND_READ_TIMEOUT (a named pipe, a hung network file system)."""
 
 
 class TransientStorageError(StorageError):

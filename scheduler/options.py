@@ -5,6 +5,7 @@ as JSON (`batches.options`, `jobs.mask_spec`); workers read them back with `load
                    fixed       a fixed-position watermark for every image
                                (inpaint_core/masks/fixed.py spec + "mask_uri"), or None
                    queue, split, classes   how the batch was submitted
+                   embedded    True for `unbrand run` batches (never published to a broker)
     MaskSpec       boxes (0-based, end exclusive), mask_uri, truth_uri, labels, rel_path,
                    warnings of the dataset reader
 
@@ -45,6 +46,7 @@ class BatchOptions(BaseModel):
     queue: str | None = None
     split: str | None = None
     classes: list[str] | None = None
+    embedded: bool = False  # run in-process by `unbrand run`: never published to a broker
 
     @field_validator("fixed")
     @classmethod
@@ -69,8 +71,9 @@ class BatchOptions(BaseModel):
             raise DatasetError(f"the batch's options are unusable: {_one_line(exc)}") from exc
 
     def stored(self) -> dict[str, Any]:
-        """The JSON stored in `batches.options`."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """The JSON stored in `batches.options`: the mask mode and every value not a default."""
+        return {"mask_mode": str(self.mask_mode),
+                **self.model_dump(mode="json", exclude_defaults=True)}
 
     def mask_differences(self, other: BatchOptions) -> str:
         """What differs between two batches' mask options ("" when nothing does)."""

@@ -13,7 +13,10 @@ what "bad" means. Keys it understands (all optional):
                         the untouched context around it, in [0, 1], 1 = as real as its context
                         (inpaint_core/evaluation/critic.py; the worker computes it when discriminator
                         weights are loaded, which the shipped default model has; absent otherwise)
-        mask_ratio      share of the image that was filled (a mask of 0 means nothing to judge)
+        mask_ratio      share of the image the mask covers (0: nothing was removed; most of the
+                        image: not a logo, a wrong mask)
+        fill_change     mean absolute change inside the fill, 0..1 (near 0: the output is the
+                        input again where a logo was to go)
 
 The score is in [0, 1], higher is better. With reference figures it is the mean of the
 SSIM and PSNR parts inside the hole; without, the mean of the seam and realness parts.
@@ -47,6 +50,9 @@ class QualityThresholds:
     min_disc_realness: float | None = 0.85  # flags ~14 % of our fills, ~1 % of real patches
     min_psnr_hole: float | None = 18.0
     min_ssim_hole: float | None = 0.5
+    # do-nothing results: a mask over most of the image, or an output that is the input again
+    max_mask_ratio: float | None = 0.5
+    min_fill_change: float | None = 0.01  # 2.5 grey levels on average inside the fill
 
 
 DEFAULT_THRESHOLDS = QualityThresholds()
@@ -108,7 +114,7 @@ def flag_reasons(
 ) -> list[str]:
     """Readable reasons a job needs review (empty list = fine); missing figures are not reasons."""
     metrics = metrics or {}
-    reasons: list[str] = []
+    reasons = _do_nothing_reasons(metrics, thresholds)
     score = quality_score(metrics)
     if thresholds.min_score is not None and score is not None and score < thresholds.min_score:
         reasons.append(f"quality {score:.2f} < {thresholds.min_score:g}")
@@ -126,6 +132,23 @@ def flag_reasons(
             reasons.append(f"{key} {value:.3g} > {limit:g}")
         elif direction < 0 and value < limit:
             reasons.append(f"{key} {value:.3g} < {limit:g}")
+    return reasons
+
+
+def _do_nothing_reasons(metrics: Mapping[str, Any], thresholds: QualityThresholds) -> list[str]:
+    """Results that look fine by every other figure but removed nothing useful."""
+    mask_ratio = _number(metrics.get("mask_ratio"))
+    change = _number(metrics.get("fill_change"))
+    if mask_ratio is not None and mask_ratio == 0.0:
+        return ["empty mask: nothing was removed"]
+    reasons = []
+    limit = thresholds.max_mask_ratio
+    if limit is not None and mask_ratio is not None and mask_ratio > limit:
+        reasons.append(f"mask covers {mask_ratio:.0%} of the image (> {limit:.0%})")
+    least = thresholds.min_fill_change
+    if least is not None and change is not None and change < least:
+        reasons.append(f"output barely differs from the input inside the mask "
+                       f"(mean change {change:.2%} < {least:.0%})")
     return reasons
 
 

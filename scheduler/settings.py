@@ -75,12 +75,25 @@ class Settings(BaseSettings):
         description="Redis visibility timeout in seconds; must exceed task_time_limit.",
     )
     heartbeat_interval: float = Field(
-        default=30.0, gt=0, description="Seconds between job/worker heartbeats."
+        default=10.0, gt=0, description="Seconds between job/worker heartbeats."
     )
     stale_after: float = Field(
-        default=300.0,
+        default=60.0,
         gt=0,
-        description="A running job without a heartbeat for this long may be requeued.",
+        description="A running job without a heartbeat for this long is requeued by the live "
+        "workers' sweep (its worker vanished).",
+    )
+    max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="A job whose worker vanished this many times (killed, out of memory) "
+        "fails instead of being run again.",
+    )
+    read_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds one read of an input, mask or truth file may take before the job "
+        "fails (a named pipe, a hung network file system).",
     )
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:

@@ -128,8 +128,9 @@ def submit_dataset(
                          images_fallback=fixed)
     rows = list(_rows(_outside(items, report), report))
     report.timings["read_s"] = time.perf_counter() - started
-    batch_options = (options or BatchOptions()).model_copy(
-        update={"queue": queue, "split": split, "classes": list(classes) if classes else None})
+    batch_options = (options or BatchOptions()).model_copy(update={
+        "queue": queue, "split": split, "classes": list(classes) if classes else None,
+        "embedded": not publish})
     if dry_run:
         _preview(session_factory, report, rows, options=batch_options)
         return report

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from celery import Celery, signals
 from kombu import Queue
 
-from scheduler.queue import DEFAULT_QUEUE, QUEUES, broker_options, json_only
+from scheduler.queue import DEFAULT_QUEUE, QUEUES, broker_options, json_only, publish_jobs
 from scheduler.settings import Settings, get_settings
 from worker.services import (
     heartbeats,
@@ -32,17 +32,15 @@ from worker.services import (
     touch_worker,
     wait_for_services,
 )
+from worker.sweeper import sweep_interval, sweep_stale
+from worker.watchdog import soft_time_limit
 
 log = logging.getLogger(__name__)
-
-# Seconds between the soft limit (the task can record its failure) and the hard kill.
-SOFT_LIMIT_MARGIN = 30
-
 
 def configure(app: Celery, settings: Settings) -> None:
     """Apply unbrand's delivery rules and limits from `settings` to `app`."""
     json_only(app)
-    soft = max(1, settings.task_time_limit - SOFT_LIMIT_MARGIN)
+    soft = soft_time_limit(settings.task_time_limit)
     app.conf.update(
         broker_url=settings.broker_url,
         broker_transport_options=broker_options(settings),
@@ -72,7 +70,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
 app = make_celery()
 
-_stop_worker_heartbeat: Callable[[], None] | None = None
+_stop_beats: list[Callable[[], None]] = []  # the worker row's heartbeat and the stale sweep
 # Intra-op threads for each prefork child, so N children do not each grab every core.
 _child_threads: int | None = None
 
@@ -92,23 +90,30 @@ def _on_worker_init(sender: Any = None, **_: Any) -> None:
 @signals.worker_ready.connect
 def _on_worker_ready(sender: Any = None, **_: Any) -> None:
     """Main process: record this worker and start its heartbeat."""
-    global _stop_worker_heartbeat
     resources = process_resources()
     name = sender.hostname if sender is not None else f"worker@{os.getpid()}"
     queues = ",".join(sorted(q.name for q in sender.app.amqp.queues.consume_from.values())) \
         if sender is not None else ""
     record_worker(resources.session_factory, name=name, queues=queues)
     factory = resources.session_factory
-    _stop_worker_heartbeat = heartbeats().start(
-        lambda: touch_worker(factory, name=name), resources.settings.heartbeat_interval
-    )
+    settings = resources.settings
+    _stop_beats.append(heartbeats().start(
+        lambda: touch_worker(factory, name=name), settings.heartbeat_interval))
+    _stop_beats.append(heartbeats().start(
+        lambda: sweep_stale(factory, stale_after=settings.stale_after, publish=_republish),
+        sweep_interval(settings.heartbeat_interval, settings.stale_after)))
     log.info("worker %s ready on queues %s", name, queues)
 
 
 @signals.worker_shutdown.connect
 def _on_worker_shutdown(**_: Any) -> None:
-    if _stop_worker_heartbeat is not None:
-        _stop_worker_heartbeat()
+    while _stop_beats:
+        _stop_beats.pop()()
+
+
+def _republish(job_ids: Sequence[int], queue: str) -> None:
+    """Send jobs again through this worker's own app (the sweep's publisher)."""
+    publish_jobs(list(job_ids), queue=queue, settings=process_resources().settings, client=app)
 
 
 @signals.worker_process_init.connect

@@ -15,6 +15,7 @@ together and owns the database side.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ from inpaint_core.masks.modes import MaskMode, RemovalMask, removal_mask
 from scheduler.errors import DatasetError
 from scheduler.options import BatchOptions, MaskSpec
 from scheduler.storage import Storage, UriResolver, join_key, output_key
+from worker.watchdog import call_with_timeout
 
 if TYPE_CHECKING:
     from inpaint_core.inference.remove import Removal
@@ -76,10 +78,12 @@ class JobInputs:
                             mode=self.mode)
 
 
-def read_object(uri: str, resolver: UriResolver) -> bytes:
-    """The bytes at `uri` through the storage layer."""
+def read_object(uri: str, resolver: UriResolver, timeout: float | None = None) -> bytes:
+    """The bytes at `uri` through the storage layer; StorageTimeout after `timeout` seconds."""
     storage, key = resolver(uri)
-    return storage.read_bytes(key)
+    if timeout is None:
+        return storage.read_bytes(key)
+    return call_with_timeout(lambda: storage.read_bytes(key), timeout=timeout, what=uri)
 
 
 def load_inputs(
@@ -89,36 +93,42 @@ def load_inputs(
     *,
     options: BatchOptions | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    read_timeout: float | None = None,
 ) -> JobInputs:
     """Read and decode the image, what to remove (boxes, mask file and the batch's fixed
-    watermark, see the module docstring) and the optional truth."""
+    watermark, see the module docstring) and the optional truth; each read may take at most
+    `read_timeout` seconds."""
     options = options or BatchOptions()
+
+    def read(uri: str) -> bytes:
+        return read_object(uri, resolver, read_timeout)
+
     fixed = options.fixed
     if spec.boxes is None and not spec.mask_uri and not fixed:
         raise DatasetError("the job has neither boxes nor a mask file")
     boxes = list(spec.boxes or [])
-    image = read_image(read_object(input_uri, resolver), max_pixels=max_pixels)
+    image = read_image(read(input_uri), max_pixels=max_pixels)
     height, width = image.rgb.shape[:2]
     if fixed:
         boxes += fixed_boxes_for((width, height), fixed)
     pixel_mask = None
     if spec.mask_uri:
-        pixel_mask = read_mask(read_object(spec.mask_uri, resolver), size=(width, height))
+        pixel_mask = read_mask(read(spec.mask_uri), size=(width, height))
     if fixed and fixed.get("mask_uri"):
-        placed = _fixed_mask(fixed, resolver, size=(width, height), max_pixels=max_pixels)
+        placed = _fixed_mask(fixed, read, size=(width, height), max_pixels=max_pixels)
         pixel_mask = placed if pixel_mask is None else pixel_mask | placed
     truth = None
     if spec.truth_uri:
-        truth = read_image(read_object(spec.truth_uri, resolver), max_pixels=max_pixels).rgb
+        truth = read_image(read(spec.truth_uri), max_pixels=max_pixels).rgb
     rel_path = spec.rel_path or _basename(input_uri)
     return JobInputs(image=image, boxes=boxes, pixel_mask=pixel_mask, mode=options.mask_mode,
                      truth=truth, rel_path=rel_path)
 
 
-def _fixed_mask(fixed: dict[str, Any], resolver: UriResolver, *, size: tuple[int, int],
+def _fixed_mask(fixed: dict[str, Any], read: Callable[[str], bytes], *, size: tuple[int, int],
                 max_pixels: int) -> np.ndarray:
     """The fixed mask file placed on an image of `size` (its boxes are handled with the job's)."""
-    reference = decode_mask(read_object(fixed["mask_uri"], resolver), max_pixels=max_pixels)
+    reference = decode_mask(read(fixed["mask_uri"]), max_pixels=max_pixels)
     spec = {key: value for key, value in fixed.items() if key != "mask_uri"}
     return fixed_mask_for(size, {**spec, "boxes": []}, mask=reference)
 
@@ -173,9 +183,22 @@ def local_seam_score(output: np.ndarray, fill: np.ndarray) -> float:
     return seam_score(output[y1:y2, x1:x2], fill[y1:y2, x1:x2], band=SEAM_BAND)
 
 
+def fill_change(image: np.ndarray, output: np.ndarray, fill: np.ndarray) -> float:
+    """Mean absolute change inside the fill, in [0, 1] (0 when nothing was filled): a result
+    that barely differs from its input where a logo was to go is a do-nothing result."""
+    rows, cols = np.flatnonzero(fill.any(axis=1)), np.flatnonzero(fill.any(axis=0))
+    if rows.size == 0:
+        return 0.0
+    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    inside = fill[window]
+    before = image[window][inside].astype(np.int16)
+    after = output[window][inside].astype(np.int16)
+    return float(np.abs(after - before).mean() / 255.0)
+
+
 def compute_metrics(inputs: JobInputs, removal: Removal) -> dict[str, Any]:
-    """mask_ratio, fill_ratio, mask_mode and seam_score always (refined_boxes and fallback_boxes
-    in "refine" mode); reference figures when a truth image exists."""
+    """mask_ratio, fill_ratio, fill_change, mask_mode and seam_score always (refined_boxes and
+    fallback_boxes in "refine" mode); reference figures when a truth image exists."""
     output, fill = removal.output, removal.fill
     metrics: dict[str, Any] = {
         "mask_ratio": float(removal.plan.mask.mean()),
@@ -186,6 +209,7 @@ def compute_metrics(inputs: JobInputs, removal: Removal) -> dict[str, Any]:
         metrics["refined_boxes"] = removal.plan.refined_boxes
         metrics["fallback_boxes"] = removal.plan.fallback_boxes
     metrics["seam_score"] = local_seam_score(output, fill)  # 1.0 when nothing was filled
+    metrics["fill_change"] = fill_change(inputs.image.rgb, output, fill)
     if inputs.truth is not None:
         if inputs.truth.shape != output.shape:
             metrics["truth_error"] = (

@@ -35,8 +35,10 @@ from scheduler.db.session import session_scope
 from scheduler.errors import (
     DatasetError,
     StorageError,
+    StorageFull,
     StorageKeyError,
     StorageNotFound,
+    StorageTimeout,
     TransientDatabaseError,
     TransientStorageError,
     UnbrandError,
@@ -44,16 +46,16 @@ from scheduler.errors import (
 from scheduler.options import BatchOptions, MaskSpec
 from scheduler.quality import assess
 from scheduler.settings import Settings
-from scheduler.storage import UriResolver
+from scheduler.storage import Storage, UriResolver
 from worker.job_io import (
     DEFAULT_MAX_PIXELS,
-    JobInputs,
     compute_metrics,
     encode_output,
     load_inputs,
     output_location,
 )
 from worker.services import heartbeats
+from worker.watchdog import JobWatchdog, time_limit_reason
 
 if TYPE_CHECKING:
     from inpaint_core.inference.inpainter import Inpainter
@@ -63,6 +65,10 @@ log = logging.getLogger(__name__)
 InpainterProvider = Callable[[], "Inpainter"]
 
 # Bad input: fail this job only, never retry.
+# seconds a Celery worker waits past a job's time limit for its code to return before it
+# exits so that its supervisor restarts it (worker/watchdog.py)
+SOFT_LIMIT_GRACE = 30.0
+
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     ImageInputError,
     DatasetError,
@@ -79,16 +85,22 @@ class PipelineOptions:
     """Limits of one job run."""
 
     max_pixels: int = DEFAULT_MAX_PIXELS
-    heartbeat_interval: float = 30.0  # seconds between heartbeat_at updates while running
-    stale_after: float = 300.0  # a running row without heartbeat this long may be taken over
-    time_limit: float | None = None  # the task's time limit in seconds, named in its error
+    heartbeat_interval: float = 10.0  # seconds between heartbeat_at updates while running
+    stale_after: float = 60.0  # a running row without heartbeat this long may be taken over
+    time_limit: float | None = None  # seconds; past it the watchdog fails the job
+    max_attempts: int = 3  # attempts whose worker vanished before the job fails instead
+    read_timeout: float | None = None  # seconds one read of an input may take
+    exit_grace: float | None = None  # a worker still stuck this long past the limit exits
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, time_limit: bool = True) -> PipelineOptions:
-        """The limits of this process's settings (`time_limit=False`: no task time limit)."""
+    def from_settings(cls, settings: Settings, *, worker_process: bool = True) -> PipelineOptions:
+        """The limits of this process's settings. A Celery worker process (`worker_process`)
+        is ended when a job stays stuck past its time limit (its supervisor restarts it);
+        the embedded runner only fails the job."""
         return cls(max_pixels=settings.max_pixels, heartbeat_interval=settings.heartbeat_interval,
-                   stale_after=settings.stale_after,
-                   time_limit=settings.task_time_limit if time_limit else None)
+                   stale_after=settings.stale_after, time_limit=settings.task_time_limit,
+                   max_attempts=settings.max_attempts, read_timeout=settings.read_timeout,
+                   exit_grace=SOFT_LIMIT_GRACE if worker_process else None)
 
 
 @dataclass(frozen=True)
@@ -136,13 +148,16 @@ def process_job(
     """Run job `job_id` to its end (see the module docstring); returns what happened."""
     options = options or PipelineOptions()
     claimed = claim(session_factory, job_id, worker_name=worker_name,
-                    stale_after=options.stale_after)
+                    stale_after=options.stale_after, max_attempts=options.max_attempts)
     if isinstance(claimed, JobOutcome):
         return claimed
-    beat = heartbeats().track(lambda: _heartbeat(session_factory, job_id, worker_name),
-                                  options.heartbeat_interval)
+    watchdog = JobWatchdog(
+        beat=lambda: _heartbeat(session_factory, job_id, worker_name),
+        on_overrun=lambda: fail(session_factory, job_id, worker_name=worker_name,
+                                reason=time_limit_reason(options.time_limit)),
+        time_limit=options.time_limit, exit_grace=options.exit_grace)
     try:
-        with beat:
+        with heartbeats().track(watchdog.tick, options.heartbeat_interval):
             return _run(claimed, session_factory, inpainter_provider, storage_resolver,
                         worker_name, options)
     except TRANSIENT_ERRORS:  # before PERMANENT_ERRORS: TransientStorageError is a StorageError
@@ -151,20 +166,22 @@ def process_job(
     except PERMANENT_ERRORS as exc:
         return fail(session_factory, job_id, reason=describe_error(exc), worker_name=worker_name)
     except SoftTimeLimitExceeded:  # it would run out of time again: fail it, say what to change
-        limit = f" ({options.time_limit:g} s)" if options.time_limit else ""
-        reason = (f"time limit: the job ran longer than the task time limit{limit}; raise "
-                  "UNBRAND_TASK_TIME_LIMIT (and UNBRAND_VISIBILITY_TIMEOUT) or use a GPU worker")
-        return fail(session_factory, job_id, reason=reason, worker_name=worker_name)
+        return fail(session_factory, job_id, reason=time_limit_reason(options.time_limit),
+                    worker_name=worker_name)
     except Exception as exc:  # a bug or a model fault: the job must still end with a reason
         log.exception("job %s failed with an unexpected error", job_id)
         reason = f"internal error: {type(exc).__name__}: {exc}"
         return fail(session_factory, job_id, reason=reason, worker_name=worker_name)
+    finally:
+        watchdog.finished()
 
 
 def claim(
-    factory: sessionmaker[Session], job_id: int, *, worker_name: str, stale_after: float
+    factory: sessionmaker[Session], job_id: int, *, worker_name: str, stale_after: float,
+    max_attempts: int | None = None,
 ) -> Ticket | JobOutcome:
-    """Claim the job for this worker, or say why not (skipped / busy)."""
+    """Claim the job for this worker, or say why not (skipped / busy); a job whose worker
+    vanished `max_attempts` times (a poison message) is failed instead of run again."""
     with session_scope(factory) as session:
         row = crud.get_job_and_batch(session, job_id=job_id)
         if row is None:
@@ -174,6 +191,13 @@ def claim(
             return JobOutcome(job_id, "skipped", output_uri=job.output_uri, error=job.error)
         if not crud.claim_job(session, job_id=job_id, worker=worker_name, stale_after=stale_after):
             return JobOutcome(job_id, "busy", error=f"running on {job.worker}")
+        session.refresh(job)
+        if max_attempts is not None and job.lost_attempts >= max_attempts:
+            reason = lost_reason(job.lost_attempts)
+            crud.mark_failed(session, job_id=job_id, error=reason, worker=worker_name)
+            crud.finish_batch_if_complete(session, batch_id=batch.id)
+            log.warning("job %s failed: %s", job_id, reason)
+            return JobOutcome(job_id, "failed", error=reason)
         return Ticket(job_id=job_id, batch_id=batch.id, input_uri=job.input_uri,
                       mask_spec=dict(job.mask_spec or {}), batch_name=batch.name,
                       output_root=batch.output_root, options=dict(batch.options or {}))
@@ -193,42 +217,66 @@ def _run(
     started = time.perf_counter()
     batch_options = BatchOptions.load(ticket.options)
     inputs = load_inputs(ticket.input_uri, MaskSpec.load(ticket.mask_spec), storage_resolver,
-                         options=batch_options, max_pixels=options.max_pixels)
+                         options=batch_options, max_pixels=options.max_pixels,
+                         read_timeout=options.read_timeout)
     read_done = time.perf_counter()
     removal = remove(inpainter, inputs.image.rgb, boxes=inputs.boxes, mask=inputs.pixel_mask,
                      mode=inputs.mode)
     inference_done = time.perf_counter()
-    if not _still_ours(factory, ticket.job_id, worker_name):  # cancelled or taken over meanwhile
-        return JobOutcome(ticket.job_id, "skipped", error="cancelled or taken over while running")
-    output_uri = _write_output(ticket, inputs, removal.output, storage_resolver)
-    write_done = time.perf_counter()
-    timings = {
-        "read_ms": 1000 * (read_done - started),
-        "inference_ms": 1000 * (inference_done - read_done),
-        "write_ms": 1000 * (write_done - inference_done),
-    }
     metrics = compute_metrics(inputs, removal)
     realness = inpainter.realness(removal.output, removal.fill)  # None without discriminator weights
     if realness is not None:
         metrics["disc_realness"] = realness
     score, flagged = assess(metrics)
-    finished = _finish(factory, ticket, worker_name=worker_name, output_uri=output_uri,
-                       metrics=metrics, quality_score=score, flagged=flagged,
-                       model_version=inpainter.model_version, **timings)
-    status = "done" if finished else "skipped"
-    return JobOutcome(ticket.job_id, status, output_uri=output_uri, timings=timings,
-                      metrics=metrics)
-
-
-def _write_output(
-    ticket: Ticket, inputs: JobInputs, output: Any, storage_resolver: UriResolver
-) -> str:
-    """Encode and store the output at its deterministic key; returns its URI."""
-    data, ext, content_type = encode_output(output, inputs.image)
+    data, ext, content_type = encode_output(removal.output, inputs.image)
+    # the output is written last, and only while the job is still ours: a job cancelled or
+    # failed (time limit) meanwhile gets no object
+    if not _still_ours(factory, ticket.job_id, worker_name):
+        return JobOutcome(ticket.job_id, "skipped", error="cancelled or taken over while running")
+    encoded = time.perf_counter()
     storage, key = output_location(ticket.output_root, ticket.batch_name, inputs.rel_path, ext,
                                    storage_resolver)
     storage.write_bytes(key, data, content_type=content_type)
-    return storage.uri_for(key)
+    timings = {
+        "read_ms": 1000 * (read_done - started),
+        "inference_ms": 1000 * (inference_done - read_done),
+        "write_ms": 1000 * (time.perf_counter() - encoded),
+    }
+    output_uri = storage.uri_for(key)
+    finished = _finish_or_remove(factory, ticket, storage, key, worker_name=worker_name,
+                                 output_uri=output_uri, metrics=metrics, quality_score=score,
+                                 flagged=flagged, model_version=inpainter.model_version,
+                                 **timings)
+    status = "done" if finished else "skipped"
+    return JobOutcome(ticket.job_id, status, output_uri=output_uri if finished else None,
+                      timings=timings, metrics=metrics)
+
+
+def _finish_or_remove(factory: sessionmaker[Session], ticket: Ticket, storage: Storage,
+                      key: str, **fields: Any) -> bool:
+    """Mark the job done; when that does not happen (the job stopped being ours in the last
+    instant, or the database refused with a permanent error) the object just written is
+    removed, so no job that is not done has an output. A transient database error keeps it:
+    the retry writes the same object again and finishes."""
+    try:
+        finished = _finish(factory, ticket, **fields)
+    except TRANSIENT_ERRORS:
+        raise
+    except BaseException:
+        _remove_output(storage, key, ticket.job_id)
+        raise
+    if not finished:
+        _remove_output(storage, key, ticket.job_id)
+    return finished
+
+
+def _remove_output(storage: Storage, key: str, job_id: int) -> None:
+    try:
+        storage.delete(key)
+        log.warning("job %s: removed its output %s (the job did not end done)", job_id,
+                    storage.uri_for(key))
+    except StorageError as exc:
+        log.error("job %s: could not remove its output %s: %s", job_id, storage.uri_for(key), exc)
 
 
 def _finish(factory: sessionmaker[Session], ticket: Ticket, *, worker_name: str,
@@ -274,6 +322,12 @@ def release(factory: sessionmaker[Session], job_id: int, *, worker_name: str) ->
         log.warning("could not release job %s before retry: %s", job_id, exc)
 
 
+def lost_reason(lost: int) -> str:
+    """The job row's reason for a job that keeps killing its worker."""
+    return (f"worker lost: the worker running this job vanished {lost} times (killed, out of "
+            "memory?); it is not run again (UNBRAND_MAX_ATTEMPTS)")
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for a job row, naming the kind of problem."""
     kind = {
@@ -281,6 +335,8 @@ def describe_error(exc: BaseException) -> str:
         DatasetError: "bad dataset entry",
         StorageNotFound: "input not found",
         StorageKeyError: "unsafe path",
+        StorageFull: "storage full",
+        StorageTimeout: "storage timeout",
         StorageError: "storage error",
     }
     label = next((text for cls, text in kind.items() if isinstance(exc, cls)), "error")

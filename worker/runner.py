@@ -13,6 +13,7 @@ is the only runner of its database; do not point two runs at the same one).
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from scheduler.db import crud
 from scheduler.db.migrate import upgrade
 from scheduler.db.models import Job, JobStatus
 from scheduler.db.session import make_engine, make_session_factory, session_scope
+from scheduler.errors import UnbrandError
 from scheduler.options import BatchOptions
 from scheduler.settings import Settings, get_settings
 from scheduler.submit import SubmitReport, queued_ids, submit_dataset
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 DB_FILE = "unbrand.db"
 MAX_LISTED_FAILURES = 20
+log = logging.getLogger(__name__)
 EMBEDDED_WORKER = "embedded"
 
 
@@ -138,18 +141,33 @@ def _execute(factory: Any, batch_id: int, provider: Callable[[], Inpainter],
         provider()  # load the model now: a broken weights file stops the run, jobs stay queued
     hooks.start(sum(counts.values()), counts[JobStatus.QUEUED.value])
     resolver = StorageResolver(settings)
-    options = PipelineOptions.from_settings(settings, time_limit=False)
+    options = PipelineOptions.from_settings(settings, worker_process=False)
     processed = 0
-    for page in queued_ids(factory, batch_id=batch_id):
-        for job_id in page:
-            outcome = process_job(job_id, session_factory=factory,
-                                  inpainter_provider=provider,
-                                  storage_resolver=resolver, worker_name=EMBEDDED_WORKER,
-                                  options=options)
-            if outcome.status in ("done", "failed"):
-                processed += 1
-            hooks.job(outcome)
+    try:
+        for page in queued_ids(factory, batch_id=batch_id):
+            for job_id in page:
+                outcome = process_job(job_id, session_factory=factory,
+                                      inpainter_provider=provider,
+                                      storage_resolver=resolver, worker_name=EMBEDDED_WORKER,
+                                      options=options)
+                if outcome.status in ("done", "failed"):
+                    processed += 1
+                hooks.job(outcome)
+    finally:  # Ctrl-C, a full disk, a dead database: no job of this run stays `running`
+        _release_own_jobs(factory, batch_id)
     return processed
+
+
+def _release_own_jobs(factory: Any, batch_id: int) -> None:
+    """Hand back (running -> queued) every job this run still holds; best effort."""
+    try:
+        with session_scope(factory) as session:
+            released = crud.release_worker_jobs(session, worker=EMBEDDED_WORKER, batch_id=batch_id)
+        if released:
+            log.warning("handed %d unfinished job(s) back to the queue: %s", len(released),
+                        released)
+    except UnbrandError as exc:
+        log.error("could not hand unfinished jobs back (the next run takes them): %s", exc)
 
 
 def _summary(factory: Any, report: SubmitReport, out: Path, db_url: str, processed: int,

@@ -244,6 +244,8 @@ class HeartbeatLoop:
                     beat.action()
                 except UnbrandError as exc:
                     log.warning("heartbeat failed: %s", exc)
+                except Exception:  # one broken action must not stop every other heartbeat
+                    log.exception("heartbeat action raised")
             self._wake.wait(max(0.0, next_due - time.monotonic()))
             self._wake.clear()
 

@@ -209,12 +209,14 @@ def claim_job(
     claimable = Job.status == QUEUED
     if stale_after is not None:
         claimable = claimable | ((Job.status == RUNNING) & _stale(now, stale_after))
+    took_over = sa.case((Job.status == RUNNING, 1), else_=0)  # its worker vanished
     result = session.execute(
         sa.update(Job)
         .where(Job.id == job_id, claimable)
         .values(
             status=RUNNING,
             attempts=Job.attempts + 1,
+            lost_attempts=Job.lost_attempts + took_over,
             worker=worker,
             started_at=now,
             heartbeat_at=now,
@@ -242,6 +244,15 @@ def release_job(session: Session, *, job_id: int, worker: str) -> bool:
         .execution_options(synchronize_session=False)
     )
     return _changed(result)
+
+
+def release_worker_jobs(session: Session, *, worker: str, batch_id: int | None = None) -> list[int]:
+    """Hand every job `worker` holds back (running -> queued), e.g. when an embedded run
+    stops; not a lost attempt. Returns their ids."""
+    condition = [Job.status == RUNNING, Job.worker == worker]
+    if batch_id is not None:
+        condition.append(Job.batch_id == batch_id)
+    return _requeue(session, condition)
 
 
 def heartbeat(
@@ -368,17 +379,38 @@ def requeue_failed(
 
 
 def requeue_stale(
-    session: Session, *, older_than: float, batch_id: int | None = None, now: datetime | None = None
+    session: Session,
+    *,
+    older_than: float,
+    batch_id: int | None = None,
+    job_ids: Sequence[int] | None = None,
+    now: datetime | None = None,
 ) -> list[int]:
     """Running jobs without a heartbeat for `older_than` seconds go back to queued (their
-    worker died); returns their ids so the caller can publish them again."""
+    worker died: each counts a lost attempt); returns their ids so the caller can publish
+    them again. One UPDATE ... RETURNING: two sweepers never both get the same job."""
     condition = [Job.status == RUNNING, _stale(now or utcnow(), older_than)]
     if batch_id is not None:
         condition.append(Job.batch_id == batch_id)
-    return _requeue(session, condition)
+    if job_ids is not None:
+        condition.append(Job.id.in_(list(job_ids)))
+    return _requeue(session, condition, lost=True)
 
 
-def _requeue(session: Session, condition: list[Any]) -> list[int]:
+def stale_running_jobs(
+    session: Session, *, older_than: float, now: datetime | None = None, limit: int = 1000
+) -> list[tuple[int, dict[str, Any]]]:
+    """(job id, its batch's options) of running jobs whose heartbeat is older than
+    `older_than` seconds, oldest first."""
+    rows = session.execute(
+        sa.select(Job.id, Batch.options).join(Batch, Batch.id == Job.batch_id)
+        .where(Job.status == RUNNING, _stale(now or utcnow(), older_than))
+        .order_by(Job.id).limit(limit)
+    )
+    return [(int(job_id), dict(options or {})) for job_id, options in rows]
+
+
+def _requeue(session: Session, condition: list[Any], *, lost: bool = False) -> list[int]:
     result = session.execute(
         sa.update(Job)
         .where(*condition)
@@ -388,6 +420,7 @@ def _requeue(session: Session, condition: list[Any]) -> list[int]:
             started_at=None,
             finished_at=None,
             heartbeat_at=None,
+            lost_attempts=Job.lost_attempts + (1 if lost else 0),
         )
         .returning(Job.id)
         .execution_options(synchronize_session=False)

@@ -120,14 +120,18 @@ class Job(Base):
         sa.ForeignKey("batches.id", ondelete="CASCADE"), nullable=False
     )
     input_uri: Mapped[str] = mapped_column(sa.String(1024), nullable=False)
-    # {"boxes": [[x1, y1, x2, y2], ...] | None, "mask_uri": str | None,
-    #  "truth_uri": str | None, "labels": [...]}; boxes 0-based, end exclusive.
+    # scheduler.options.MaskSpec as JSON (boxes 0-based, end exclusive, mask_uri, ...)
     mask_spec: Mapped[dict[str, Any]] = mapped_column(nullable=False, default=dict)
     output_uri: Mapped[str | None] = mapped_column(sa.String(1024), nullable=True)
     status: Mapped[str] = mapped_column(
         sa.String(16), nullable=False, default=JobStatus.QUEUED.value
     )
     attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    # attempts whose worker vanished mid-job (a stale claim taken over or swept back to the
+    # queue): a job that keeps killing its worker fails after UNBRAND_MAX_ATTEMPTS of them
+    lost_attempts: Mapped[int] = mapped_column(
+        sa.Integer, nullable=False, default=0, server_default="0"
+    )
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     worker: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     model_version: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from scheduler.errors import StorageError, StorageKeyError, StorageNotFound
+from scheduler.errors import StorageError, StorageFull, StorageKeyError, StorageNotFound
 from scheduler.storage.base import Storage, check_key, check_prefix
 
 
@@ -51,6 +52,11 @@ class LocalStorage(Storage):
                 Path(tmp_name).unlink(missing_ok=True)
                 raise
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(
+                    f"no space left writing {key!r} under {self.root} ({exc.strerror}); free "
+                    "space, then `unbrand retry` the batch"
+                ) from exc
             raise StorageError(f"cannot write {key!r} under {self.root}: {exc}") from exc
 
     def exists(self, key: str) -> bool:

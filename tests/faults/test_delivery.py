@@ -4,6 +4,8 @@ submitted twice, cancel while processing, and the Redis visibility-timeout pitfa
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from typer.testing import CliRunner
 
@@ -32,13 +34,17 @@ def received(worker_log: str) -> int:
 
 @pytest.mark.slow
 def test_visibility_timeout_redelivery_cannot_make_two_outputs(services: Services) -> None:
-    # Both workers idle on the queue; the job takes longer than the 2 s visibility timeout,
-    # so Redis hands the unacknowledged message to the other worker while the first runs it.
-    short = {"UNBRAND_TASK_TIME_LIMIT": "1", "UNBRAND_VISIBILITY_TIMEOUT": "2"}
+    # A job can outlive the visibility timeout only when workers disagree on it (one limit per
+    # worker): the second worker, configured with a 2 s timeout, hands the unacknowledged
+    # message of the job the first is still running to itself.
     source = upload_manifest(services, "vis", big=1)
-    first = services.start_worker("first@faults", **short)
-    second = services.start_worker("second@faults", **short)
-    assert submit(services, source, "vis", **short).exit_code == 0
+    first = services.start_worker("first@faults", UNBRAND_TASK_TIME_LIMIT="60",
+                                  UNBRAND_VISIBILITY_TIMEOUT="120")
+    assert submit(services, source, "vis").exit_code == 0
+    services.wait_until(lambda rows: rows[0]["status"] == "running", 120, "the job to start")
+    time.sleep(2.5)  # the message is now older than the second worker's visibility timeout
+    second = services.start_worker("second@faults", UNBRAND_TASK_TIME_LIMIT="1",
+                                   UNBRAND_VISIBILITY_TIMEOUT="2")
 
     rows = services.wait_final(300)
 

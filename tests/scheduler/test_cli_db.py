@@ -31,12 +31,19 @@ def test_upgrade_current_downgrade(db_url: str) -> None:
     app = _app()
     result = runner.invoke(app, ["db", "current", "--url", db_url])
     assert result.exit_code == 0, result.output
-    assert "never migrated" in result.output and "head is 0001_initial" in result.output
+    assert "never migrated" in result.output and "head is 0002_lost_attempts" in result.output
 
     result = runner.invoke(app, ["db", "upgrade", "--url", db_url, "--wait", "5"])
     assert result.exit_code == 0, result.output
-    assert "at revision 0001_initial" in result.output
-    assert current_revision(db_url) == "0001_initial"
+    assert "at revision 0002_lost_attempts" in result.output
+    assert current_revision(db_url) == "0002_lost_attempts"
+
+    result = runner.invoke(app, ["db", "downgrade", "0001_initial", "--url", db_url])
+    assert result.exit_code == 0, result.output  # one step down, then back up: both directions
+    engine = make_engine(db_url)
+    assert "lost_attempts" not in {c["name"] for c in sa.inspect(engine).get_columns("jobs")}
+    engine.dispose()
+    assert runner.invoke(app, ["db", "upgrade", "--url", db_url]).exit_code == 0
 
     result = runner.invoke(app, ["db", "downgrade", "base", "--url", db_url])
     assert result.exit_code == 0, result.output
@@ -50,7 +57,7 @@ def test_url_from_environment(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("UNBRAND_DATABASE_URL", sqlite_url)
     result = runner.invoke(_app(), ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert current_revision(sqlite_url) == "0001_initial"
+    assert current_revision(sqlite_url) == "0002_lost_attempts"
 
 
 def test_unreachable_database_exits_2_without_password() -> None:

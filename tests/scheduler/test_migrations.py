@@ -40,7 +40,7 @@ def _tables(url: str) -> set[str]:
 def test_upgrade_matches_models_and_downgrade_removes(db_url: str) -> None:
     assert current_revision(db_url) is None
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "0001_initial"
+    assert current_revision(db_url) == head_revision() == "0002_lost_attempts"
     assert TABLES <= _tables(db_url)
     assert _schema_diff(db_url) == []
 
@@ -70,7 +70,7 @@ def test_alembic_command_line_uses_x_url(sqlite_url: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert current_revision(sqlite_url) == "0001_initial"
+    assert current_revision(sqlite_url) == "0002_lost_attempts"
 
 
 def test_alembic_command_line_reads_settings(sqlite_url: str) -> None:
@@ -85,7 +85,7 @@ def test_alembic_command_line_reads_settings(sqlite_url: str) -> None:
         env=env,
     )
     assert result.returncode == 0, result.stderr
-    assert current_revision(sqlite_url) == "0001_initial"
+    assert current_revision(sqlite_url) == "0002_lost_attempts"
 
 
 def test_offline_sql_has_every_table(tmp_path: Path) -> None:

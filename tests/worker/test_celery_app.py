@@ -36,7 +36,7 @@ def test_delivery_rules_and_limits_come_from_settings() -> None:
     assert conf.task_acks_late is True and conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["visibility_timeout"] == 900
-    assert conf.task_time_limit == 120 and conf.task_soft_time_limit == 90
+    assert conf.task_time_limit == 120 and conf.task_soft_time_limit == 108  # 10 % before
     assert sorted(q.name for q in conf.task_queues) == ["cpu", "gpu"]
     assert "unacked_restore_interval" not in conf.broker_transport_options  # kombu's defaults
 

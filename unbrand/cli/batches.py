@@ -264,6 +264,13 @@ def retry(
     from scheduler.submit import publish_queued
 
     with _database(db) as (settings, factory), errors_to_exit():
+        batch_id, options = _batch_id(factory, name)
+        if options.embedded:  # its jobs run in `unbrand run`, never through a broker
+            with session_scope(factory) as session:
+                requeued = crud.requeue_failed(session, batch_id=batch_id)
+            typer.echo(f"{len(requeued)} failed job(s) requeued in the database; batch {name} "
+                       "runs embedded: run the same `unbrand run` command again to process them")
+            return
         batch_id, target = _republish_target(factory, settings, name, queue)
         with session_scope(factory) as session:
             requeued = crud.requeue_failed(session, batch_id=batch_id)
@@ -304,6 +311,9 @@ def requeue_stale(
     from scheduler.queue import publish_jobs
 
     with _database(db) as (settings, factory), errors_to_exit():
+        if _batch_id(factory, name)[1].embedded:
+            fail(f"batch {name} runs embedded: run the same `unbrand run` command again (it "
+                 "takes back jobs a dead run left running)")
         batch_id, target = _republish_target(factory, settings, name, queue)
         cutoff = settings.stale_after if older_than is None else older_than
         with session_scope(factory) as session:
