@@ -226,7 +226,7 @@ def _write_output(
     """Encode and store the output at its deterministic key; returns its URI."""
     data, ext, content_type = encode_output(output, inputs.image)
     storage, key = output_location(ticket.output_root, ticket.batch_name, inputs.rel_path, ext,
-                                   storage_resolver)
+                                   storage_resolver, distinct=inputs.distinct_output)
     storage.write_bytes(key, data, content_type=content_type)
     return storage.uri_for(key)
 

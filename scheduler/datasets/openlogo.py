@@ -1,9 +1,11 @@
 """QMUL-OpenLogo / Pascal VOC reader: JPEGImages/, Annotations/*.xml, ImageSets/.
 
 VOC boxes are 1-based with both ends included: xmin..xmax -> [xmin - 1, xmax) in the
-0-based end-exclusive convention. XML goes through defusedxml with DTDs, entities and
-external references forbidden, so a hostile annotation (billion laughs, XXE) fails only
-its own item.
+0-based end-exclusive convention. `<size>` goes into the job (`annotated_size`): the worker
+compares it with the image as stored and as displayed (EXIF orientation) to place the boxes.
+XML goes through defusedxml with DTDs, entities and external references forbidden, so a
+hostile annotation (billion laughs, XXE) fails only its own item; so does an id or file the
+storage refuses (`..` in a split file, a backslash, `//`, a link leaving the root).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import defusedxml
 from defusedxml import ElementTree as SafeET
 
 from inpaint_core.masks.boxes import clip_box
-from scheduler.datasets.types import DatasetItem, has_image_extension, split_stem
-from scheduler.errors import DatasetError, StorageError, StorageNotFound
+from scheduler.datasets.types import DatasetItem, entry_item, has_image_extension, split_stem
+from scheduler.errors import DatasetError, StorageError, StorageNotFound, TransientStorageError
 from scheduler.storage import Storage, join_key
 
 log = logging.getLogger(__name__)
@@ -152,26 +154,35 @@ def _read_split(storage: Storage, key: str) -> list[str]:
 
 
 def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem | None:
-    """The item for one id; None when the class filter leaves it without objects."""
+    """The item for one id; None when the class filter leaves it without objects. An id or
+    file the storage refuses (`..` in a split file, a backslash, `//`, a link leaving the root)
+    gives an error item: that image fails, the dataset goes on."""
     storage = layout.storage
-    image_key = layout.guess_image(image_id)
-    item = DatasetItem(input_uri=storage.uri_for(image_key), rel_path=layout.rel(image_key))
+    item = entry_item(storage, layout.root, layout.guess_image(image_id))
+    if item.error:
+        return item
     ann_key = layout.annotations.get(image_id)
     if ann_key is None:
         item.error = f"no annotation {ANNOTATIONS}/{image_id}.xml"
         return item
     try:
         annotation = parse_voc(storage.read_bytes(ann_key))
+    except TransientStorageError:
+        raise  # not this entry's fault: the submit stops, and running it again goes on
     except (DatasetError, StorageError) as exc:
         item.error = f"{layout.rel(ann_key)}: {exc}"
         return item
     if annotation.filename and split_stem(annotation.filename) == image_id:
         named = join_key(layout.root, IMAGES, annotation.filename)
         if named in layout.image_keys:  # <filename> picks among same-stem files
-            item.input_uri, item.rel_path = storage.uri_for(named), layout.rel(named)
+            item = entry_item(storage, layout.root, named)
+            if item.error:
+                return item
     if image_id not in layout.images:
         item.error = f"image {IMAGES}/{image_id}.* not found"
         return item
+    if annotation.width and annotation.height:
+        item.annotated_size = [annotation.width, annotation.height]
     return _fill_boxes(item, annotation, wanted)
 
 
