@@ -87,7 +87,7 @@ def output_name(input_rel: str, ext: str, *, distinct: bool = False) -> str:
 
     Characters outside [A-Za-z0-9._-] become "_"; when that (or a backslash, an empty or "."
     segment) changed the path, or with `distinct`, an 8-hex digest of the original path goes
-    before the name's extension (`a b.jpg` -> `a_b-1f0c2d3e.jpg`), so two different inputs
+    before the name's extension (`a b.jpg` -> `a_b-5e30dffb.jpg`), so two different inputs
     never share an output key.
     """
     extension = ext.lower().lstrip(".")
