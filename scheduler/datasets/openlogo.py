@@ -181,8 +181,8 @@ def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem
     if image_id not in layout.images:
         item.error = f"image {IMAGES}/{image_id}.* not found"
         return item
-    if annotation.width and annotation.height:
-        item.annotated_size = [annotation.width, annotation.height]
+    if (annotation.width or 0) > 0 and (annotation.height or 0) > 0:
+        item.annotated_size = [annotation.width, annotation.height]  # see the module docstring
     return _fill_boxes(item, annotation, wanted)
 
 

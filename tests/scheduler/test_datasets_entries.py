@@ -146,3 +146,18 @@ def test_odd_s3_keys_fail_alone_in_every_format(bucket: str) -> None:
         assert len(items) == good + 3 and len(odd) == 3, [(i.rel_path, i.error) for i in items]
         assert all(item.error.startswith("unsafe path") for item in odd), odd
         assert len({item.input_uri for item in items}) == len(items)
+
+
+def test_the_voc_size_goes_into_the_job_only_when_it_is_a_size(tmp_path: Path) -> None:
+    from tests.faults.odd import voc
+
+    openlogo_dataset(local_put(tmp_path))
+    (tmp_path / "Annotations" / "x.xml").write_bytes(voc("x.bmp", (-96, 72)))
+    (tmp_path / "Annotations" / "a.xml").write_bytes(voc("a.jpg", (0, 72)))
+
+    specs = {item.rel_path: (item.error, item.mask_spec().annotated_size)
+             for item in read_dataset(str(tmp_path))}
+
+    assert specs["JPEGImages/A.JPG"] == (None, [96, 72])
+    assert specs["JPEGImages/a.jpg"] == (None, None)  # no size: nothing to compare
+    assert specs["JPEGImages/x.bmp"] == ("every box lies outside the image", None)
