@@ -69,8 +69,10 @@ def read_masks(storage: Storage, root: str = "") -> Iterator[DatasetItem]:
             item.error = f"several masks match {image_folder}/{rel}: {names}"
         else:
             mask = entry_item(storage, root, candidates[0])
-            item.mask_uri, item.error = (None, f"mask {mask.error}") if mask.error else \
-                (mask.input_uri, None)
+            if mask.error:
+                item.error = f"mask {mask.rel_path}: {mask.error}"
+            else:
+                item.mask_uri = mask.input_uri
             used.add(candidates[0])
         _add_truth(storage, root, item, rel, truths.get(stem, []))
         yield item

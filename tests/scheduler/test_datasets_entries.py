@@ -161,3 +161,23 @@ def test_the_voc_size_goes_into_the_job_only_when_it_is_a_size(tmp_path: Path) -
     assert specs["JPEGImages/A.JPG"] == (None, [96, 72])
     assert specs["JPEGImages/a.jpg"] == (None, None)  # no size: nothing to compare
     assert specs["JPEGImages/x.bmp"] == ("every box lies outside the image", None)
+
+
+def test_a_transient_storage_error_stops_the_read_instead_of_failing_the_image(
+    tmp_path: Path,
+) -> None:
+    # a job failed at submit is never read again: "retry" would find it without boxes
+    from scheduler.datasets.openlogo import read_openlogo
+    from scheduler.errors import TransientStorageError
+    from scheduler.storage import LocalStorage
+
+    class Flaky(LocalStorage):
+        def read_bytes(self, key: str) -> bytes:
+            if key == "Annotations/x.xml":
+                raise TransientStorageError("connection reset (retry later)")
+            return super().read_bytes(key)
+
+    openlogo_dataset(local_put(tmp_path))
+
+    with pytest.raises(TransientStorageError):
+        list(read_openlogo(Flaky(tmp_path)))
