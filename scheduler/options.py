@@ -7,7 +7,8 @@ as JSON (`batches.options`, `jobs.mask_spec`); workers read them back with `load
                    queue, split, classes   how the batch was submitted
                    embedded    True for `unbrand run` batches (never published to a broker)
     MaskSpec       boxes (0-based, end exclusive), mask_uri, truth_uri, labels, rel_path,
-                   warnings of the dataset reader
+                   warnings of the dataset reader, distinct_output (output key with a
+                   digest), annotated_size (the VOC <size> the boxes were drawn on)
 
 A batch keeps the mask options it was created with: submitting it again with others is refused
 (`BatchOptions.mask_differences`). Keys that older versions stored and nothing reads any
@@ -98,6 +99,12 @@ class MaskSpec(BaseModel):
     labels: list[str] = []
     rel_path: str | None = None  # POSIX path inside the dataset, for the output key
     warnings: list[str] = []
+    # the output key carries a digest of rel_path: another input's key differs only in case
+    # or equals this one's converted name (scheduler/storage/uri.py output_name)
+    distinct_output: bool = False
+    # [width, height] the annotation says its boxes were drawn on (VOC <size>); the worker
+    # compares it with the image as stored and as displayed (EXIF orientation)
+    annotated_size: list[int] | None = None
 
     @field_validator("boxes", mode="before")
     @classmethod
@@ -108,6 +115,13 @@ class MaskSpec(BaseModel):
             return check_boxes(value)
         except BoxError as exc:
             raise ValueError(str(exc)) from exc
+
+    @field_validator("annotated_size")
+    @classmethod
+    def _check_size(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (len(value) != 2 or min(value) < 1):
+            raise ValueError(f"annotated_size must be [width, height] > 0, got {value!r}")
+        return value
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> MaskSpec:

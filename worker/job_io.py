@@ -3,8 +3,11 @@ and the quality figures stored with the job.
 
 What a job removes is
     its boxes (mask_spec["boxes"]), turned into a mask under the batch option "mask_mode"
-        by inpaint_core.masks.modes (through inpaint_core.inference.remove),
-    its mask file (mask_spec["mask_uri"]), used as it is,
+        by inpaint_core.masks.modes (through inpaint_core.inference.remove); boxes drawn on
+        the stored pixels of an EXIF-rotated image are moved onto it upright first, as the
+        annotation's size says (`annotated_boxes`),
+    its mask file (mask_spec["mask_uri"]), used as it is (turned likewise when it fits only
+        the stored pixels),
     the batch's fixed-position watermark (batch option "fixed", inpaint_core.masks.fixed): its
         boxes are placed on the image and join the job's boxes (so "refine" refines them too),
         its mask file ("fixed"]["mask_uri"]) is placed and used as it is.
@@ -23,6 +26,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from inpaint_core.evaluation.metrics import reference_metrics, seam_score
+from inpaint_core.masks.boxes import upright_boxes
 from inpaint_core.masks.fixed import fixed_boxes_for, fixed_mask_for
 from inpaint_core.masks.imageio import (
     DEFAULT_MAX_PIXELS,
@@ -71,6 +75,8 @@ class JobInputs:
     mode: MaskMode  # how the boxes become the region to remove (masks/modes.py)
     truth: np.ndarray | None  # (H, W, 3) uint8 when mask_spec has truth_uri
     rel_path: str  # path of the input inside its dataset, for the output key
+    distinct_output: bool = False  # the output key carries a digest of rel_path (MaskSpec)
+    annotation_frame: str | None = None  # see annotated_boxes; None without EXIF orientation
 
     def plan(self) -> RemovalMask:
         """The region to remove and how (the same call `remove` makes)."""
@@ -106,14 +112,15 @@ def load_inputs(
     fixed = options.fixed
     if spec.boxes is None and not spec.mask_uri and not fixed:
         raise DatasetError("the job has neither boxes nor a mask file")
-    boxes = list(spec.boxes or [])
     image = read_image(read(input_uri), max_pixels=max_pixels)
     height, width = image.rgb.shape[:2]
+    boxes, frame = annotated_boxes(spec, image)
     if fixed:
         boxes += fixed_boxes_for((width, height), fixed)
     pixel_mask = None
     if spec.mask_uri:
-        pixel_mask = read_mask(read(spec.mask_uri), size=(width, height))
+        pixel_mask = read_mask(read(spec.mask_uri), size=(width, height),
+                               orientation=image.orientation)
     if fixed and fixed.get("mask_uri"):
         placed = _fixed_mask(fixed, read, size=(width, height), max_pixels=max_pixels)
         pixel_mask = placed if pixel_mask is None else pixel_mask | placed
@@ -122,7 +129,38 @@ def load_inputs(
         truth = read_image(read(spec.truth_uri), max_pixels=max_pixels).rgb
     rel_path = spec.rel_path or _basename(input_uri)
     return JobInputs(image=image, boxes=boxes, pixel_mask=pixel_mask, mode=options.mask_mode,
-                     truth=truth, rel_path=rel_path)
+                     truth=truth, rel_path=rel_path, distinct_output=spec.distinct_output,
+                     annotation_frame=frame)
+
+
+def annotated_boxes(spec: MaskSpec, image: LoadedImage) -> tuple[list[list[int]], str | None]:
+    """The job's boxes on the image as displayed (read_image applies the EXIF orientation), and
+    which frame the annotation was found to be drawn on ("upright", "stored", "either": both
+    frames have its size and the boxes are taken as drawn upright; None: nothing to compare).
+
+    The annotation's size (VOC <size>) says the frame: the displayed image's size -> the
+    boxes as they are; the stored pixels' size only (orientations 5-8 swap width and height)
+    -> the boxes move with the orientation (masks/boxes.py upright_boxes); neither ->
+    DatasetError naming the sizes, as the boxes belong to some other picture.
+    """
+    boxes = list(spec.boxes or [])
+    upright = image.size
+    stored = image.stored_size or upright
+    if spec.annotated_size is None:
+        return boxes, None
+    annotated = (spec.annotated_size[0], spec.annotated_size[1])
+    if annotated == upright:
+        if image.orientation == 1:
+            return boxes, None
+        return boxes, "either" if annotated == stored else "upright"
+    if annotated == stored:
+        return upright_boxes(boxes, orientation=image.orientation, stored_size=stored), "stored"
+    sizes = f"{upright[0]}x{upright[1]}"
+    if stored != upright:
+        sizes += f" as displayed (EXIF orientation {image.orientation}), " \
+                 f"{stored[0]}x{stored[1]} as stored"
+    raise DatasetError(f"the annotation is for a {annotated[0]}x{annotated[1]} image but the "
+                       f"image is {sizes}: its boxes cannot be placed")
 
 
 def _fixed_mask(fixed: dict[str, Any], read: Callable[[str], bytes], *, size: tuple[int, int],
@@ -158,11 +196,13 @@ def encode_output(output: np.ndarray, image: LoadedImage) -> tuple[bytes, str, s
 
 
 def output_location(
-    output_root: str, batch_name: str, rel_path: str, ext: str, resolver: UriResolver
+    output_root: str, batch_name: str, rel_path: str, ext: str, resolver: UriResolver, *,
+    distinct: bool = False,
 ) -> tuple[Storage, str]:
-    """Storage and key of a job's output: `<output_root>/<batch>/<rel path>.<ext>`."""
+    """Storage and key of a job's output: `<output_root>/<batch>/<rel path>`, plus `.<ext>`
+    when the format changed (scheduler/storage/uri.py output_name)."""
     storage, prefix = resolver(output_root)
-    return storage, join_key(prefix, output_key(batch_name, rel_path, ext))
+    return storage, join_key(prefix, output_key(batch_name, rel_path, ext, distinct=distinct))
 
 
 SEAM_BAND = 2  # inpaint_core.evaluation.metrics.seam_score's default band
@@ -210,6 +250,10 @@ def compute_metrics(inputs: JobInputs, removal: Removal) -> dict[str, Any]:
         metrics["fallback_boxes"] = removal.plan.fallback_boxes
     metrics["seam_score"] = local_seam_score(output, fill)  # 1.0 when nothing was filled
     metrics["fill_change"] = fill_change(inputs.image.rgb, output, fill)
+    if inputs.image.orientation != 1:
+        metrics["exif_orientation"] = inputs.image.orientation
+        if inputs.annotation_frame:
+            metrics["annotation_frame"] = inputs.annotation_frame
     if inputs.truth is not None:
         if inputs.truth.shape != output.shape:
             metrics["truth_error"] = (

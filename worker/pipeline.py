@@ -235,7 +235,7 @@ def _run(
         return JobOutcome(ticket.job_id, "skipped", error="cancelled or taken over while running")
     encoded = time.perf_counter()
     storage, key = output_location(ticket.output_root, ticket.batch_name, inputs.rel_path, ext,
-                                   storage_resolver)
+                                   storage_resolver, distinct=inputs.distinct_output)
     storage.write_bytes(key, data, content_type=content_type)
     timings = {
         "read_ms": 1000 * (read_done - started),

@@ -1,7 +1,8 @@
 """Boxes: the one place that parses, checks, clips and converts them.
 
 Inside the project a box is 0-based [x1, y1, x2, y2) with the end excluded, in pixels of the
-image as stored after EXIF orientation is applied. Pascal VOC files hold 1-based inclusive
+image as displayed, i.e. after its EXIF orientation is applied (`upright_boxes` moves boxes
+drawn on the stored pixels there). Pascal VOC files hold 1-based inclusive
 corners: xmin = x1 + 1, xmax = x2 (`from_voc` / `to_voc`). Torch-free.
 """
 
@@ -116,6 +117,45 @@ def to_voc(box: Sequence[int]) -> tuple[int, int, int, int]:
     """A 0-based end-exclusive box as VOC (xmin, ymin, xmax, ymax), 1-based inclusive."""
     x1, y1, x2, y2 = (int(v) for v in box)
     return x1 + 1, y1 + 1, x2, y2
+
+
+# EXIF orientation -> where a point (x, y) of the stored pixels (W x H) lands on the image as
+# displayed, the frame read_image returns (ImageOps.exif_transpose's transposes; 5-8 swap W, H).
+_UPRIGHT = {
+    1: lambda x, y, w, h: (x, y),
+    2: lambda x, y, w, h: (w - x, y),  # mirrored left-right
+    3: lambda x, y, w, h: (w - x, h - y),  # turned 180 degrees
+    4: lambda x, y, w, h: (x, h - y),  # mirrored top-bottom
+    5: lambda x, y, w, h: (y, x),  # transposed
+    6: lambda x, y, w, h: (h - y, x),  # stored turned 90 degrees counter-clockwise
+    7: lambda x, y, w, h: (h - y, w - x),  # transversed
+    8: lambda x, y, w, h: (y, w - x),  # stored turned 90 degrees clockwise
+}
+
+
+def upright_size(stored_size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """(width, height) of the displayed image for one stored as `stored_size`."""
+    width, height = stored_size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def upright_boxes(
+    boxes: Sequence[Sequence[int]], *, orientation: int, stored_size: tuple[int, int]
+) -> list[Box]:
+    """Boxes drawn on an image's pixels as stored (`stored_size` = (W, H)) moved onto the image
+    as displayed once its EXIF `orientation` (1-8) is applied. Box edges are pixel edges, so
+    a box maps exactly: [x1, y1, x2, y2) of a W x H image with orientation 6 becomes
+    [H - y2, x1, H - y1, x2)."""
+    turn = _UPRIGHT.get(orientation)
+    if turn is None:
+        raise BoxError(f"EXIF orientation must be 1-8, got {orientation!r}")
+    width, height = stored_size
+    moved: list[Box] = []
+    for box in boxes:
+        x1, y1, x2, y2 = to_box(box)
+        (ax, ay), (bx, by) = turn(x1, y1, width, height), turn(x2, y2, width, height)
+        moved.append([min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)])
+    return moved
 
 
 def boxes_to_mask(boxes: Sequence[Sequence[int]], *, height: int, width: int) -> np.ndarray:

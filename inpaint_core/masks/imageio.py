@@ -1,8 +1,12 @@
 """Reading images and masks into plain arrays, and encoding results; no torch.
 
 Every Pillow mode comes back as RGB uint8 (+ an alpha plane when the image has one), with
-the EXIF orientation applied. The pixel limit is checked from the header, before any pixel
-is decoded, so a decompression bomb costs nothing.
+the EXIF orientation applied (LoadedImage keeps the orientation and the stored size, so boxes
+drawn on the stored pixels can be moved: masks/boxes.py upright_boxes). The pixel limit is
+checked from the header, before any pixel is decoded, so a decompression bomb costs nothing;
+a text or ICC chunk that would inflate past Pillow's limit is a bad image too. Images with
+several frames (animated GIF, WebP or PNG, multi-page TIFF) are refused, not cut to their
+first frame; MPO (a camera JPEG with preview images after the photo) reads as its photo.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from inpaint_core.errors import ImageInputError, ImageTooLargeError
 from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS
@@ -27,18 +31,36 @@ _ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}
 _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
 _FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF"}
+# formats whose extra frames are not part of the picture (MPO: a JPEG photo + its previews)
+_FIRST_FRAME_FORMATS = {"MPO"}
+# EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose)
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 ImageSource = str | Path | bytes
 
 
 @dataclass
 class LoadedImage:
-    """An image as arrays: rgb (H, W, 3) uint8, alpha (H, W) uint8 or None."""
+    """An image as arrays: rgb (H, W, 3) uint8, alpha (H, W) uint8 or None, upright.
+
+    `orientation`: the file's EXIF orientation (1-8, 1 without one), already applied;
+    `stored_size`: (width, height) of the pixels as stored, before it was (None: as `size`).
+    """
 
     rgb: np.ndarray
     alpha: np.ndarray | None
     format: str
     mode: str
+    orientation: int = 1
+    stored_size: tuple[int, int] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -76,6 +98,8 @@ def _open(source: ImageSource, max_pixels: int) -> Image.Image:
         raise ImageInputError(f"{name}: not an image file Pillow can identify") from exc
     except OSError as exc:
         raise ImageInputError(f"{name}: cannot read image header: {exc}") from exc
+    except (ValueError, EOFError, SyntaxError) as exc:  # e.g. a zTXt / iCCP chunk bomb
+        raise ImageInputError(f"{name}: cannot read image header: {exc}") from exc
     width, height = image.size
     if width * height > max_pixels:
         image.close()
@@ -86,19 +110,55 @@ def _open(source: ImageSource, max_pixels: int) -> Image.Image:
     if width < 1 or height < 1:
         image.close()
         raise ImageInputError(f"{name}: image has no pixels ({width}x{height})")
+    _refuse_frames(image, name)
     return image
 
 
-def _decode(image: Image.Image, name: str) -> Image.Image:
-    """Decode the pixels (fails on truncated data) and apply the EXIF orientation."""
+def _refuse_frames(image: Image.Image, name: str) -> None:
+    """ImageInputError for an animation or a multi-page file: one output per input image
+    cannot hold several frames, and keeping only the first would drop the others silently."""
+    try:
+        several = bool(getattr(image, "is_animated", False))
+    except (OSError, EOFError, SyntaxError, ValueError) as exc:
+        image.close()
+        raise ImageInputError(f"{name}: cannot read the image's frames: {exc}") from exc
+    if several and image.format not in _FIRST_FRAME_FORMATS:
+        fmt = image.format or "image"
+        image.close()
+        raise ImageInputError(
+            f"{name}: {fmt} with several frames (animated or multi-page); only single-frame "
+            "images are processed: extract the frames into separate files first"
+        )
+
+
+def _decode(image: Image.Image, name: str) -> tuple[Image.Image, int]:
+    """Decode the pixels (fails on truncated data) and apply the EXIF orientation;
+    returns the upright image and the orientation that was applied (1: none)."""
     try:
         image.load()
+        orientation = _orientation(image)
         rotated = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageInputError(
             f"{name}: cannot decode image data (truncated or corrupt): {exc}"
         ) from exc
-    return rotated if rotated is not None else image
+    return (rotated if rotated is not None else image), orientation
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation exif_transpose applies (XMP's when EXIF has none); 1 otherwise."""
+    value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    return value if isinstance(value, int) and value in _ORIENTATION_TRANSPOSE else 1
+
+
+def orient_array(values: np.ndarray, orientation: int) -> np.ndarray:
+    """A 2-D array of the stored pixels shown upright for `orientation` (as read_image does)."""
+    method = _ORIENTATION_TRANSPOSE.get(orientation)
+    if method is None:
+        return values
+    image = Image.fromarray(np.ascontiguousarray(values.astype(np.uint8)))
+    turned = np.asarray(image.transpose(method))
+    return turned.astype(values.dtype)
 
 
 def _high_depth_to_uint8(image: Image.Image) -> np.ndarray:
@@ -139,12 +199,14 @@ def read_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     with image:
         fmt = image.format or "PNG"
         mode = image.mode
-        decoded = _decode(image, name)
+        stored_size = (int(image.size[0]), int(image.size[1]))
+        decoded, orientation = _decode(image, name)
         try:
             rgb, alpha = image_to_arrays(decoded)
         except (OSError, ValueError) as exc:
             raise ImageInputError(f"{name}: cannot convert mode {mode} to RGB: {exc}") from exc
-    return LoadedImage(rgb=rgb, alpha=alpha, format=fmt, mode=mode)
+    return LoadedImage(rgb=rgb, alpha=alpha, format=fmt, mode=mode, orientation=orientation,
+                       stored_size=stored_size)
 
 
 def _same_aspect(mask_size: tuple[int, int], size: tuple[int, int]) -> bool:
@@ -160,7 +222,7 @@ def decode_mask(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     name = _describe(source)
     image = _open(source, max_pixels)
     with image:
-        decoded = _decode(image, name)
+        decoded, _ = _decode(image, name)
         if decoded.mode in _HIGH_DEPTH_MODES:
             return np.asarray(decoded) != 0
         if decoded.mode in _ALPHA_MODES:
@@ -170,15 +232,25 @@ def decode_mask(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) ->
 
 
 def read_mask(
-    source: ImageSource, *, size: tuple[int, int], max_pixels: int = DEFAULT_MAX_PIXELS
+    source: ImageSource, *, size: tuple[int, int], max_pixels: int = DEFAULT_MAX_PIXELS,
+    orientation: int = 1,
 ) -> np.ndarray:
     """Read a mask as bool (H, W) for an image of `size` = (width, height); nonzero = remove.
 
     A mask of another size with the same aspect ratio is rescaled (nearest); otherwise
     ImageInputError. Alpha-only masks (transparent background) count their visible pixels.
+    `orientation`: the image's EXIF orientation (applied to `size` already); a mask that fits
+    the image as stored and not as displayed (orientations 5-8 swap width and height) was drawn
+    on the stored pixels and is turned the same way. (Under 2-4 both frames have one shape:
+    the mask is taken as drawn on the displayed image.)
     """
     values = decode_mask(source, max_pixels=max_pixels)
     mask_size = (values.shape[1], values.shape[0])
+    stored = (size[1], size[0])
+    if orientation in (5, 6, 7, 8) and _same_aspect(mask_size, stored) \
+            and not _same_aspect(mask_size, size):
+        values = orient_array(values, orientation)
+        mask_size = (values.shape[1], values.shape[0])
     if mask_size == tuple(size):
         return values
     if not _same_aspect(mask_size, size):

@@ -10,7 +10,9 @@ annotations, for fixed-position watermarks, see images.py), or "auto": a *.csv /
 images/ + masks/ (or JPEGImages/ + masks/) is masks; any other folder is "images" only when
 the caller says plain images are expected (`images_fallback`, i.e. fixed masks were given).
 A problem with one image gives an item with `error`; only a dataset that cannot be read at
-all raises DatasetError.
+all raises DatasetError. Every usable item gets its own output key: items whose keys could
+meet (names equal but for case, `x.bmp` beside `x.bmp.png`) are marked `distinct_output`
+(types.mark_output_clashes) and their keys carry a digest of their path.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from scheduler.datasets.images import read_images
 from scheduler.datasets.manifest import is_manifest, read_manifest
 from scheduler.datasets.masks import find_layout, read_masks
 from scheduler.datasets.openlogo import ANNOTATIONS, read_openlogo
-from scheduler.datasets.types import DatasetItem
+from scheduler.datasets.types import DatasetItem, mark_output_clashes
 from scheduler.errors import DatasetError
 from scheduler.settings import Settings
 from scheduler.storage import Storage, join_key, open_storage
@@ -50,12 +52,20 @@ def read_dataset(
     if kind != "openlogo" and (split is not None or classes is not None):
         raise DatasetError(f"split and classes only apply to OpenLogo datasets, not {kind!r}")
     if kind == "manifest":
-        return read_manifest(storage, key)
-    if kind == "openlogo":
-        return read_openlogo(storage, key, split=split, classes=classes)
-    if kind == "images":
-        return read_images(storage, key)
-    return read_masks(storage, key)
+        items = read_manifest(storage, key)
+    elif kind == "openlogo":
+        items = read_openlogo(storage, key, split=split, classes=classes)
+    elif kind == "images":
+        items = read_images(storage, key)
+    else:
+        items = read_masks(storage, key)
+    return _with_distinct_outputs(items)
+
+
+def _with_distinct_outputs(items: Iterator[DatasetItem]) -> Iterator[DatasetItem]:
+    """The items once all are read, those whose output keys could meet marked (lazily: the
+    dataset is read on the first `next`, as the readers do)."""
+    yield from mark_output_clashes(items)
 
 
 def detect_format(storage: Storage, key: str, *, images_fallback: bool = False) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scheduler.datasets.types import DatasetItem, has_image_extension
+from scheduler.datasets.types import DatasetItem, entry_item, has_image_extension
 from scheduler.errors import DatasetError
 from scheduler.storage import Storage
 
@@ -23,10 +23,12 @@ def read_images(storage: Storage, root: str = "") -> Iterator[DatasetItem]:
         where = storage.uri_for(root) if root else repr(storage)
         raise DatasetError(f"no image files under {where}")
     for key in sorted(keys):
-        yield DatasetItem(input_uri=storage.uri_for(key), rel_path=key[len(prefix):])
+        yield entry_item(storage, root, key)  # an error item when the storage refuses the key
 
 
 def _is_image(rel: str) -> bool:
-    """An image file, not inside a hidden folder (.thumbnails/, .git/...) nor hidden itself."""
+    """An image file, not inside a hidden folder (.thumbnails/, .git/...) nor hidden itself
+    (an S3 key's "." or ".." segment is no hidden folder: such an entry fails its own job)."""
     parts = rel.split("/")
-    return has_image_extension(parts[-1]) and not any(part.startswith(".") for part in parts)
+    return has_image_extension(parts[-1]) and not any(
+        part.startswith(".") and part not in (".", "..") for part in parts)

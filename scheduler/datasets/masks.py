@@ -4,8 +4,9 @@ Layouts (under the dataset root):
     images/<path>.<ext>  + masks/<path>.<ext>           (optional truth/<path>.<ext>)
     JPEGImages/<id>.jpg  + masks/<id>.png               (the OpenLogo layout's masks)
 A mask matches an image when its path without extension equals the image's, or equals
-it plus "_mask". An image without a mask, or with several candidate masks, becomes an
-item with `error`; masks without an image are ignored (and counted in the log).
+it plus "_mask". An image without a mask, with several candidate masks, or whose (or whose
+mask's) key the storage refuses, becomes an item with `error`; masks without an image are
+ignored (and counted in the log).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from scheduler.datasets.types import DatasetItem, has_image_extension, split_stem
+from scheduler.datasets.types import (
+    DatasetItem,
+    entry_item,
+    has_image_extension,
+    relative,
+    split_stem,
+)
 from scheduler.errors import DatasetError
 from scheduler.storage import Storage, join_key
 
@@ -51,25 +58,40 @@ def read_masks(storage: Storage, root: str = "") -> Iterator[DatasetItem]:
     used: set[str] = set()
     for rel, key in sorted(images.items()):
         stem = split_stem(rel)
-        item = DatasetItem(input_uri=storage.uri_for(key), rel_path=_rel(root, key))
+        item = entry_item(storage, root, key)
         candidates = masks.get(stem, []) + masks.get(stem + MASK_SUFFIX, [])
-        if not candidates:
+        if item.error:
+            pass  # the storage refuses this image's key
+        elif not candidates:
             item.error = f"no mask for {image_folder}/{rel} (looked for {mask_folder}/{stem}.*)"
         elif len(candidates) > 1:
-            names = ", ".join(_rel(root, key) for key in candidates)
+            names = ", ".join(relative(root, key) for key in candidates)
             item.error = f"several masks match {image_folder}/{rel}: {names}"
         else:
-            item.mask_uri = storage.uri_for(candidates[0])
+            mask = entry_item(storage, root, candidates[0])
+            if mask.error:
+                item.error = f"mask {mask.rel_path}: {mask.error}"
+            else:
+                item.mask_uri = mask.input_uri
             used.add(candidates[0])
-        truth = truths.get(stem, [])
-        if len(truth) == 1:
-            item.truth_uri = storage.uri_for(truth[0])
-        elif len(truth) > 1:
-            item.warnings.append(f"several truth images for {rel}: none used")
+        _add_truth(storage, root, item, rel, truths.get(stem, []))
         yield item
     unused = sum(len(keys) for keys in masks.values()) - len(used)
     if unused:
         log.info("masks: %d mask files have no matching image and were ignored", unused)
+
+
+def _add_truth(storage: Storage, root: str, item: DatasetItem, rel: str,
+               keys: list[str]) -> None:
+    """The one truth image of an item (none when several match or its key is refused)."""
+    if len(keys) > 1:
+        item.warnings.append(f"several truth images for {rel}: none used")
+    elif keys:
+        truth = entry_item(storage, root, keys[0])
+        if truth.error:
+            item.warnings.append(f"truth image not used: {truth.error}")
+        else:
+            item.truth_uri = truth.input_uri
 
 
 def _listing(storage: Storage, folder: str) -> dict[str, str]:
@@ -88,7 +110,3 @@ def _stems(listing: dict[str, str]) -> dict[str, list[str]]:
     for rel, key in sorted(listing.items()):
         stems.setdefault(split_stem(rel), []).append(key)
     return stems
-
-
-def _rel(root: str, key: str) -> str:
-    return key[len(root) + 1 :] if root else key

@@ -1,8 +1,11 @@
 """QMUL-OpenLogo / Pascal VOC datasets in any storage: JPEGImages/, Annotations/*.xml, ImageSets/.
 
 The files themselves are parsed by inpaint_core/masks/voc.py (the one VOC parser: defusedxml,
-1-based inclusive corners to 0-based end-exclusive boxes); a hostile or broken annotation
-fails only its own item.
+1-based inclusive corners to 0-based end-exclusive boxes); a hostile or broken annotation fails
+only its own item, and so does an id or file the storage refuses (`..` in a split file, a
+backslash, `//`, a link leaving the root). `<size>` goes into the job (`annotated_size`): the
+worker compares it with the image as stored and as displayed (EXIF orientation) to place the
+boxes.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from dataclasses import dataclass
 
 from inpaint_core.masks.boxes import clip_box
 from inpaint_core.masks.voc import VocAnnotation, VocError, parse_voc, split_ids
-from scheduler.datasets.types import DatasetItem, has_image_extension, split_stem
-from scheduler.errors import DatasetError, StorageError, StorageNotFound
+from scheduler.datasets.types import DatasetItem, entry_item, has_image_extension, split_stem
+from scheduler.errors import DatasetError, StorageError, StorageNotFound, TransientStorageError
 from scheduler.storage import Storage, join_key
 
 log = logging.getLogger(__name__)
@@ -125,10 +128,13 @@ def _read_split(storage: Storage, key: str) -> list[str]:
 
 
 def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem | None:
-    """The item for one id; None when the class filter leaves it without objects."""
+    """The item for one id; None when the class filter leaves it without objects. An id or
+    file the storage refuses (`..` in a split file, a backslash, `//`, a link leaving the root)
+    gives an error item: that image fails, the dataset goes on."""
     storage = layout.storage
-    image_key = layout.guess_image(image_id)
-    item = DatasetItem(input_uri=storage.uri_for(image_key), rel_path=layout.rel(image_key))
+    item = entry_item(storage, layout.root, layout.guess_image(image_id))
+    if item.error:
+        return item
     ann_key = layout.annotations.get(image_id)
     if ann_key is None:
         item.error = f"no annotation {ANNOTATIONS}/{image_id}.xml"
@@ -138,16 +144,22 @@ def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem
     except VocError as exc:
         item.error = str(exc)
         return item
+    except TransientStorageError:
+        raise  # not this entry's fault: the submit stops, and running it again goes on
     except StorageError as exc:
         item.error = f"{layout.rel(ann_key)}: {exc}"
         return item
     if annotation.filename and split_stem(annotation.filename) == image_id:
         named = join_key(layout.root, IMAGES, annotation.filename)
         if named in layout.image_keys:  # <filename> picks among same-stem files
-            item.input_uri, item.rel_path = storage.uri_for(named), layout.rel(named)
+            item = entry_item(storage, layout.root, named)
+            if item.error:
+                return item
     if image_id not in layout.images:
         item.error = f"image {IMAGES}/{image_id}.* not found"
         return item
+    if (annotation.width or 0) > 0 and (annotation.height or 0) > 0:
+        item.annotated_size = [annotation.width, annotation.height]  # see the module docstring
     return _fill_boxes(item, annotation, wanted)
 
 

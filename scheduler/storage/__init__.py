@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from scheduler.storage.base import Storage, UriResolver, check_key, join_key
 from scheduler.storage.local import LocalStorage
-from scheduler.storage.uri import normalise_location, open_storage, output_key
+from scheduler.storage.uri import (
+    OUTPUT_EXTENSIONS,
+    normalise_location,
+    open_storage,
+    output_key,
+    output_name,
+)
 
 
 def __getattr__(name: str) -> object:
@@ -21,6 +27,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "OUTPUT_EXTENSIONS",
     "LocalStorage",
     "S3Storage",
     "Storage",
@@ -31,4 +38,5 @@ __all__ = [
     "normalise_location",
     "open_storage",
     "output_key",
+    "output_name",
 ]

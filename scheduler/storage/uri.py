@@ -61,12 +61,34 @@ def _open_local(path: Path, *, trailing_slash: bool) -> tuple[Storage, str]:
     return LocalStorage(path.parent), path.name
 
 
-def output_key(batch_name: str, input_rel: str, ext: str) -> str:
-    """`<batch>/<input path without extension>.<ext>`, made safe and deterministic.
+# Output extension -> the input extensions that already name that format: such an input keeps
+# its own file name (a.JPG -> a.JPG, b.jpeg -> b.jpeg); any other gets ".<ext>" appended.
+SAME_FORMAT = {"jpg": frozenset({"jpg", "jpeg", "jpe", "jfif"}), "png": frozenset({"png"}),
+               "webp": frozenset({"webp"})}
+OUTPUT_EXTENSIONS = tuple(SAME_FORMAT)  # every extension the worker writes
+MAX_SUFFIX = 12  # a longer "extension" is part of the name ("a.some-long-note")
 
-    Characters outside [A-Za-z0-9._-] become "_"; when that (or dropping "..")
-    changed the path, an 8-hex digest of the original path is appended to the name so
-    that two different inputs never share an output key.
+
+def output_key(batch_name: str, input_rel: str, ext: str, *, distinct: bool = False) -> str:
+    """`<batch>/<output_name(input_rel, ext)>`: the deterministic key of an input's output."""
+    batch = _safe_segment(batch_name)
+    if batch != batch_name:
+        batch = f"{batch}-{_digest(batch_name)}"
+    return f"{batch}/{output_name(input_rel, ext, distinct=distinct)}"
+
+
+def output_name(input_rel: str, ext: str, *, distinct: bool = False) -> str:
+    """The output's path below the batch folder: the input's own path when the output keeps
+    its format (`sub/a.JPG` -> `sub/a.JPG`), else the input's path plus `.<ext>`
+    (`x.bmp` -> `x.bmp.png`, a PNG named `a.jpg` -> `a.jpg.png`). Input paths are unique, so
+    these are too, but for an input named like another's converted output (`x.bmp` beside
+    `x.bmp.png`) and names that differ only in case (`a.jpg`, `a.JPG`: one file on a
+    case-insensitive disk); the dataset readers find those and set `distinct`.
+
+    Characters outside [A-Za-z0-9._-] become "_"; when that (or a backslash, an empty or "."
+    segment) changed the path, or with `distinct`, an 8-hex digest of the original path goes
+    before the name's extension (`a b.jpg` -> `a_b-5e30dffb.jpg`), so two different inputs
+    never share an output key.
     """
     extension = ext.lower().lstrip(".")
     if not _EXT.match(extension):
@@ -74,16 +96,27 @@ def output_key(batch_name: str, input_rel: str, ext: str) -> str:
     raw_parts = [part for part in input_rel.replace("\\", "/").split("/") if part not in ("", ".")]
     if not raw_parts:
         raise StorageKeyError(f"empty input path {input_rel!r}")
-    stem = raw_parts[-1].rsplit(".", 1)[0] if "." in raw_parts[-1][1:] else raw_parts[-1]
-    raw_parts[-1] = stem
-    safe_parts = [_safe_segment(part) for part in raw_parts]
-    if safe_parts != raw_parts:
-        digest = hashlib.sha1(input_rel.encode("utf-8")).hexdigest()[:8]
-        safe_parts[-1] = f"{safe_parts[-1]}-{digest}"
-    batch = _safe_segment(batch_name)
-    if batch != batch_name:
-        batch = f"{batch}-{hashlib.sha1(batch_name.encode('utf-8')).hexdigest()[:8]}"
-    return "/".join([batch, *safe_parts]) + f".{extension}"
+    stem, suffix = _split_name(raw_parts[-1])
+    folders = [_safe_segment(part) for part in raw_parts[:-1]]
+    safe_stem, safe_suffix = _safe_segment(stem), _UNSAFE.sub("_", suffix)
+    changed = "/".join([*folders, safe_stem + safe_suffix]) != input_rel
+    if distinct or changed:  # "a b", "a\\b" (not the folder a/), "a//b" or "./a" as written
+        safe_stem = f"{safe_stem}-{_digest(input_rel)}"
+    if suffix[1:].lower() not in SAME_FORMAT.get(extension, {extension}):
+        safe_suffix += f".{extension}"  # the format changed: say so, keep the input's name
+    return "/".join([*folders, safe_stem + safe_suffix])
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """("a.tar", ".gz") for "a.tar.gz"; no suffix for ".hidden", "noext" or a long tail."""
+    dot = name.rfind(".")
+    if dot <= 0 or len(name) - dot > MAX_SUFFIX:
+        return name, ""
+    return name[:dot], name[dot:]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def _safe_segment(text: str) -> str:
@@ -92,8 +125,7 @@ def _safe_segment(text: str) -> str:
     if not safe or set(safe) == {"."}:
         safe = "_" * max(len(safe), 1)
     if len(safe) > MAX_SEGMENT:
-        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
-        safe = f"{safe[: MAX_SEGMENT - 9]}-{digest}"
+        safe = f"{safe[: MAX_SEGMENT - 9]}-{_digest(text)}"
     return safe
 
 

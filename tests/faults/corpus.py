@@ -39,6 +39,27 @@ def bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
         + chunk(b"IEND", b"")
 
 
+def png_with_chunk(kind: bytes, payload: bytes) -> bytes:
+    """A small valid PNG with one extra chunk (zTXt, iCCP...) right after its header."""
+    def chunk(name: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + name + data
+                + struct.pack(">I", zlib.crc32(name + data) & 0xFFFFFFFF))
+    png = _save(Image.fromarray(photo(W, H, 4)), "PNG")
+    end_of_header = 8 + 25  # signature + IHDR chunk
+    return png[:end_of_header] + chunk(kind, payload) + png[end_of_header:]
+
+
+def text_bomb(kind: bytes) -> bytes:
+    """A PNG whose zTXt / iCCP chunk inflates 1 KB of zlib into 100 MB."""
+    return png_with_chunk(kind, b"key\0\0" + zlib.compress(b"\0" * 100_000_000, 9))
+
+
+def frames(fmt: str, count: int = 3, **options: object) -> bytes:
+    """An animation (GIF, WebP, APNG) or a multi-page TIFF of `count` different frames."""
+    images = [Image.fromarray(photo(W, H, 10 + i)) for i in range(count)]
+    return _save(images[0], fmt, save_all=True, append_images=images[1:], **options)
+
+
 def image_files() -> dict[str, tuple[bytes, str, str]]:
     """{file name: (bytes, boxes, expected)} of the manifest corpus."""
     rgb = Image.fromarray(photo(W, H, 1))
@@ -60,6 +81,17 @@ def image_files() -> dict[str, tuple[bytes, str, str]]:
         "inverted.png": (png, "[[40, 30, 8, 8]]", "bad"),
         "zero.png": (png, "[[8, 8, 8, 30]]", "bad"),
         "ünï_标志 name.png": (png, BOX, "done"),
+        # several frames: refused per job, not cut to the first (issue #18 item 13)
+        "animated.gif": (frames("GIF", duration=100, loop=0), BOX, "bad image"),
+        "animated.webp": (frames("WEBP", duration=100), BOX, "bad image"),
+        "animated.png": (frames("PNG", duration=100), BOX, "bad image"),  # APNG
+        "pages.tif": (frames("TIFF"), BOX, "bad image"),
+        "still.gif": (_save(rgb, "GIF"), BOX, "done"),
+        "camera.jpg": (_save(rgb, "MPO", save_all=True, append_images=[rgb.resize((24, 18))]),
+                       BOX, "done"),  # a photo with its preview (MPO): the photo
+        # text / ICC chunks that inflate to 100 MB
+        "bomb-ztxt.png": (text_bomb(b"zTXt"), BOX, "bad image"),
+        "bomb-iccp.png": (text_bomb(b"iCCP"), BOX, "bad image"),
     }
 
 

@@ -205,3 +205,91 @@ def test_encode_image_roundtrip_and_alpha_forces_png() -> None:
     assert jpeg[:3] == b"\xff\xd8\xff"
     with pytest.raises(ImageInputError, match="cannot write"):
         encode_image(rgb, format="nope")
+
+
+def _frames(fmt: str, count: int = 3, **options: object) -> bytes:
+    images = [Image.fromarray(np.roll(_gradient(), 3 * i, axis=1)) for i in range(count)]
+    return _save(images[0], fmt, save_all=True, append_images=images[1:], **options)
+
+
+@pytest.mark.parametrize(("fmt", "options"), [
+    ("GIF", {"duration": 50, "loop": 0}), ("WEBP", {"duration": 50}),
+    ("PNG", {"duration": 50}), ("TIFF", {})])
+def test_several_frames_are_refused_not_cut_to_the_first(fmt: str, options: dict) -> None:
+    # issue #18 item 13: an animation or a multi-page TIFF became its first frame, silently
+    data = _frames(fmt, **options)
+    for read in (read_image, decode_mask):
+        with pytest.raises(ImageInputError, match=f"{fmt} with several frames"):
+            read(data)
+
+
+def test_one_frame_files_and_mpo_photos_are_read() -> None:
+    first = Image.fromarray(_gradient())
+    for fmt in ("GIF", "WEBP", "PNG", "TIFF"):
+        single = _save(first, fmt, save_all=True)  # the animation writers, one frame
+        assert read_image(single).size == (24, 16)
+    mpo = _save(first, "MPO", save_all=True, append_images=[first.resize((12, 8))])
+    loaded = read_image(mpo)  # a camera photo with a preview: the photo
+    assert loaded.format == "MPO" and loaded.size == (24, 16)
+    np.testing.assert_allclose(loaded.rgb, _gradient(), atol=40)
+
+
+def _png_with_chunk(kind: bytes, payload: bytes) -> bytes:
+    chunk = (struct.pack(">I", len(payload)) + kind + payload
+             + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+    png = _save(Image.fromarray(_gradient()))
+    return png[:33] + chunk + png[33:]  # after the signature and IHDR
+
+
+@pytest.mark.parametrize("kind", [b"zTXt", b"iCCP", b"iTXt"])
+def test_a_chunk_that_inflates_too_far_is_a_bad_image(kind: bytes) -> None:
+    # issue #18 item 13: Pillow's ValueError came out as "internal error: ValueError"
+    body = zlib.compress(b"\0" * 50_000_000, 9)
+    payload = b"key\0\0" + body if kind != b"iTXt" else b"key\0\1\0\0\0" + body
+    data = _png_with_chunk(kind, payload)
+    for read in (read_image, decode_mask):
+        with pytest.raises(ImageInputError, match="Decompressed data too large"):
+            read(data)
+
+
+def test_exif_orientation_and_stored_size_are_kept() -> None:
+    source = Image.fromarray(_gradient(24, 16))
+    for orientation in range(1, 9):
+        exif = source.getexif()
+        exif[0x0112] = orientation
+        loaded = read_image(_save(source, "JPEG", exif=exif.tobytes()))
+        assert loaded.orientation == orientation and loaded.stored_size == (24, 16)
+        assert loaded.size == ((16, 24) if orientation >= 5 else (24, 16))
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_a_mask_drawn_on_the_stored_pixels_is_turned_with_the_image(orientation: int) -> None:
+    from inpaint_core.masks.boxes import upright_boxes, upright_size
+
+    stored = np.zeros((16, 24), np.uint8)
+    stored[2:6, 15:21] = 255  # [15, 2, 21, 6) on the 24x16 stored pixels
+    size = upright_size((24, 16), orientation)
+    mask = read_mask(_save(Image.fromarray(stored)), size=size, orientation=orientation)
+    if orientation < 5:  # both frames 24x16: taken as drawn on the displayed image
+        assert np.array_equal(mask, stored > 0)
+        return
+    [box] = upright_boxes([[15, 2, 21, 6]], orientation=orientation, stored_size=(24, 16))
+    assert np.array_equal(mask, boxes_to_mask([box], height=size[1], width=size[0]))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_boxes_land_where_read_image_shows_the_stored_pixels(orientation: int) -> None:
+    from inpaint_core.masks.boxes import upright_boxes
+
+    stored = np.zeros((16, 24, 3), np.uint8)
+    stored[3:7, 14:22] = 255  # the box [14, 3, 22, 7) on the stored pixels
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    loaded = read_image(_save(image, "PNG", exif=exif.tobytes()))
+
+    [box] = upright_boxes([[14, 3, 22, 7]], orientation=orientation, stored_size=(24, 16))
+
+    shown = loaded.rgb[..., 0] > 0
+    assert np.array_equal(shown, boxes_to_mask([box], height=shown.shape[0],
+                                                width=shown.shape[1]))

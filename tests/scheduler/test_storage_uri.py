@@ -60,25 +60,63 @@ def test_join_key() -> None:
 @pytest.mark.parametrize(
     ("batch", "rel", "ext", "expected"),
     [
-        ("b1", "img.jpg", "png", "b1/img.png"),
-        ("b1", "sub/dir/img.JPEG", ".PNG", "b1/sub/dir/img.png"),
-        ("b1", "./sub//img.jpg", "jpg", "b1/sub/img.jpg"),
-        ("b1", "a.tar.gz", "png", "b1/a.tar.png"),
+        ("b1", "img.jpg", "jpg", "b1/img.jpg"),  # the format stays: the input's own name
+        ("b1", "sub/dir/img.JPEG", ".jpg", "b1/sub/dir/img.JPEG"),
+        ("b1", "b.jpeg", "jpg", "b1/b.jpeg"),
+        ("b1", "a.PNG", "png", "b1/a.PNG"),
+        ("b1", "w.webp", "webp", "b1/w.webp"),
+        ("b1", "img.jpg", "png", "b1/img.jpg.png"),  # the format changed: its extension added
+        ("b1", "x.bmp", "png", "b1/x.bmp.png"),
+        ("b1", "y.TIF", "png", "b1/y.TIF.png"),
+        ("b1", "a.tar.gz", "png", "b1/a.tar.gz.png"),
         ("b1", ".hidden", "png", "b1/.hidden.png"),
+        ("b1", "noext", "jpg", "b1/noext.jpg"),
     ],
 )
 def test_output_key_plain(batch: str, rel: str, ext: str, expected: str) -> None:
     assert output_key(batch, rel, ext) == expected
 
 
+def test_output_keys_of_one_name_in_several_formats_never_meet() -> None:
+    # issue #18: a.jpg, a.JPG and a.png (b.jpeg + b.jpg, x.bmp + x.png, y.tif + y.png) all
+    # mapped to a.png / a.jpg, and their outputs overwrote each other
+    names = ["a.jpg", "a.JPG", "a.png", "b.jpeg", "b.jpg", "x.bmp", "x.png", "y.tif", "y.png"]
+    for ext in ("jpg", "png", "webp"):  # whatever format each output is written in
+        keys = [output_key("b", name, ext) for name in names]
+        assert len(set(keys)) == len(names), keys
+    written = {name: output_key("b", name, "jpg" if "jp" in name.lower() else "png")
+               for name in names}
+    assert written == {"a.jpg": "b/a.jpg", "a.JPG": "b/a.JPG", "a.png": "b/a.png",
+                       "b.jpeg": "b/b.jpeg", "b.jpg": "b/b.jpg", "x.bmp": "b/x.bmp.png",
+                       "x.png": "b/x.png", "y.tif": "b/y.tif.png", "y.png": "b/y.png"}
+
+
+def test_output_key_distinct_adds_a_digest_of_the_path() -> None:
+    plain = output_key("b", "sub/a.JPG", "jpg")
+    lower = output_key("b", "sub/a.jpg", "jpg", distinct=True)
+    upper = output_key("b", "sub/a.JPG", "jpg", distinct=True)
+    assert plain == "b/sub/a.JPG"
+    assert lower.startswith("b/sub/a-") and lower.endswith(".jpg")
+    assert upper.startswith("b/sub/a-") and upper.endswith(".JPG")
+    assert lower.lower() != upper.lower()  # apart on a case-insensitive disk too
+    assert output_key("b", "x.bmp", "png", distinct=True).endswith(".bmp.png")
+
+
+@pytest.mark.parametrize("other", ["a\\b.jpg", "a//b.jpg", "./a/b.jpg", "a/./b.jpg"])
+def test_output_key_of_a_path_written_oddly_is_not_the_plain_one(other: str) -> None:
+    # a file named "a\b.jpg" or an S3 key "a//b.jpg" is another object than "a/b.jpg"
+    assert output_key("b", "a/b.jpg", "jpg") == "b/a/b.jpg"
+    assert output_key("b", other, "jpg") != "b/a/b.jpg"
+
+
 def test_output_key_sanitised_names_stay_unique() -> None:
-    a = output_key("b", "x/a b.jpg", "png")
-    b = output_key("b", "x/a_b.jpg", "png")
-    c = output_key("b", "x/a&b.jpg", "png")
-    assert b == "b/x/a_b.png"
+    a = output_key("b", "x/a b.jpg", "jpg")
+    b = output_key("b", "x/a_b.jpg", "jpg")
+    c = output_key("b", "x/a&b.jpg", "jpg")
+    assert b == "b/x/a_b.jpg"
     assert len({a, b, c}) == 3
-    assert a == output_key("b", "x/a b.jpg", "png")  # deterministic
-    assert a.startswith("b/x/a_b-") and a.endswith(".png")
+    assert a == output_key("b", "x/a b.jpg", "jpg")  # deterministic
+    assert a.startswith("b/x/a_b-") and a.endswith(".jpg")
 
 
 @pytest.mark.parametrize(

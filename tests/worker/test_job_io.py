@@ -201,3 +201,12 @@ def test_a_fixed_mask_on_s3_is_read_through_the_resolver(s3_server: str) -> None
                          fixed=spec)
 
     assert inputs.plan().mask.sum() == 6 * 8 and inputs.plan().mask[0:6, 0:8].all()
+
+
+def test_the_submit_time_clash_check_knows_every_extension_the_worker_writes() -> None:
+    # read_dataset marks inputs whose output keys could meet under any written extension
+    # (scheduler/datasets/types.py mark_output_clashes): a new output format must be listed
+    from scheduler.storage import OUTPUT_EXTENSIONS
+    from worker.job_io import _FORMATS
+
+    assert {ext for _, ext, _ in _FORMATS.values()} <= set(OUTPUT_EXTENSIONS)
