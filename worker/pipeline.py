@@ -42,7 +42,7 @@ from scheduler.errors import (
     UnbrandError,
 )
 from scheduler.quality import assess, thresholds_from_options
-from scheduler.storage import UriResolver
+from scheduler.storage import UriResolver, confine
 from worker.job_io import (
     DEFAULT_MAX_PIXELS,
     JobInputs,
@@ -111,6 +111,7 @@ class Ticket:
     input_uri: str
     mask_spec: dict[str, Any]
     batch_name: str
+    source: str  # the dataset's URI: local reads of the job stay inside its folder
     output_root: str
     options: dict[str, Any]
 
@@ -167,7 +168,8 @@ def claim(
             return JobOutcome(job_id, "busy", error=f"running on {job.worker}")
         return Ticket(job_id=job_id, batch_id=batch.id, input_uri=job.input_uri,
                       mask_spec=dict(job.mask_spec or {}), batch_name=batch.name,
-                      output_root=batch.output_root, options=dict(batch.options or {}))
+                      source=batch.source, output_root=batch.output_root,
+                      options=dict(batch.options or {}))
 
 
 def _run(
@@ -182,7 +184,8 @@ def _run(
 
     inpainter = inpainter_provider()  # loads the model on a process's first job: not timed
     started = time.perf_counter()
-    inputs = load_inputs(ticket.input_uri, ticket.mask_spec, storage_resolver,
+    inputs = load_inputs(ticket.input_uri, ticket.mask_spec,
+                         confine(storage_resolver, ticket.source),  # no symlink leads out
                          max_pixels=options.max_pixels,
                          mask_mode=ticket.options.get("mask_mode") or "box",
                          fixed=ticket.options.get("fixed"))

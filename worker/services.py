@@ -30,7 +30,8 @@ from scheduler.db.session import (
 )
 from scheduler.errors import TransientQueueError, UnbrandError
 from scheduler.settings import Settings, get_settings, redact_url
-from scheduler.storage import Storage, UriResolver, open_storage
+from scheduler.storage import Storage, UriResolver, open_storage, split_s3_uri
+from scheduler.storage.uri import is_s3_uri
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,15 @@ class StorageResolver:
         self._buckets: dict[str, Storage] = {}
 
     def __call__(self, uri: str) -> tuple[Storage, str]:
-        parts = urlsplit(uri)
-        if parts.scheme != "s3":
+        if not is_s3_uri(uri):
             return open_storage(uri, settings=self._settings)
+        bucket, key = split_s3_uri(uri)  # the one decoding open_storage uses too
         with self._lock:
-            storage = self._buckets.get(parts.netloc)
+            storage = self._buckets.get(bucket)
             if storage is None:
-                storage, _ = open_storage(f"s3://{parts.netloc}", settings=self._settings)
-                self._buckets[parts.netloc] = storage
-        return storage, parts.path.lstrip("/")
+                storage, _ = open_storage(f"s3://{bucket}", settings=self._settings)
+                self._buckets[bucket] = storage
+        return storage, key  # keys are checked by the storage: never mapped to another
 
 
 class WorkerResources:

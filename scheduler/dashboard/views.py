@@ -24,6 +24,7 @@ from scheduler.db.session import session_scope
 from scheduler.db.stats import JobFilter, get_summary, job_page, summarise_batches
 from scheduler.errors import StorageError, StorageKeyError, StorageNotFound
 from scheduler.quality import flag_reasons, thresholds_from_options
+from scheduler.storage import confine, uri_name
 from scheduler.thumbnails import ThumbnailError, make_thumbnail
 
 router = APIRouter(include_in_schema=False)
@@ -154,7 +155,7 @@ def _card(job: Job, thresholds: Any) -> dict[str, Any]:
     }
     return {
         "id": job.id,
-        "input_name": job.input_uri.rsplit("/", 1)[-1],
+        "input_name": uri_name(job.input_uri),
         "status": job.status,
         "error": job.error,
         "has_output": job.output_uri is not None and job.status == "done",
@@ -197,9 +198,9 @@ def thumbnail(
     Errors answer 404 / 415 / 502 with a small SVG placeholder as the body.
     """
     try:
-        uri = _job_uri(ctx, name, job_id, which)
+        uri, root = _job_uri(ctx, name, job_id, which)
         data, media_type = ctx.thumbnails.get_or_make(
-            (job_id, which, uri), lambda: _render(ctx, uri)
+            (job_id, which, uri), lambda: _render(ctx, uri, root)
         )
     except _Unavailable as exc:
         return Response(
@@ -212,24 +213,26 @@ def thumbnail(
     return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
 
 
-def _job_uri(ctx: DashboardContext, name: str, job_id: int, which: str) -> str:
-    """The input or output URI stored in the job's row (never anything from the request)."""
+def _job_uri(ctx: DashboardContext, name: str, job_id: int, which: str) -> tuple[str, str]:
+    """The input or output URI stored in the job's row (never anything from the request), and
+    the batch's dataset or output location that reading it must not leave."""
     with session_scope(ctx.session_factory) as session:
         job = crud.get_batch_job(session, batch_name=name, job_id=job_id)
         if job is None:
             raise _Unavailable(404, "no such job")
         input_uri, output_uri, status = job.input_uri, job.output_uri, job.status
+        source, output_root = job.batch.source, job.batch.output_root
     if which == "input":
-        return str(input_uri)
+        return str(input_uri), source
     if output_uri is None or status != "done":
         raise _Unavailable(404, f"no output ({status})")
-    return str(output_uri)
+    return str(output_uri), output_root
 
 
-def _render(ctx: DashboardContext, uri: str) -> tuple[bytes, str]:
-    """Read `uri` through the storage layer and shrink it."""
+def _render(ctx: DashboardContext, uri: str, root: str) -> tuple[bytes, str]:
+    """Read `uri` through the storage layer, never outside `root`, and shrink it."""
     try:
-        storage, key = ctx.storage_resolver(uri)
+        storage, key = confine(ctx.storage_resolver, root)(uri)
         data = storage.read_bytes(key)
     except (StorageNotFound, StorageKeyError) as exc:
         raise _Unavailable(404, "image not found") from exc

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from scheduler.storage.base import Storage, UriResolver, check_key, join_key
 from scheduler.storage.local import LocalStorage
-from scheduler.storage.uri import open_storage, output_key
+from scheduler.storage.uri import (
+    confine,
+    open_storage,
+    output_key,
+    s3_uri,
+    split_s3_uri,
+    uri_name,
+)
 
 
 def __getattr__(name: str) -> object:
@@ -26,8 +33,12 @@ __all__ = [
     "Storage",
     "UriResolver",
     "check_key",
+    "confine",
     "join_key",
     "make_s3_client",
     "open_storage",
     "output_key",
+    "s3_uri",
+    "split_s3_uri",
+    "uri_name",
 ]

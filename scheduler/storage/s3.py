@@ -24,6 +24,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from scheduler.errors import StorageError, StorageNotFound, TransientStorageError
 from scheduler.settings import Settings
 from scheduler.storage.base import Storage, check_key, check_prefix, join_key
+from scheduler.storage.uri import s3_uri
 
 MULTIPART_THRESHOLD = 8 * 1024 * 1024  # bytes; above it uploads go in 8 MiB parts
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
@@ -135,13 +136,13 @@ class S3Storage(Storage):
             self.client.delete_object(Bucket=self.bucket, Key=full)
 
     def uri_for(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._full(key)}"
+        return s3_uri(self.bucket, self._full(key))
 
 
 @contextmanager
 def translate_s3_errors(storage: S3Storage, key: str) -> Iterator[None]:
     """Turn botocore/boto3 errors raised inside into StorageNotFound / Transient / StorageError."""
-    where = f"s3://{storage.bucket}/{key}"
+    where = s3_uri(storage.bucket, key)
     try:
         yield
     except (BotoCoreError, ClientError) as exc:
