@@ -132,6 +132,9 @@ class LocalStorage(Storage):
         """file:// URI of the key's path (percent-encoded; symlinks are not resolved)."""
         return self.path_for(key).as_uri()
 
+    def listed_uri(self, key: str) -> str:
+        return (self.root / key).as_uri()  # a name with a backslash is the only refused one
+
     def _open(self, key: str, flags: int) -> int:
         """A descriptor of `key` opened with `flags`, never outside the root."""
         check_key(key)

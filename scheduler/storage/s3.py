@@ -138,6 +138,9 @@ class S3Storage(Storage):
     def uri_for(self, key: str) -> str:
         return s3_uri(self.bucket, self._full(key))
 
+    def listed_uri(self, key: str) -> str:
+        return s3_uri(self.bucket, f"{self.prefix}/{key}" if self.prefix else key)
+
 
 @contextmanager
 def translate_s3_errors(storage: S3Storage, key: str) -> Iterator[None]:
