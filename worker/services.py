@@ -28,8 +28,8 @@ from scheduler.db.session import (
     session_scope,
     wait_for_database,
 )
-from scheduler.errors import TransientQueueError, UnbrandError
-from scheduler.settings import Settings, get_settings, redact_url
+from scheduler.errors import ConfigError, TransientQueueError, UnbrandError
+from scheduler.settings import Settings, get_settings, redact_text, redact_url
 from scheduler.storage import Storage, UriResolver, open_storage, split_s3_uri
 from scheduler.storage.uri import is_s3_uri
 
@@ -134,19 +134,27 @@ def use_process_resources(resources: WorkerResources) -> WorkerResources:
 
 
 def wait_for_broker(url: str, *, timeout: float = 60.0, interval: float = 1.0) -> None:
-    """Block until the Redis broker answers PING; TransientQueueError after `timeout`."""
+    """Block until the Redis broker answers PING; TransientQueueError after `timeout`,
+    ConfigError for a URL redis cannot parse."""
     import redis
 
     deadline = time.monotonic() + timeout
     while True:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        except ValueError as exc:  # its text quotes a piece of the URL: the password, maybe
+            raise ConfigError(
+                f"broker URL {redact_url(url)} cannot be parsed: percent-encode '/', '#', '?' "
+                "and '@' in its password"
+            ) from exc
         try:
             client.ping()
             return
         except redis.RedisError as exc:
             if time.monotonic() >= deadline:
                 raise TransientQueueError(
-                    f"broker {redact_url(url)} not reachable after {timeout:.0f} s: {exc}"
+                    f"broker {redact_url(url)} not reachable after {timeout:.0f} s: "
+                    f"{redact_text(str(exc))}"
                 ) from exc
             time.sleep(interval)
         finally:

@@ -30,7 +30,7 @@ def dashboard(
     from scheduler.dashboard.app import make_app
     from scheduler.db.session import make_engine, make_session_factory
     from scheduler.errors import UnbrandError
-    from scheduler.settings import get_settings, redact_url
+    from scheduler.settings import get_settings, redact_text, redact_url
 
     try:
         settings = get_settings(**({"database_url": db} if db else {}))
@@ -41,7 +41,7 @@ def dashboard(
             window_minutes=window,
         )
     except (UnbrandError, ArgumentError) as exc:  # ArgumentError: unknown database driver
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact_text(str(exc))}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"dashboard on http://{host}:{port}/ reading {redact_url(settings.database_url)}")
     uvicorn.run(web, host=host, port=port, log_level=log_level)

@@ -30,7 +30,9 @@ def _url(url: str | None) -> str:
 
 
 def _fail(exc: UnbrandError) -> typer.Exit:
-    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+    from scheduler.settings import redact_text
+
+    typer.secho(f"error: {redact_text(str(exc))}", err=True, fg=typer.colors.RED)
     return typer.Exit(EXIT_FAILED)
 
 
