@@ -14,10 +14,18 @@ from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from scheduler.dashboard.app import PACKAGE_DIR, DashboardContext, context
+from scheduler.dashboard.app import (
+    MAX_OFFSET,
+    PACKAGE_DIR,
+    RENDER_WAIT_S,
+    DashboardContext,
+    batch_name,
+    context,
+)
 from scheduler.db import crud
 from scheduler.db.models import JOB_STATUSES, Job
 from scheduler.db.session import session_scope
@@ -94,11 +102,11 @@ def _optional_float(raw: str | None) -> float | None:
 @router.get("/batches/{name}", response_class=HTMLResponse)
 def batch_page(
     request: Request,
-    name: str,
+    name: str = Depends(batch_name),
     status: str = Query("", description="Only jobs in this status (empty = all)."),
     flagged: bool = Query(False, description="Only jobs flagged for review."),
     quality_below: str = Query("", description="Only jobs scoring below this."),
-    page: int = Query(1, ge=1, description="Page number, from 1."),
+    page: int = Query(1, ge=1, le=MAX_OFFSET // 1000, description="Page number, from 1."),
     ctx: DashboardContext = Depends(context),
 ) -> Response:
     """One batch: its figures, failure groups and a filtered, paginated grid of jobs."""
@@ -190,27 +198,37 @@ def placeholder_svg(reason: str) -> bytes:
 
 @router.get("/batches/{name}/jobs/{job_id}/thumb/{which}")
 def thumbnail(
-    name: str, job_id: int, which: Which, ctx: DashboardContext = Depends(context)
+    which: Which,
+    name: str = Depends(batch_name),
+    job_id: int = PathParam(..., ge=1, le=2**63 - 1),
+    ctx: DashboardContext = Depends(context),
 ) -> Response:
     """A <= 256 px preview of a job's input or output, read through the storage layer.
 
     The job is looked up by id within the named batch and only that row's URI is read.
-    Errors answer 404 / 415 / 502 with a small SVG placeholder as the body.
+    Errors answer 404 / 415 / 502 with a small SVG placeholder as the body, 503 when every
+    decoding slot stays busy. An image that cannot be previewed is remembered like a preview:
+    asking again costs nothing.
     """
     try:
         uri, root = _job_uri(ctx, name, job_id, which)
         data, media_type = ctx.thumbnails.get_or_make(
             (job_id, which, uri), lambda: _render(ctx, uri, root)
         )
+    except ThumbnailError:
+        return _placeholder(_Unavailable(415, "not a readable image"))
     except _Unavailable as exc:
-        return Response(
-            placeholder_svg(exc.reason),
-            status_code=exc.status,
-            media_type="image/svg+xml",
-            headers={"X-Unbrand-Reason": exc.reason},
-        )
+        return _placeholder(exc)
     ctx.count_thumbnail()
     return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
+
+
+def _placeholder(problem: _Unavailable) -> Response:
+    headers = {"X-Unbrand-Reason": problem.reason}
+    if problem.status == 503:
+        headers["Retry-After"] = "5"
+    return Response(placeholder_svg(problem.reason), status_code=problem.status,
+                    media_type="image/svg+xml", headers=headers)
 
 
 def _job_uri(ctx: DashboardContext, name: str, job_id: int, which: str) -> tuple[str, str]:
@@ -230,15 +248,18 @@ def _job_uri(ctx: DashboardContext, name: str, job_id: int, which: str) -> tuple
 
 
 def _render(ctx: DashboardContext, uri: str, root: str) -> tuple[bytes, str]:
-    """Read `uri` through the storage layer, never outside `root`, and shrink it."""
+    """Read `uri` through the storage layer, never outside `root`, and shrink it; at most
+    MAX_RENDERS at a time (ThumbnailError for what cannot be previewed: the cache keeps it)."""
+    if not ctx.renders.acquire(timeout=RENDER_WAIT_S):
+        raise _Unavailable(503, "busy: try again")
     try:
-        storage, key = confine(ctx.storage_resolver, root)(uri)
-        data = storage.read_bytes(key)
-    except (StorageNotFound, StorageKeyError) as exc:
-        raise _Unavailable(404, "image not found") from exc
-    except StorageError as exc:
-        raise _Unavailable(502, "storage unavailable") from exc
-    try:
+        try:
+            storage, key = confine(ctx.storage_resolver, root)(uri)
+            data = storage.read_bytes(key)
+        except (StorageNotFound, StorageKeyError) as exc:
+            raise _Unavailable(404, "image not found") from exc
+        except StorageError as exc:
+            raise _Unavailable(502, "storage unavailable") from exc
         return make_thumbnail(data, max_pixels=ctx.max_pixels)
-    except ThumbnailError as exc:
-        raise _Unavailable(415, "not a readable image") from exc
+    finally:
+        ctx.renders.release()
