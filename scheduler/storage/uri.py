@@ -116,7 +116,7 @@ def confine(resolver: UriResolver, root_uri: str) -> UriResolver:
 
     def resolve(uri: str) -> tuple[Storage, str]:
         storage, key = resolver(uri)
-        if not isinstance(storage, LocalStorage):
+        if not isinstance(storage, LocalStorage) or not _is_local_uri(uri.strip()):
             return storage, key
         path = Path(os.path.abspath(local_path(uri.strip())))
         for folder in folders:
@@ -125,6 +125,11 @@ def confine(resolver: UriResolver, root_uri: str) -> UriResolver:
         return storage, key
 
     return resolve
+
+
+def _is_local_uri(uri: str) -> bool:
+    """A file:// URI or a plain path (not some other scheme a custom resolver knows)."""
+    return not _SCHEME.match(uri) or uri.partition("://")[0].lower() == "file"
 
 
 def output_key(batch_name: str, input_rel: str, ext: str) -> str:
