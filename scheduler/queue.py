@@ -17,7 +17,7 @@ from celery import Celery
 from kombu.exceptions import KombuError, OperationalError
 
 from scheduler.errors import ConfigError, QueueError, TransientQueueError
-from scheduler.settings import Settings, redact_url
+from scheduler.settings import Settings, redact_text, redact_url
 
 TASK_NAME = "unbrand.process_job"
 QUEUES = ("gpu", "cpu")
@@ -108,10 +108,13 @@ def publish_jobs(
             sent += _publish_chunk(app, chunk, queue)
     except OperationalError as exc:
         raise TransientQueueError(
-            f"broker {redact_url(settings.broker_url)} unreachable after {sent} messages: {exc}"
+            f"broker {redact_url(settings.broker_url)} unreachable after {sent} messages: "
+            f"{redact_text(str(exc))}"
         ) from exc
     except KombuError as exc:
-        raise QueueError(f"broker refused a message after {sent} messages: {exc}") from exc
+        raise QueueError(
+            f"broker refused a message after {sent} messages: {redact_text(str(exc))}"
+        ) from exc
     finally:
         if client is None:
             app.close()

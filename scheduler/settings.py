@@ -8,12 +8,14 @@ secret key is only looked at here to refuse placeholders, never stored in logs:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS
 from scheduler.errors import ConfigError
@@ -99,7 +101,7 @@ class Settings(BaseSettings):
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """repr()/str() with passwords in URLs hidden: settings may end up in logs."""
         for name, value in super().__repr_args__():
-            if name in ("database_url", "broker_url") and isinstance(value, str):
+            if name in ("database_url", "broker_url", "s3_endpoint_url") and isinstance(value, str):
                 value = redact_url(value)
             yield name, value
 
@@ -124,11 +126,19 @@ def _refuse_placeholder_secrets(settings: Settings) -> None:
     if settings.aws_secret_access_key is not None:
         if _is_placeholder(settings.aws_secret_access_key.get_secret_value()):
             raise ValueError("AWS_SECRET_ACCESS_KEY is a placeholder value: set a real secret")
-    for name in ("database_url", "broker_url"):
+    for name in ("database_url", "broker_url", "s3_endpoint_url"):
         url = getattr(settings, name)
-        password = urlsplit(url).password if url else None
+        password = _password(url) if url else None
         if password is not None and _is_placeholder(password):
             raise ValueError(f"the password in UNBRAND_{name.upper()} is a placeholder value")
+
+
+def _password(url: str) -> str | None:
+    """The password of a URL as redact_url reads it (None when there is none)."""
+    try:
+        return make_url(url).password  # type: ignore[return-value]
+    except (ArgumentError, ValueError):
+        return None
 
 
 def _is_placeholder(secret: str) -> bool:
@@ -157,14 +167,48 @@ def _describe(err: object) -> str:
 
 
 def redact_url(url: str | None) -> str:
-    """The URL with any password replaced by `***`, safe to print or log."""
+    """The URL with its password shown as `***`, safe to print or log.
+
+    One rule for every URL (database, broker, S3 endpoint): SQLAlchemy's URL parsing, which
+    takes everything between the user name's ':' and the '@' as the password (so a password
+    with '/', '#' or '?' is found whole), rendered with the password hidden. When that reading
+    is doubtful (an '@' left after the credentials, text SQLAlchemy cannot parse) everything up
+    to the last '@' is hidden instead. Query parameters named like a secret are hidden too.
+    """
     if not url:
         return ""
-    parts = urlsplit(url)
-    if parts.password is None:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return _hide_secret_query(_hide_userinfo(url))
+    if parsed.password is None and "@" not in (parsed.host or ""):
+        return _hide_secret_query(url)
+    if "@" in (parsed.host or "") or "@" in (parsed.database or ""):
+        return _hide_secret_query(_hide_userinfo(url))
+    return _hide_secret_query(parsed.render_as_string(hide_password=True))
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_SECRET_QUERY = re.compile(r"([?&;][^=&#]*(?:password|passwd|pwd|secret|token)[^=&#]*=)[^&#]*",
+                           re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """`text` (an error message, a log line) with every URL in it passed through redact_url."""
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+
+
+def _hide_userinfo(url: str) -> str:
+    """`scheme://user:***@rest` from the last '@' on: the conservative reading."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at:
         return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    user = credentials.split(":", 1)[0] if ":" in credentials else credentials
+    if ":" not in credentials and "/" not in user:
+        return url  # a user name only: nothing secret
+    return f"{scheme}://{user.split('/', 1)[0]}:***@{host}"
+
+
+def _hide_secret_query(url: str) -> str:
+    return _SECRET_QUERY.sub(r"\1***", url)

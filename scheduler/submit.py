@@ -125,7 +125,7 @@ def submit_dataset(
     started = time.perf_counter()
     items = read_dataset(source, format=format, split=split,
                          classes=list(classes) if classes else None, settings=settings,
-                         images_fallback=fixed)
+                         images_fallback=fixed, notes=report.warnings)
     rows = list(_rows(_outside(items, report), report))
     report.timings["read_s"] = time.perf_counter() - started
     batch_options = (options or BatchOptions()).model_copy(update={

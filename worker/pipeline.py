@@ -46,7 +46,7 @@ from scheduler.errors import (
 from scheduler.options import BatchOptions, MaskSpec
 from scheduler.quality import assess
 from scheduler.settings import Settings
-from scheduler.storage import Storage, UriResolver
+from scheduler.storage import Storage, UriResolver, confine
 from worker.job_io import (
     DEFAULT_MAX_PIXELS,
     compute_metrics,
@@ -132,6 +132,7 @@ class Ticket:
     input_uri: str
     mask_spec: dict[str, Any]
     batch_name: str
+    source: str  # the dataset's URI: local reads of the job stay inside its folder
     output_root: str
     options: dict[str, Any]
 
@@ -200,7 +201,8 @@ def claim(
             return JobOutcome(job_id, "failed", error=reason)
         return Ticket(job_id=job_id, batch_id=batch.id, input_uri=job.input_uri,
                       mask_spec=dict(job.mask_spec or {}), batch_name=batch.name,
-                      output_root=batch.output_root, options=dict(batch.options or {}))
+                      source=batch.source, output_root=batch.output_root,
+                      options=dict(batch.options or {}))
 
 
 def _run(
@@ -216,7 +218,8 @@ def _run(
     inpainter = inpainter_provider()  # loads the model on a process's first job: not timed
     started = time.perf_counter()
     batch_options = BatchOptions.load(ticket.options)
-    inputs = load_inputs(ticket.input_uri, MaskSpec.load(ticket.mask_spec), storage_resolver,
+    inputs = load_inputs(ticket.input_uri, MaskSpec.load(ticket.mask_spec),
+                         confine(storage_resolver, ticket.source),  # no symlink leads out
                          options=batch_options, max_pixels=options.max_pixels,
                          read_timeout=options.read_timeout)
     read_done = time.perf_counter()

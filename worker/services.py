@@ -28,9 +28,10 @@ from scheduler.db.session import (
     session_scope,
     wait_for_database,
 )
-from scheduler.errors import TransientQueueError, UnbrandError
-from scheduler.settings import Settings, get_settings, redact_url
-from scheduler.storage import Storage, UriResolver, open_storage
+from scheduler.errors import ConfigError, TransientQueueError, UnbrandError
+from scheduler.settings import Settings, get_settings, redact_text, redact_url
+from scheduler.storage import Storage, UriResolver, open_storage, split_s3_uri
+from scheduler.storage.uri import is_s3_uri
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,15 @@ class StorageResolver:
         self._buckets: dict[str, Storage] = {}
 
     def __call__(self, uri: str) -> tuple[Storage, str]:
-        parts = urlsplit(uri)
-        if parts.scheme != "s3":
+        if not is_s3_uri(uri):
             return open_storage(uri, settings=self._settings)
+        bucket, key = split_s3_uri(uri)  # the one decoding open_storage uses too
         with self._lock:
-            storage = self._buckets.get(parts.netloc)
+            storage = self._buckets.get(bucket)
             if storage is None:
-                storage, _ = open_storage(f"s3://{parts.netloc}", settings=self._settings)
-                self._buckets[parts.netloc] = storage
-        return storage, parts.path.lstrip("/")
+                storage, _ = open_storage(f"s3://{bucket}", settings=self._settings)
+                self._buckets[bucket] = storage
+        return storage, key  # keys are checked by the storage: never mapped to another
 
 
 class WorkerResources:
@@ -133,19 +134,27 @@ def use_process_resources(resources: WorkerResources) -> WorkerResources:
 
 
 def wait_for_broker(url: str, *, timeout: float = 60.0, interval: float = 1.0) -> None:
-    """Block until the Redis broker answers PING; TransientQueueError after `timeout`."""
+    """Block until the Redis broker answers PING; TransientQueueError after `timeout`,
+    ConfigError for a URL redis cannot parse."""
     import redis
 
     deadline = time.monotonic() + timeout
     while True:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        except ValueError as exc:  # its text quotes a piece of the URL: the password, maybe
+            raise ConfigError(
+                f"broker URL {redact_url(url)} cannot be parsed: percent-encode '/', '#', '?' "
+                "and '@' in its password"
+            ) from exc
         try:
             client.ping()
             return
         except redis.RedisError as exc:
             if time.monotonic() >= deadline:
                 raise TransientQueueError(
-                    f"broker {redact_url(url)} not reachable after {timeout:.0f} s: {exc}"
+                    f"broker {redact_url(url)} not reachable after {timeout:.0f} s: "
+                    f"{redact_text(str(exc))}"
                 ) from exc
             time.sleep(interval)
         finally:

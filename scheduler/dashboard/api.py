@@ -13,13 +13,18 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from scheduler.dashboard.app import DashboardContext, context
+from scheduler.dashboard.app import MAX_OFFSET, DashboardContext, ErrorOut, batch_name, context
 from scheduler.db import crud
 from scheduler.db.models import Job
 from scheduler.db.session import session_scope
 from scheduler.db.stats import BatchSummary, JobFilter, get_summary, job_page, summarise_batches
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    responses={503: {"model": ErrorOut, "description": "The job database is unavailable."}},
+)
+NOT_FOUND = {404: {"model": ErrorOut, "description": "No batch has this name."}}
 StatusName = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
@@ -125,8 +130,10 @@ def list_batches(ctx: DashboardContext = Depends(context)) -> list[BatchInfo]:
     return [batch_info(summary) for summary in summaries]
 
 
-@router.get("/batches/{name}", response_model=BatchInfo)
-def batch_status(name: str, ctx: DashboardContext = Depends(context)) -> BatchInfo:
+@router.get("/batches/{name}", response_model=BatchInfo, responses=NOT_FOUND)
+def batch_status(
+    name: str = Depends(batch_name), ctx: DashboardContext = Depends(context)
+) -> BatchInfo:
     """One batch as `unbrand status NAME --json` prints it (name, total, counts, speed, ...)."""
     with session_scope(ctx.session_factory) as session:
         summary = get_summary(session, name, window_minutes=ctx.window_minutes)
@@ -135,13 +142,15 @@ def batch_status(name: str, ctx: DashboardContext = Depends(context)) -> BatchIn
     return batch_info(summary)
 
 
-@router.get("/batches/{name}/jobs", response_model=JobPage)
+@router.get("/batches/{name}/jobs", response_model=JobPage, responses=NOT_FOUND)
 def batch_jobs(
-    name: str,
+    name: str = Depends(batch_name),
     status: StatusName | None = Query(None, description="Only jobs in this status."),
     flagged: bool | None = Query(None, description="true: flagged for review only."),
-    quality_below: float | None = Query(None, description="Only quality_score below this."),
-    offset: int = Query(0, ge=0, description="Jobs to skip (ordered by id)."),
+    quality_below: float | None = Query(
+        None, allow_inf_nan=False, description="Only quality_score below this."
+    ),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Jobs to skip (ordered by id)."),
     limit: int = Query(100, ge=1, le=1000, description="Jobs per page."),
     ctx: DashboardContext = Depends(context),
 ) -> JobPage:

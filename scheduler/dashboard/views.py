@@ -14,16 +14,25 @@ from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from scheduler.dashboard.app import PACKAGE_DIR, DashboardContext, context
+from scheduler.dashboard.app import (
+    MAX_OFFSET,
+    PACKAGE_DIR,
+    RENDER_WAIT_S,
+    DashboardContext,
+    batch_name,
+    context,
+)
 from scheduler.db import crud
 from scheduler.db.models import JOB_STATUSES, Job
 from scheduler.db.session import session_scope
 from scheduler.db.stats import JobFilter, get_summary, job_page, summarise_batches
 from scheduler.errors import StorageError, StorageKeyError, StorageNotFound
 from scheduler.quality import DEFAULT_THRESHOLDS, flag_reasons
+from scheduler.storage import confine, uri_name
 from scheduler.thumbnails import ThumbnailError, make_thumbnail
 
 router = APIRouter(include_in_schema=False)
@@ -93,11 +102,11 @@ def _optional_float(raw: str | None) -> float | None:
 @router.get("/batches/{name}", response_class=HTMLResponse)
 def batch_page(
     request: Request,
-    name: str,
+    name: str = Depends(batch_name),
     status: str = Query("", description="Only jobs in this status (empty = all)."),
     flagged: bool = Query(False, description="Only jobs flagged for review."),
     quality_below: str = Query("", description="Only jobs scoring below this."),
-    page: int = Query(1, ge=1, description="Page number, from 1."),
+    page: int = Query(1, ge=1, le=MAX_OFFSET // 1000, description="Page number, from 1."),
     ctx: DashboardContext = Depends(context),
 ) -> Response:
     """One batch: its figures, failure groups and a filtered, paginated grid of jobs."""
@@ -152,7 +161,7 @@ def _card(job: Job, thresholds: Any) -> dict[str, Any]:
     }
     return {
         "id": job.id,
-        "input_name": job.input_uri.rsplit("/", 1)[-1],
+        "input_name": uri_name(job.input_uri),
         "status": job.status,
         "error": job.error,
         "has_output": job.output_uri is not None and job.status == "done",
@@ -187,53 +196,68 @@ def placeholder_svg(reason: str) -> bytes:
 
 @router.get("/batches/{name}/jobs/{job_id}/thumb/{which}")
 def thumbnail(
-    name: str, job_id: int, which: Which, ctx: DashboardContext = Depends(context)
+    which: Which,
+    name: str = Depends(batch_name),
+    job_id: int = PathParam(..., ge=1, le=2**63 - 1),
+    ctx: DashboardContext = Depends(context),
 ) -> Response:
     """A <= 256 px preview of a job's input or output, read through the storage layer.
 
     The job is looked up by id within the named batch and only that row's URI is read.
-    Errors answer 404 / 415 / 502 with a small SVG placeholder as the body.
+    Errors answer 404 / 415 / 502 with a small SVG placeholder as the body, 503 when every
+    decoding slot stays busy. An image that cannot be previewed is remembered like a preview:
+    asking again costs nothing.
     """
     try:
-        uri = _job_uri(ctx, name, job_id, which)
+        uri, root = _job_uri(ctx, name, job_id, which)
         data, media_type = ctx.thumbnails.get_or_make(
-            (job_id, which, uri), lambda: _render(ctx, uri)
+            (job_id, which, uri), lambda: _render(ctx, uri, root)
         )
+    except ThumbnailError:
+        return _placeholder(_Unavailable(415, "not a readable image"))
     except _Unavailable as exc:
-        return Response(
-            placeholder_svg(exc.reason),
-            status_code=exc.status,
-            media_type="image/svg+xml",
-            headers={"X-Unbrand-Reason": exc.reason},
-        )
+        return _placeholder(exc)
     ctx.count_thumbnail()
     return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=300"})
 
 
-def _job_uri(ctx: DashboardContext, name: str, job_id: int, which: str) -> str:
-    """The input or output URI stored in the job's row (never anything from the request)."""
+def _placeholder(problem: _Unavailable) -> Response:
+    headers = {"X-Unbrand-Reason": problem.reason}
+    if problem.status == 503:
+        headers["Retry-After"] = "5"
+    return Response(placeholder_svg(problem.reason), status_code=problem.status,
+                    media_type="image/svg+xml", headers=headers)
+
+
+def _job_uri(ctx: DashboardContext, name: str, job_id: int, which: str) -> tuple[str, str]:
+    """The input or output URI stored in the job's row (never anything from the request), and
+    the batch's dataset or output location that reading it must not leave."""
     with session_scope(ctx.session_factory) as session:
         job = crud.get_batch_job(session, batch_name=name, job_id=job_id)
         if job is None:
             raise _Unavailable(404, "no such job")
         input_uri, output_uri, status = job.input_uri, job.output_uri, job.status
+        source, output_root = job.batch.source, job.batch.output_root
     if which == "input":
-        return str(input_uri)
+        return str(input_uri), source
     if output_uri is None or status != "done":
         raise _Unavailable(404, f"no output ({status})")
-    return str(output_uri)
+    return str(output_uri), output_root
 
 
-def _render(ctx: DashboardContext, uri: str) -> tuple[bytes, str]:
-    """Read `uri` through the storage layer and shrink it."""
+def _render(ctx: DashboardContext, uri: str, root: str) -> tuple[bytes, str]:
+    """Read `uri` through the storage layer, never outside `root`, and shrink it; at most
+    MAX_RENDERS at a time (ThumbnailError for what cannot be previewed: the cache keeps it)."""
+    if not ctx.renders.acquire(timeout=RENDER_WAIT_S):
+        raise _Unavailable(503, "busy: try again")
     try:
-        storage, key = ctx.storage_resolver(uri)
-        data = storage.read_bytes(key)
-    except (StorageNotFound, StorageKeyError) as exc:
-        raise _Unavailable(404, "image not found") from exc
-    except StorageError as exc:
-        raise _Unavailable(502, "storage unavailable") from exc
-    try:
+        try:
+            storage, key = confine(ctx.storage_resolver, root)(uri)
+            data = storage.read_bytes(key)
+        except (StorageNotFound, StorageKeyError) as exc:
+            raise _Unavailable(404, "image not found") from exc
+        except StorageError as exc:
+            raise _Unavailable(502, "storage unavailable") from exc
         return make_thumbnail(data, max_pixels=ctx.max_pixels)
-    except ThumbnailError as exc:
-        raise _Unavailable(415, "not a readable image") from exc
+    finally:
+        ctx.renders.release()

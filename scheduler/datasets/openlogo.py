@@ -16,8 +16,20 @@ from dataclasses import dataclass
 
 from inpaint_core.masks.boxes import clip_box
 from inpaint_core.masks.voc import VocAnnotation, VocError, parse_voc, split_ids
-from scheduler.datasets.types import DatasetItem, entry_item, has_image_extension, split_stem
-from scheduler.errors import DatasetError, StorageError, StorageNotFound, TransientStorageError
+from scheduler.datasets.types import (
+    DatasetItem,
+    entry_item,
+    has_image_extension,
+    refused_item,
+    split_stem,
+)
+from scheduler.errors import (
+    DatasetError,
+    StorageError,
+    StorageKeyError,
+    StorageNotFound,
+    TransientStorageError,
+)
 from scheduler.storage import Storage, join_key
 
 log = logging.getLogger(__name__)
@@ -156,11 +168,24 @@ def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem
             if item.error:
                 return item
     if image_id not in layout.images:
-        item.error = f"image {IMAGES}/{image_id}.* not found"
-        return item
+        return _missing_image(layout, image_id, item)
     if (annotation.width or 0) > 0 and (annotation.height or 0) > 0:
         item.annotated_size = [annotation.width, annotation.height]  # see the module docstring
     return _fill_boxes(item, annotation, wanted)
+
+
+def _missing_image(layout: Layout, image_id: str, item: DatasetItem) -> DatasetItem:
+    """The error item of an annotated image the listing does not show: a link leaving the
+    dataset (the storage refuses to open it) is named as such, anything else is missing."""
+    key = layout.guess_image(image_id)
+    try:
+        layout.storage.read_bytes(key)
+    except StorageKeyError as exc:
+        return refused_item(layout.storage, layout.root, layout.rel(key), f"unsafe path: {exc}")
+    except StorageError:
+        pass
+    item.error = f"image {IMAGES}/{image_id}.* not found"
+    return item
 
 
 def _fill_boxes(

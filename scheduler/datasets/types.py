@@ -68,14 +68,14 @@ def entry_item(storage: Storage, root: str, key: str) -> DatasetItem:
     try:
         rel.encode("utf-8")
     except UnicodeEncodeError:
-        return _refused(storage, root, rel, "the file name is not valid UTF-8")
+        return refused_item(storage, root, rel, "the file name is not valid UTF-8")
     try:
         return DatasetItem(input_uri=storage.uri_for(key), rel_path=rel)
     except StorageKeyError as exc:
-        return _refused(storage, root, rel, f"unsafe path: {exc}")
+        return refused_item(storage, root, rel, f"unsafe path: {exc}")
 
 
-def _refused(storage: Storage, root: str, rel: str, reason: str) -> DatasetItem:
+def refused_item(storage: Storage, root: str, rel: str, reason: str) -> DatasetItem:
     """An error item whose URI names the entry without pointing at any object (a fragment on
     the dataset root: nothing ever reads it, and it is unique per entry)."""
     entry = quote(rel, safe="/", errors="backslashreplace")

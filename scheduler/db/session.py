@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.errors import DatabaseError, TransientDatabaseError
-from scheduler.settings import redact_url
+from scheduler.settings import redact_text, redact_url
 
 SQLITE_BUSY_TIMEOUT_S = 30.0  # embedded runner + dashboard share one file
 
@@ -99,7 +99,7 @@ def _short_message(exc: sa_exc.SQLAlchemyError) -> str:
     """The driver's message without SQLAlchemy's SQL/parameter dump (parameters may be large)."""
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return redact_text(text.splitlines()[0]) if text else type(exc).__name__
 
 
 def wait_for_database(engine: Engine, *, timeout: float = 60.0, interval: float = 1.0) -> None:

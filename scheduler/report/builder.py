@@ -69,12 +69,13 @@ def write_report(
         raise ReportError(f"{out} exists and is not a folder")
     generated_at = now or datetime.now(UTC)
     out_storage = LocalStorage(out)
-    thumbs = ThumbnailWriter(out_storage, resolver, max_pixels=max_pixels)
     env = make_environment()
     with session_scope(session_factory) as session:
         batch = get_summary(session, name, now=generated_at)
         if batch is None:
             raise ReportError(f"no batch named {name!r}")
+        thumbs = ThumbnailWriter(out_storage, resolver, max_pixels=max_pixels,
+                                 roots={"input": batch.source, "output": batch.output_root})
         summary = collect_summary(session, batch=batch, thumbs=thumbs, generated_at=generated_at)
         first_jobs = crud.list_jobs(session, batch_id=batch.id, limit=max_gallery)
         gallery = [job_view(job, thumbs) for job in first_jobs]

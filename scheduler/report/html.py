@@ -16,7 +16,7 @@ import jinja2
 
 from scheduler.db.models import Job
 from scheduler.errors import StorageError
-from scheduler.storage import Storage, UriResolver
+from scheduler.storage import Storage, UriResolver, confine, uri_name
 from scheduler.thumbnails import ThumbnailError, make_thumbnail
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -57,10 +57,13 @@ class JobView:
 class ThumbnailWriter:
     """Reads job images through the storage layer and writes previews under `thumbs/` once each."""
 
-    def __init__(self, out: Storage, resolver: UriResolver, *, max_pixels: int) -> None:
+    def __init__(self, out: Storage, resolver: UriResolver, *, max_pixels: int,
+                 roots: dict[str, str] | None = None) -> None:
         self.out = out
         self.resolver = resolver
         self.max_pixels = max_pixels
+        # "input" / "output" -> the batch's dataset / output location: reads stay inside them
+        self.roots = roots or {}
         self.written: dict[tuple[int, str], str | None] = {}
         self.problems: list[str] = []
 
@@ -72,7 +75,9 @@ class ThumbnailWriter:
             return self.written[(job_id, which)]
         path: str | None = None
         try:
-            storage, key = self.resolver(uri)
+            root = self.roots.get(which)
+            resolver = confine(self.resolver, root) if root else self.resolver
+            storage, key = resolver(uri)
             data, media_type = make_thumbnail(storage.read_bytes(key), max_pixels=self.max_pixels)
             suffix = "png" if media_type == "image/png" else "jpg"
             path = f"{THUMBS}/{job_id}_{which}.{suffix}"
@@ -96,7 +101,7 @@ def job_view(job: Job, thumbs: ThumbnailWriter | None) -> JobView:
     output_uri = job.output_uri if job.status == "done" else None
     return JobView(
         id=job.id,
-        name=job.input_uri.rsplit("/", 1)[-1],
+        name=uri_name(job.input_uri),
         status=job.status,
         error=job.error,
         quality=job.quality_score,

@@ -10,10 +10,14 @@ from scheduler.storage.base import Storage, UriResolver, check_key, join_key
 from scheduler.storage.local import LocalStorage
 from scheduler.storage.uri import (
     OUTPUT_EXTENSIONS,
+    confine,
     normalise_location,
     open_storage,
     output_key,
     output_name,
+    s3_uri,
+    split_s3_uri,
+    uri_name,
 )
 
 
@@ -33,10 +37,14 @@ __all__ = [
     "Storage",
     "UriResolver",
     "check_key",
+    "confine",
     "join_key",
     "make_s3_client",
     "normalise_location",
     "open_storage",
     "output_key",
     "output_name",
+    "s3_uri",
+    "split_s3_uri",
+    "uri_name",
 ]

@@ -40,6 +40,11 @@ class Storage(ABC):
     def uri_for(self, key: str) -> str:
         """An absolute URI for `key` that `open_storage` turns back into this object."""
 
+    def listed_uri(self, key: str) -> str:
+        """The URI of a key as `iter_keys` listed it, even one the key rules refuse (to name
+        it in a failed job); reading through it is refused the same way."""
+        return self.uri_for(key)
+
 
 # A URI -> (storage, key in it) function: `open_storage` for one-off use, a worker's caching
 # `worker.services.StorageResolver`, or a test's own.

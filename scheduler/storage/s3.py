@@ -21,9 +21,10 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from scheduler.errors import StorageError, StorageNotFound, TransientStorageError
-from scheduler.settings import Settings
+from scheduler.errors import ConfigError, StorageError, StorageNotFound, TransientStorageError
+from scheduler.settings import Settings, redact_text, redact_url
 from scheduler.storage.base import Storage, check_key, check_prefix, join_key
+from scheduler.storage.uri import s3_uri
 
 MULTIPART_THRESHOLD = 8 * 1024 * 1024  # bytes; above it uploads go in 8 MiB parts
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
@@ -58,7 +59,11 @@ def make_s3_client(settings: Settings | None = None) -> Any:
 def _cached_client(endpoint_url: str | None, region: str | None) -> Any:
     # boto3 clients are thread-safe and slow to build: one per endpoint and region.
     session = boto3.session.Session()
-    return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=CLIENT_CONFIG)
+    try:
+        return session.client("s3", endpoint_url=endpoint_url, region_name=region,
+                              config=CLIENT_CONFIG)
+    except ValueError as exc:  # "Invalid endpoint: <the URL, credentials and all>"
+        raise ConfigError(f"invalid S3 endpoint URL {redact_url(endpoint_url)!r}") from exc
 
 
 class S3Storage(Storage):
@@ -135,13 +140,16 @@ class S3Storage(Storage):
             self.client.delete_object(Bucket=self.bucket, Key=full)
 
     def uri_for(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._full(key)}"
+        return s3_uri(self.bucket, self._full(key))
+
+    def listed_uri(self, key: str) -> str:
+        return s3_uri(self.bucket, f"{self.prefix}/{key}" if self.prefix else key)
 
 
 @contextmanager
 def translate_s3_errors(storage: S3Storage, key: str) -> Iterator[None]:
     """Turn botocore/boto3 errors raised inside into StorageNotFound / Transient / StorageError."""
-    where = f"s3://{storage.bucket}/{key}"
+    where = s3_uri(storage.bucket, key)
     try:
         yield
     except (BotoCoreError, ClientError) as exc:
@@ -150,7 +158,7 @@ def translate_s3_errors(storage: S3Storage, key: str) -> Iterator[None]:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, BotoCoreError | ClientError):
             raise s3_error(cause, where) from exc
-        raise StorageError(f"{where}: {exc}") from exc
+        raise StorageError(redact_text(f"{where}: {exc}")) from exc
 
 
 def s3_error(exc: BotoCoreError | ClientError, where: str) -> StorageError:
@@ -159,7 +167,7 @@ def s3_error(exc: BotoCoreError | ClientError, where: str) -> StorageError:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        message = error.get("Message") or code
+        message = redact_text(str(error.get("Message") or code))
         if code in NOT_FOUND_CODES or status == 404:
             return StorageNotFound(f"{where} not found ({code or status})")
         if code in TRANSIENT_CODES or status >= 500 or status == 429:
@@ -167,6 +175,8 @@ def s3_error(exc: BotoCoreError | ClientError, where: str) -> StorageError:
         return StorageError(f"{where}: {code}: {message}")
     if isinstance(exc, NoCredentialsError):
         return StorageError(f"{where}: no AWS credentials (set AWS_ACCESS_KEY_ID/SECRET)")
+    # botocore's texts name the endpoint URL, with any credentials written into it
+    text = redact_text(str(exc))
     if isinstance(exc, BotoConnectionError | HTTPClientError):  # refused, closed, timeouts
-        return TransientStorageError(f"{where}: {exc} (retry later)")
-    return StorageError(f"{where}: {exc}")
+        return TransientStorageError(f"{where}: {text} (retry later)")
+    return StorageError(f"{where}: {text}")

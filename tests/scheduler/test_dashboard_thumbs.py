@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import struct
+import threading
+import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +17,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.dashboard.app import make_app
+from scheduler.dashboard.app import MAX_RENDERS, make_app
 from scheduler.db.models import Job
 from scheduler.db.session import session_scope
 from scheduler.settings import get_settings
@@ -196,3 +201,101 @@ def test_thumbnails_from_s3(
     assert np.abs(logo_out - np.array(LOGO_COLOUR)).max() > 60
     assert "X-Amz-" not in page and "Signature" not in page  # nothing presigned reaches the page
     assert f'src="/batches/s3batch/jobs/{job_id}/thumb/input"' in page
+
+
+@functools.cache
+def _crafted_png(side: int = 9000) -> bytes:
+    """An RGB PNG of side x side pixels in ~240 KB (all zero rows), cut short before its end:
+    decoding it costs ~1.4 s and ~300 MB, and then fails."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    packer = zlib.compressobj(9)
+    row = b"\0" * (1 + 3 * side)
+    body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body[:-64])
+            + chunk(b"IEND", b""))
+
+
+class CountingResolver:
+    """open_storage, counting reads and the most that ran at the same time."""
+
+    def __init__(self, hold: float = 0.0) -> None:
+        self.hold, self.reads, self.running, self.most = hold, 0, 0, 0
+        self.lock = threading.Lock()
+
+    def __call__(self, uri: str) -> tuple[Storage, str]:
+        storage, key = open_storage(uri, settings=get_settings())
+        return _Counted(storage, self), key
+
+
+class _Counted(Storage):
+    def __init__(self, inner: Storage, counter: CountingResolver) -> None:
+        self.inner, self.counter = inner, counter
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.counter.lock:
+            self.counter.reads += 1
+            self.counter.running += 1
+            self.counter.most = max(self.counter.most, self.counter.running)
+        try:
+            time.sleep(self.counter.hold)
+            return self.inner.read_bytes(key)
+        finally:
+            with self.counter.lock:
+                self.counter.running -= 1
+
+    def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
+        raise AssertionError("the dashboard never writes")
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        return self.inner.iter_keys(prefix)
+
+    def delete(self, key: str) -> None:
+        raise AssertionError("the dashboard never deletes")
+
+    def uri_for(self, key: str) -> str:
+        return self.inner.uri_for(key)
+
+
+def test_a_costly_broken_image_is_decoded_once_and_quickly(
+    db_session_factory: sessionmaker[Session], seeded: Seeded
+) -> None:
+    (seeded.root / "in" / "img0.png").write_bytes(_crafted_png())
+    resolver = CountingResolver()
+    app = make_app(session_factory=db_session_factory, settings=get_settings(),
+                   storage_resolver=resolver)
+    url = f"/batches/alpha/jobs/{seeded.job_ids['img0.png']}/thumb/input"
+    with TestClient(app) as client:
+        started = time.perf_counter()
+        first = client.get(url)
+        first_s = time.perf_counter() - started
+        again = [client.get(url).status_code for _ in range(5)]
+    assert first.status_code == 415 and again == [415] * 5
+    assert first_s < 0.5  # refused from its header, not decoded for 1.4 s
+    assert resolver.reads == 1  # the failure is remembered
+
+
+def test_thumbnails_are_made_a_few_at_a_time(
+    db_session_factory: sessionmaker[Session], seeded: Seeded
+) -> None:
+    resolver = CountingResolver(hold=0.3)
+    app = make_app(session_factory=db_session_factory, settings=get_settings(),
+                   storage_resolver=resolver)
+    names = ["img0.png", "img1.png", "img2.png", "img3.png"]
+    urls = [f"/batches/alpha/jobs/{seeded.job_ids[n]}/thumb/{w}" for n in names
+            for w in ("input", "output")]
+    with TestClient(app) as client:
+        answers: list[int] = []
+        threads = [threading.Thread(target=lambda u=u: answers.append(client.get(u).status_code))
+                   for u in urls]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert answers == [200] * len(urls)
+    assert resolver.reads == len(urls) and resolver.most <= MAX_RENDERS

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from scheduler.db.models import Job
 from scheduler.db.session import make_engine, make_session_factory, session_scope
 from scheduler.quality import flag_reasons
 from scheduler.settings import get_settings
+from scheduler.storage import LocalStorage
 from tests.fixtures.services import service_missing
 from tests.worker.conftest import encode, photo
 from worker.pipeline import PipelineOptions, claim, process_job
@@ -118,12 +120,37 @@ def test_a_named_pipe_fails_its_job_instead_of_hanging(
     [job_id] = add_jobs([{"input_uri": str(tmp_path / "in" / "pipe.png"),
                           "mask_spec": {"boxes": [BOX]}}])
 
-    outcome = run(job_id, session_factory, tiny_inpainter, read_timeout=0.5)
+    started = time.monotonic()
+    outcome = run(job_id, session_factory, tiny_inpainter, read_timeout=30)
+
+    assert outcome.status == "failed" and time.monotonic() - started < 10
+    assert "is not a file" in job_row(session_factory, job_id).error
+
+
+class HungStorage(LocalStorage):
+    """A folder whose reads never return: a hung network file system or object store."""
+
+    def read_bytes(self, key: str) -> bytes:
+        threading.Event().wait(60)
+        return super().read_bytes(key)
+
+
+def test_a_hung_read_fails_its_job_after_the_read_timeout(
+    session_factory: sessionmaker[Session], add_jobs: Any, tmp_path: Path, tiny_inpainter: Any,
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes(encode(photo()))
+    [job_id] = add_jobs([{"input_uri": "hung://in/a.png", "mask_spec": {"boxes": [BOX]}}])
+    hung = HungStorage(tmp_path / "in")
+
+    outcome = process_job(job_id, session_factory=session_factory,
+                          inpainter_provider=lambda: tiny_inpainter,
+                          storage_resolver=lambda uri: (hung, uri.rsplit("/", 1)[-1]),
+                          worker_name="live", options=PipelineOptions(read_timeout=0.5))
 
     assert outcome.status == "failed"
     assert job_row(session_factory, job_id).error.startswith("storage timeout: reading ")
-    with open(tmp_path / "in" / "pipe.png", "wb") as fifo:  # release the abandoned reader
-        fifo.write(b"x")
+    assert outputs(tmp_path) == []
 
 
 @pytest.fixture

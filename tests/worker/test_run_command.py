@@ -359,3 +359,22 @@ def test_box_mode_with_a_refine_model_keeps_the_box_background_and_whole_repaint
     # ... whole: every pixel of the box is repainted from the surroundings (Telea, here)
     assert np.abs(outputs["whole"][in_box] - telea(image, in_box)[in_box]).max() <= 1
     assert np.abs(outputs["whole"][kept] - image[kept]).mean() > 3
+
+
+def test_run_prints_the_database_url_without_its_password(
+    tmp_path: Path, tiny_weights: Path, postgres_url: str
+) -> None:
+    # PostgreSQL here trusts local connections: the password is carried, never checked
+    password = "S3cret/pw#x?y"  # written raw, as people do
+    parsed = sa.make_url(postgres_url)
+    url = (f"{parsed.drivername}://{parsed.username}:{password}@{parsed.host}:{parsed.port}/"
+           f"{parsed.database}")
+    result = CliRunner().invoke(make_app(), [
+        "run", str(DEMO), "--out", str(tmp_path / "out"), "--db", url,
+        "--weights", str(tiny_weights), "--device", "cpu", "--precision", "fp32"])
+
+    assert result.exit_code == 0, result.output
+    assert "6 images, 6 done" in result.output
+    assert password not in result.output and "S3cret" not in result.output
+    assert "job database:" in result.output  # (rich may wrap the URL onto the next line)
+    assert "postgresql+psycopg2://postgres:***@127.0.0.1:5432/" in result.output

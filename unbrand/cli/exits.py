@@ -29,8 +29,10 @@ EXIT_INTERRUPTED = 130
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """Print `error: message` on stderr and leave with `code`."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    """Print `error: message` on stderr (URLs in it with passwords hidden) and leave."""
+    from scheduler.settings import redact_text
+
+    typer.secho(f"error: {redact_text(message)}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 

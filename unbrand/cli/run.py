@@ -152,6 +152,8 @@ def print_summary(summary: RunSummary, console: Console) -> None:
     """Counts, failures with reasons, where the outputs are, how long it took."""
     from rich.markup import escape
 
+    from scheduler.settings import redact_url
+
     counts = summary.counts
     for line in summary.submit.warnings:
         console.print(f"  note: {escape(line)}", highlight=False)
@@ -170,4 +172,4 @@ def print_summary(summary: RunSummary, console: Console) -> None:
     if hidden > 0:
         console.print(f"  ... and {hidden} more (unbrand status {summary.batch_name})")
     console.print(f"outputs: {escape(str(summary.output_dir / summary.batch_name))}")
-    console.print(f"job database: {escape(summary.db_url)}", highlight=False)
+    console.print(f"job database: {escape(redact_url(summary.db_url))}", highlight=False)
