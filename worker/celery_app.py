@@ -73,18 +73,26 @@ app = make_celery()
 _stop_beats: list[Callable[[], None]] = []  # the worker row's heartbeat and the stale sweep
 # Intra-op threads for each prefork child, so N children do not each grab every core.
 _child_threads: int | None = None
+# a threads pool runs several jobs in one process: they share one model (worker/batcher.py)
+_threads_pool = False
+
+
+def shares_model() -> bool:
+    """Whether this process runs jobs side by side (`--pool threads`) on one shared model."""
+    return _threads_pool
 
 
 @signals.worker_init.connect
 def _on_worker_init(sender: Any = None, **_: Any) -> None:
     """Main process: wait for DB and broker before consuming anything; share the cores."""
-    global _child_threads
+    global _child_threads, _threads_pool
     resources = process_resources()
     wait_for_services(resources.settings, resources.engine)
     concurrency = int(getattr(sender, "concurrency", 1) or 1)
     pool = str(getattr(sender, "pool_cls", ""))  # "prefork" or the resolved pool class
     if concurrency > 1 and "prefork" in pool:
         _child_threads = max(1, (os.cpu_count() or 1) // concurrency)
+    _threads_pool = concurrency > 1 and "thread" in pool.lower()
 
 
 @signals.worker_ready.connect

@@ -15,8 +15,10 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from scheduler.errors import UnbrandError
 from scheduler.options import BatchOptions
 from scheduler.settings import Settings, get_settings
 from scheduler.submit import SubmitReport, queued_ids, submit_dataset
+from worker.batcher import SharedInpainter
 from worker.model_cache import ModelSpec, check_weights, load_inpainter
 from worker.pipeline import JobOutcome, PipelineOptions, process_job
 from worker.services import StorageResolver
@@ -94,10 +97,13 @@ def run_embedded(
     inpainter: Inpainter | None = None,
     hooks: RunHooks | None = None,
     options: BatchOptions | None = None,
+    jobs: int = 1,
 ) -> RunSummary:
     """Submit `source` and process every job left to do, in this process.
 
-    `options`: the batch's mask options (scheduler/options.py).
+    `options`: the batch's mask options (scheduler/options.py). `jobs` > 1: that many jobs at
+    once, each job's reading, refinement and writing overlapping the model's work on the
+    others, and their crops batched through one model (worker/batcher.py).
     """
     started = time.perf_counter()
     hooks = hooks or RunHooks()
@@ -123,7 +129,7 @@ def run_embedded(
         )
         batch_id = int(report.batch_id or 0)
         processing_started = time.perf_counter()
-        processed = _execute(factory, batch_id, provider, settings, hooks)
+        processed = _execute(factory, batch_id, provider, settings, hooks, jobs=jobs)
         now = time.perf_counter()
         return _summary(factory, report, out, db_url, processed, now - started,
                         now - processing_started)
@@ -132,30 +138,56 @@ def run_embedded(
 
 
 def _execute(factory: Any, batch_id: int, provider: Callable[[], Inpainter],
-             settings: Settings, hooks: RunHooks) -> int:
-    """Run every queued job of the batch; returns how many were executed."""
+             settings: Settings, hooks: RunHooks, *, jobs: int = 1) -> int:
+    """Run every queued job of the batch, `jobs` at a time; returns how many were executed."""
     with session_scope(factory) as session:
         crud.requeue_stale(session, older_than=0, batch_id=batch_id)  # left by a dead run
         counts = crud.count_by_status(session, batch_id=batch_id)
     if counts[JobStatus.QUEUED.value]:
         provider()  # load the model now: a broken weights file stops the run, jobs stay queued
     hooks.start(sum(counts.values()), counts[JobStatus.QUEUED.value])
-    resolver = StorageResolver(settings)
     options = PipelineOptions.from_settings(settings, worker_process=False)
+    resolver = StorageResolver(settings)
+    shared = SharedInpainter(provider()) if jobs > 1 and counts[JobStatus.QUEUED.value] else None
+
+    def run_one(job_id: int) -> JobOutcome:
+        return process_job(job_id, session_factory=factory,
+                           inpainter_provider=(lambda: shared) if shared else provider,
+                           storage_resolver=resolver, worker_name=EMBEDDED_WORKER,
+                           options=options)
+
+    ids = (job_id for page in queued_ids(factory, batch_id=batch_id) for job_id in page)
     processed = 0
     try:
-        for page in queued_ids(factory, batch_id=batch_id):
-            for job_id in page:
-                outcome = process_job(job_id, session_factory=factory,
-                                      inpainter_provider=provider,
-                                      storage_resolver=resolver, worker_name=EMBEDDED_WORKER,
-                                      options=options)
-                if outcome.status in ("done", "failed"):
-                    processed += 1
-                hooks.job(outcome)
+        for outcome in _in_flight(run_one, ids, jobs):
+            if outcome.status in ("done", "failed"):
+                processed += 1
+            hooks.job(outcome)
     finally:  # Ctrl-C, a full disk, a dead database: no job of this run stays `running`
+        if shared is not None:
+            shared.close()
         _release_own_jobs(factory, batch_id)
     return processed
+
+
+def _in_flight(run_one: Callable[[int], JobOutcome], ids: Iterator[int],
+               jobs: int) -> Iterator[JobOutcome]:
+    """Outcomes of `run_one` over `ids`, at most `jobs` running at once (in threads when
+    `jobs` > 1), in the order they finish. On an error or Ctrl-C no new job starts; the
+    running ones finish first."""
+    if jobs <= 1:
+        yield from (run_one(job_id) for job_id in ids)
+        return
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="job") as pool:
+        running = {pool.submit(run_one, job_id) for job_id in islice(ids, jobs)}
+        try:
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+                    running |= {pool.submit(run_one, job_id) for job_id in islice(ids, 1)}
+        finally:
+            wait(running)
 
 
 def _release_own_jobs(factory: Any, batch_id: int) -> None:

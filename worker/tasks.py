@@ -10,6 +10,7 @@ looked at again later, once that worker's heartbeat would have gone stale.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import redis.exceptions
@@ -23,7 +24,8 @@ from scheduler.errors import (
     UnbrandError,
 )
 from scheduler.queue import TASK_NAME
-from worker.celery_app import app
+from worker.batcher import SharedInpainter
+from worker.celery_app import app, shares_model
 from worker.model_cache import ModelSpec, process_cache
 from worker.pipeline import PipelineOptions, fail, process_job
 from worker.services import process_resources
@@ -80,9 +82,21 @@ def pipeline_options() -> PipelineOptions:
     return PipelineOptions.from_settings(settings)
 
 
+_shared: SharedInpainter | None = None
+_shared_lock = threading.Lock()
+
+
 def provide_inpainter() -> Any:
-    """The Inpainter of this process, loaded on the first job (see model_cache)."""
-    return process_cache().get(ModelSpec.from_settings(process_resources().settings))
+    """The Inpainter of this process, loaded on the first job (see model_cache); under a
+    threads pool one SharedInpainter batches the jobs' crops through it (worker/batcher.py)."""
+    global _shared
+    inpainter = process_cache().get(ModelSpec.from_settings(process_resources().settings))
+    if not shares_model():
+        return inpainter
+    with _shared_lock:
+        if _shared is None or _shared.inner is not inpainter:
+            _shared = SharedInpainter(inpainter)
+        return _shared
 
 
 @app.task(name=TASK_NAME, bind=True, base=JobTask)

@@ -64,6 +64,12 @@ def run(
     scale_with_image: bool = typer.Option(False, "--scale-with-image", help=SCALE_HELP),
     reference_size: str | None = typer.Option(None, "--reference-size", help=REFERENCE_HELP),
     anchor: Anchor = typer.Option(Anchor.top_left, "--anchor", help=ANCHOR_HELP),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", min=1, max=32,
+        help="Images worked on at once: their reading, mask refinement and writing overlap the "
+        "model's work on the others, and their crops share the model's forward passes "
+        "(worth it on a GPU; on a CPU the model already uses every core).",
+    ),
     keep_aspect: bool = typer.Option(False, "--keep-aspect", help=KEEP_ASPECT_HELP),
 ) -> None:
     """Remove the logos of a whole dataset on this machine; rerun to resume."""
@@ -87,7 +93,7 @@ def run(
         with errors_to_exit(InpaintError), progress.display:
             summary = run_embedded(source, out_dir=out, format=format, split=split,
                                    classes=class_list, model=spec, db_url=db, name=name,
-                                   hooks=progress.hooks(), options=options)
+                                   hooks=progress.hooks(), options=options, jobs=jobs)
     except KeyboardInterrupt:
         fail("interrupted; run the same command again to continue", EXIT_INTERRUPTED)
     print_summary(summary, Console())
