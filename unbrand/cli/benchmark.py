@@ -36,14 +36,21 @@ def make_benchmark_command(
     max_side: int | None = typer.Option(
         None, "--max-side", help="shrink photos whose long side is larger than this"
     ),
+    styles: str = typer.Option(
+        "default", "--styles",
+        help="built-in logos: 'default' (words, emblems, badges) or 'badges' (opaque plates, "
+        "stickers, translucent outlined watermarks: boxes a fill must repaint whole)",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
 ) -> None:
     """Composite logos onto clean photos (1-10 % of the area each image) to score logo removal."""
     from inpaint_core.errors import InpaintError
-    from inpaint_core.evaluation.synth import make_benchmark
+    from inpaint_core.evaluation.synth import STYLES, make_benchmark
 
     if count is not None and count < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--count")
+    if styles not in STYLES:
+        raise typer.BadParameter(f"choose one of {', '.join(STYLES)}", param_hint="--styles")
     try:
         manifest = make_benchmark(
             list(photos),
@@ -52,6 +59,7 @@ def make_benchmark_command(
             count=count,
             seed=seed,
             max_side=max_side,
+            styles=styles,
             progress=progress,
         )
     except (InpaintError, FileNotFoundError) as exc:
