@@ -153,7 +153,8 @@ def _plate(text: str, colour: tuple[int, int, int], rng: np.random.Generator) ->
     the photo shows through it, so a fill must repaint the whole box."""
     ink = _contrast(colour)
     words = _text_layer(text, ink, np.random.default_rng(int(rng.integers(1 << 31))))
-    pad_x, pad_y = int(_RENDER_SIZE * rng.uniform(0.2, 0.6)), int(_RENDER_SIZE * rng.uniform(0.12, 0.4))
+    pad_x = int(_RENDER_SIZE * rng.uniform(0.2, 0.6))
+    pad_y = int(_RENDER_SIZE * rng.uniform(0.12, 0.4))
     emblem = _emblem_layer(ink, rng, size=words.height) if rng.random() < 0.3 else None
     inner_w = words.width + (emblem.width + pad_x // 2 if emblem else 0)
     size = (inner_w + 2 * pad_x, words.height + 2 * pad_y)
