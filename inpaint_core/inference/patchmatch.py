@@ -83,3 +83,29 @@ def patchmatch_scaled(image: np.ndarray, mask: np.ndarray, scale: float) -> np.n
     out = np.array(image, copy=True)
     out[hole] = filled[hole]
     return out
+
+
+def patchmatch_local(
+    image: np.ndarray, mask: np.ndarray, *, context: float = 0.5, max_pixels: int = 40_000
+) -> np.ndarray:
+    """`patchmatch` run on the mask's bounding box grown by `context` x its sides (at least
+    16 px) only, at source scale while that window holds at most `max_pixels` pixels and
+    scaled down to that many otherwise. PyPatchMatch's time grows with the pixels of the image
+    it is given, not with the hole's: a window much larger than the hole costs time and mostly
+    offers patches far from the hole."""
+    hole = np.asarray(mask).astype(bool)
+    if not hole.any():
+        return np.array(image, copy=True)
+    height, width = hole.shape
+    ys, xs = np.nonzero(hole)
+    x1, x2, y1, y2 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+    grow_x = max(16, round(context * (x2 - x1)))
+    grow_y = max(16, round(context * (y2 - y1)))
+    wx1, wx2 = max(0, x1 - grow_x), min(width, x2 + grow_x)
+    wy1, wy2 = max(0, y1 - grow_y), min(height, y2 + grow_y)
+    window = (slice(wy1, wy2), slice(wx1, wx2))
+    pixels = (wx2 - wx1) * (wy2 - wy1)
+    scale = min(1.0, float(np.sqrt(max_pixels / pixels)))
+    out = np.array(image, copy=True)
+    out[window] = patchmatch_scaled(image[window], hole[window], scale)
+    return out

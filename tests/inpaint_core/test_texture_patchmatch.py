@@ -14,6 +14,12 @@ from inpaint_core.evaluation.evaluate import evaluate, parse_baselines
 from inpaint_core.evaluation.metrics import texture_ratio
 from inpaint_core.inference.patchmatch import patchmatch, patchmatch_available, patchmatch_scaled
 from inpaint_core.inference.prefill import telea
+from inpaint_core.inference.texture import (
+    TextureConfig,
+    fuse_texture,
+    low_pass,
+    transfer_grain,
+)
 from inpaint_core.masks.voc import VocAnnotation, VocObject, write_voc
 
 
@@ -99,3 +105,46 @@ def test_evaluate_scores_texture_and_both_baselines(tmp_path: Path) -> None:
     rows = {m: report["methods"][m]["all"] for m in report["methods"]}
     assert rows["ours"]["texture_box"] == pytest.approx(1.0) and rows["ours"]["psnr_box"] == 100
     assert rows["patchmatch"]["texture_box"] > 0.7 > rows["telea"]["texture_box"]
+
+
+def test_fuse_texture_keeps_low_frequencies_and_adds_grain() -> None:
+    truth, box = _stripes(), _box()
+    smooth = truth.astype(np.float32)
+    smooth[box] = cv2.GaussianBlur(truth, (0, 0), 3.0)[box]  # a network's smear
+    grainy = truth.astype(np.float32)  # a "PatchMatch" fill with the right grain
+    out = fuse_texture(smooth, grainy, box, mix=1.0, amount=1.0, sigma=1.0)
+    assert np.array_equal(out[~box], smooth[~box])  # outside the region: the network's fill
+    sharper = texture_ratio(truth, np.clip(out, 0, 255).astype(np.uint8), box)
+    assert sharper > 0.45 > 0.3 > texture_ratio(truth, smooth.astype(np.uint8), box)
+    # no grain: the region is the low-pass of the mix
+    mixed = fuse_texture(smooth, grainy, box, mix=0.5, amount=0.0, sigma=1.0)
+    expected = low_pass(0.5 * smooth + 0.5 * grainy, 1.0)
+    assert np.allclose(mixed[box], expected[box])
+    given = np.full_like(smooth, 7.0)
+    assert np.allclose(fuse_texture(smooth, grainy, box, mix=1.0, amount=1.0, grain=given)[box],
+                       (low_pass(smooth, 1.0) + 7.0)[box])
+
+
+def test_transfer_grain_copies_the_contexts_detail() -> None:
+    truth, box = _stripes(period=6), _box()
+    smooth = truth.astype(np.float32)
+    smooth[box] = truth[~box].mean(axis=0)  # a flat fill of the hole
+    grain = transfer_grain(smooth, truth, box, box, sigma=1.0)
+    assert grain.shape == truth.shape and grain.dtype == np.float32
+    detail = truth.astype(np.float32) - low_pass(truth.astype(np.float32), 1.0)
+    # the hole gets grain of the photo's strength; far outside the hole there is none
+    inner = box[2:-2, 2:-2]
+    strength = np.abs(grain[2:-2, 2:-2][inner]).mean() / np.abs(detail[box]).mean()
+    assert 0.6 < strength < 1.4
+    far = np.ones_like(box)
+    far[14:86, 24:116] = False
+    assert np.abs(grain[far]).max() == 0
+    # no context left: nothing to copy
+    assert not transfer_grain(smooth, truth, box, np.ones_like(box)).any()
+
+
+def test_texture_config_checks() -> None:
+    with pytest.raises(ValueError, match="texture method"):
+        TextureConfig(method="noise")
+    with pytest.raises(ValueError, match="invalid TextureConfig"):
+        TextureConfig(mix=1.5)
