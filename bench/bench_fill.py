@@ -11,7 +11,7 @@ Methods (names for --methods):
   texture fusion);
 - `model-pm:box|whole`: a PatchMatch prefill instead of Telea's, the network's fill alone
   (`PlannerConfig(prefill_fill="patchmatch")`).
-`--texture mix,amount,sigma,pixels,context,grain` overrides the fusion's parameters (TextureConfig)
+`--texture mix,amount,sigma,pixels,context,inner,ramp,grain` overrides the fusion's parameters (TextureConfig)
 of the `model` rows.
 `--weights` replaces the shipped weights for the model rows. Figures: PSNR and SSIM inside the
 boxes, the texture ratio there (metrics.texture_ratio), PSNR on the whole image, and seconds per
@@ -69,15 +69,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N images only")
     parser.add_argument("--json", default=None, help="write the per-image figures here")
     parser.add_argument("--texture", default=None,
-                        help="mix,amount,sigma,pixels,context,grain of the model rows")
+                        help="mix,amount,sigma,pixels,context,inner,ramp,grain of the model rows")
     args = parser.parse_args()
     items = list_benchmark(args.benchmark)[: args.limit]
     texture = TextureConfig()
     if args.texture:
         *values, grain = args.texture.split(",")
-        mix, amount, sigma, pixels, context = (float(v) for v in values)
+        mix, amount, sigma, pixels, context, inner, ramp = (float(v) for v in values)
         texture = TextureConfig(mix=mix, amount=amount, sigma=sigma, max_pixels=int(pixels),
-                                context=context, grain=grain)
+                                context=context, grain=grain, inner=inner, ramp=ramp)
     planners = {
         "model": PlannerConfig(texture=texture),
 

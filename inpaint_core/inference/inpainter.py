@@ -30,7 +30,7 @@ from inpaint_core.inference.detail import DETAIL_METHODS, restore_detail, upscal
 from inpaint_core.inference.patchmatch import patchmatch_local
 from inpaint_core.inference.planner import CropPlan, PlannerConfig, grow, plan_crops
 from inpaint_core.inference.prefill import generator_input, logo_pixels, prefill_scaled
-from inpaint_core.inference.texture import fuse_texture, transfer_grain
+from inpaint_core.inference.texture import fuse_texture, fusion_weight, transfer_grain
 from inpaint_core.masks.imageio import image_to_arrays
 from inpaint_core.model.checkpoint import load_default_generator, load_generator
 from inpaint_core.model.config import AOTConfig
@@ -285,6 +285,9 @@ class Inpainter:
             details = transfer_grain(smooth, original, crop.painted, exclude, sigma=grain.sigma)
         fused = fuse_texture(filled, crop.texture, crop.painted, mix=grain.mix,
                              amount=grain.amount, sigma=grain.sigma, grain=details)
+        if grain.inner > 0 or grain.ramp > 0:  # thin strokes keep the network's fill
+            weight = fusion_weight(crop.painted, grain.inner, grain.ramp)[..., None]
+            fused = filled + weight * (fused - filled)
         return np.clip(fused, 0, 255)
 
     def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:

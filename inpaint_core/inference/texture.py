@@ -41,6 +41,13 @@ class TextureConfig:
     # where the grain comes from: "transfer" (transfer_grain: context patches at source scale)
     # or "patchmatch" (the PatchMatch fill's own, which is soft where it ran downscaled)
     grain: str = "transfer"
+    # px: the fusion fades in with the distance from the edge of the repainted pixels, from 0
+    # at `inner` px to full at `inner + ramp` px, so thin repainted strokes (a refined word)
+    # keep the network's fill: a smooth 3-px stroke is no visible smear. On a default-style
+    # set from training photos (shard-2, 60 images, seed 7) box mode lost 0.54 dB to the
+    # smooth fill with the fusion everywhere, 0.32 with (2, 2), 0.18 with (3, 4)
+    inner: float = 3.0
+    ramp: float = 4.0
 
     def __post_init__(self) -> None:
         if self.method not in ("patchmatch", "none"):
@@ -81,6 +88,16 @@ def fuse_texture(
         grain = pm32 - low_pass(pm32, sigma)
     fused = low_pass(mix * net32 + (1 - mix) * pm32, sigma) + amount * grain
     return np.where(np.asarray(region, bool)[..., None], fused, net32)
+
+
+def fusion_weight(region: np.ndarray, inner: float, ramp: float) -> np.ndarray:
+    """float32 (H, W) in [0, 1]: 0 outside `region` and within `inner` px of its edge, 1 from
+    `inner + ramp` px inwards (ramp 0: 1 everywhere in the region)."""
+    region_u8 = np.asarray(region).astype(np.uint8)
+    if ramp <= 0 and inner <= 0:
+        return region_u8.astype(np.float32)
+    depth = cv2.distanceTransform(region_u8, cv2.DIST_L2, 3)
+    return np.clip((depth - inner) / max(ramp, 1e-6), 0, 1).astype(np.float32)
 
 
 GRAIN_PATCH = 16  # px: the grain is copied in patches of this side, overlapping by half

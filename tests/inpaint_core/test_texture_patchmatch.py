@@ -17,6 +17,7 @@ from inpaint_core.inference.prefill import telea
 from inpaint_core.inference.texture import (
     TextureConfig,
     fuse_texture,
+    fusion_weight,
     low_pass,
     transfer_grain,
 )
@@ -148,3 +149,15 @@ def test_texture_config_checks() -> None:
         TextureConfig(method="noise")
     with pytest.raises(ValueError, match="invalid TextureConfig"):
         TextureConfig(mix=1.5)
+
+
+def test_fusion_weight_spares_thin_strokes() -> None:
+    region = np.zeros((40, 60), bool)
+    region[5:8, 5:55] = True  # a 3-px stroke
+    region[15:35, 10:40] = True  # a 20 x 30 plate
+    weight = fusion_weight(region, inner=2.0, ramp=2.0)
+    assert weight.dtype == np.float32 and weight[~region].max() == 0
+    assert weight[5:8, 5:55].max() == 0  # the stroke keeps the network's fill
+    assert weight[25, 25] == 1.0  # full deep inside the plate
+    assert weight[15, 25] == 0  # the plate's edge pixel: not yet
+    assert np.array_equal(fusion_weight(region, 0.0, 0.0), region.astype(np.float32))
