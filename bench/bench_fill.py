@@ -11,8 +11,8 @@ Methods (names for --methods):
   texture fusion);
 - `model-pm:box|whole`: a PatchMatch prefill instead of Telea's, the network's fill alone
   (`PlannerConfig(prefill_fill="patchmatch")`).
-`--texture mix,amount,sigma,pixels,context,inner,ramp,grain` overrides the fusion's parameters (TextureConfig)
-of the `model` rows.
+`--texture mix,amount,sigma,pixels,context,inner,ramp,grain` overrides the fusion's parameters
+(TextureConfig) of the `model` rows.
 `--weights` replaces the shipped weights for the model rows. Figures: PSNR and SSIM inside the
 boxes, the texture ratio there (metrics.texture_ratio), PSNR on the whole image, and seconds per
 image (the whole call). Run single-threaded for comparable times: OMP_NUM_THREADS=1.

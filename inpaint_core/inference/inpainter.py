@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from inpaint_core.errors import ImageInputError
 from inpaint_core.evaluation.critic import Critic, default_critic_path
 from inpaint_core.inference.blend import paste
 from inpaint_core.inference.detail import DETAIL_METHODS, restore_detail, upscale
-from inpaint_core.inference.patchmatch import patchmatch_local
+from inpaint_core.inference.patchmatch import patchmatch_available, patchmatch_local
 from inpaint_core.inference.planner import CropPlan, PlannerConfig, grow, plan_crops
 from inpaint_core.inference.prefill import generator_input, logo_pixels, prefill_scaled
 from inpaint_core.inference.texture import fuse_texture, fusion_weight, transfer_grain
@@ -39,6 +40,7 @@ from inpaint_core.model.fused import fused_kernels
 from inpaint_core.model.network import AOTGenerator
 
 ImageLike = np.ndarray | Image.Image
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -113,6 +115,11 @@ class Inpainter:
             generator = copy.deepcopy(generator)  # never convert the caller's module in place
         self.generator = generator.to(self.device, self.dtype).eval()
         self.generator = self.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self._grain = self.planner.texture.method == "patchmatch" and self.config.residual
+        if self._grain and not patchmatch_available():  # a platform without PyPatchMatch's wheel
+            logger.warning("PyPatchMatch's native library is missing: fills stay smooth "
+                           "(pip install pypatchmatch)")
+            self._grain = False
 
     @classmethod
     def load(
@@ -242,7 +249,7 @@ class Inpainter:
         base = painted = texture = None
         if prefill is not None:  # the pixels to prefill, Telea-filled here and scaled with the crop
             painted = prefill[y1:y2, x1:x2]
-            if self.planner.texture.method == "patchmatch" and painted.any():
+            if self._grain and painted.any():
                 grain = self.planner.texture
                 texture = patchmatch_local(crop, painted, context=grain.context,
                                            max_pixels=grain.max_pixels)
@@ -273,7 +280,7 @@ class Inpainter:
 
     def _add_texture(self, filled: np.ndarray, original: np.ndarray, crop: _Crop) -> np.ndarray:
         """The network's source-scale fill of a crop with PatchMatch's and the context's grain
-        (texture.py) on the prefilled pixels."""
+        (texture.py) on the prefilled pixels; computed on their bounding box (+ 8 px) only."""
         grain = self.planner.texture
         assert crop.texture is not None and crop.painted is not None
         details = None
@@ -283,12 +290,20 @@ class Inpainter:
             # logo fringe) and of JPEG ringing around it
             exclude = cv2.dilate(crop.fill.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
             details = transfer_grain(smooth, original, crop.painted, exclude, sigma=grain.sigma)
-        fused = fuse_texture(filled, crop.texture, crop.painted, mix=grain.mix,
-                             amount=grain.amount, sigma=grain.sigma, grain=details)
+        ys, xs = np.nonzero(crop.painted)
+        height, width = crop.painted.shape
+        window = (slice(max(0, int(ys.min()) - 8), min(height, int(ys.max()) + 9)),
+                  slice(max(0, int(xs.min()) - 8), min(width, int(xs.max()) + 9)))
+        part = filled[window]
+        fused = fuse_texture(part, crop.texture[window], crop.painted[window], mix=grain.mix,
+                             amount=grain.amount, sigma=grain.sigma,
+                             grain=None if details is None else details[window])
         if grain.inner > 0 or grain.ramp > 0:  # thin strokes keep the network's fill
-            weight = fusion_weight(crop.painted, grain.inner, grain.ramp)[..., None]
-            fused = filled + weight * (fused - filled)
-        return np.clip(fused, 0, 255)
+            weight = fusion_weight(crop.painted[window], grain.inner, grain.ramp)[..., None]
+            fused = part + weight * (fused - part)
+        out = np.array(filled, dtype=np.float32, copy=True)
+        out[window] = np.clip(fused, 0, 255)
+        return out
 
     def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:
         """One forward pass over crops of equal padded size -> the predictions and the inputs

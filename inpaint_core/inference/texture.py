@@ -1,16 +1,18 @@
-"""Texture for a smooth fill: the network's colours and shapes, PatchMatch's grain.
+"""Grain for a smooth fill: the network's colours, PatchMatch's and the context's detail.
 
 A network trained with L1 losses on a few CPU hours paints the mean of what could be behind a
 logo: the right colours at low frequencies and no grain at all, a smear a person sees at once.
-PatchMatch (patchmatch.py) copies the photo's own patches into the hole, so it has the grain,
-but its colours and shapes are less often right. `fuse_texture` takes the low frequencies of a
-mix of both (their errors are partly independent, so the mix is closer to the truth than
-either) and adds PatchMatch's high frequencies on top, scaled by `amount`:
+PatchMatch (patchmatch.py) copies the photo's own patches into the hole, so it has grain, but
+its colours and shapes are less often right. Inside the repainted pixels the Inpainter takes
+the low frequencies of a mix of both (their errors are partly independent, so the mix is closer
+to the truth than either) and adds grain on top:
 
-    out = G_sigma(mix * net + (1 - mix) * pm) + amount * (pm - G_sigma(pm))   inside `region`
+    out = G_sigma(mix * net + (1 - mix) * pm) + amount * grain      (`fuse_texture`)
 
-(G_sigma a Gaussian blur of `sigma` px). Measured on the badge benchmark (bench/bench_fill.py,
-bench/RESULTS-removal.md), not assumed.
+(G_sigma a Gaussian blur of `sigma` px). The grain is copied from the context at source scale
+(`transfer_grain`), because PatchMatch runs on a small window for time and its own grain is
+soft there; the fusion fades in with the depth inside the repainted pixels (`fusion_weight`),
+so a thin refined stroke keeps the network's fill. Figures: bench/RESULTS-removal.md (#16).
 """
 
 from __future__ import annotations
