@@ -2,8 +2,11 @@
 
 A benchmark is the layout `make_benchmark` writes (JPEGImages, Annotations, GroundTruth,
 ImageSets/Main/test.txt). The hole of every image is the union of its annotated BOXES (what a
-user's dataset gives), for our model and for the baseline alike. Figures: L1 (0-1 units), PSNR
-(dB, capped at 100 for identical images) and SSIM, on the whole image and inside the boxes.
+user's dataset gives), for our model and for the baselines alike. Figures: L1 (0-1 units), PSNR
+(dB, capped at 100 for identical images) and SSIM, on the whole image and inside the boxes, and
+the texture ratio inside the boxes (metrics.texture_ratio: 1 = as detailed as the photo, a blur
+about 0.3-0.5). Baselines: OpenCV's Telea and PatchMatch (inference/patchmatch.py), on the same
+boxes.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import numpy as np
 from PIL import Image
 
 from inpaint_core.errors import ImageInputError
-from inpaint_core.evaluation.metrics import l1, psnr, ssim
+from inpaint_core.evaluation.metrics import l1, psnr, ssim, texture_ratio
+from inpaint_core.inference.patchmatch import patchmatch
 from inpaint_core.inference.prefill import telea
 from inpaint_core.masks.boxes import boxes_to_mask
 from inpaint_core.masks.voc import read_split, read_voc
@@ -27,7 +31,13 @@ if TYPE_CHECKING:
 
 BIN_EDGES = (0, 2, 4, 6, 8, 10)  # percent of the image covered by the boxes
 RESULT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
-METRIC_KEYS = ("l1", "psnr", "ssim", "l1_box", "psnr_box", "ssim_box")
+METRIC_KEYS = ("l1", "psnr", "ssim", "l1_box", "psnr_box", "ssim_box", "texture_box")
+# classical fills scored beside the model on the same boxes: (image, hole) -> image
+BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "telea": telea,
+    "patchmatch": patchmatch,
+}
+DEFAULT_BASELINES = ("telea", "patchmatch")
 
 
 @dataclass
@@ -90,7 +100,7 @@ def find_result(results_dir: str | Path, image_id: str) -> Path | None:
 
 
 def image_metrics(truth: np.ndarray, output: np.ndarray, box: np.ndarray) -> dict[str, float]:
-    """L1 / PSNR / SSIM on the whole image and inside the box mask."""
+    """L1 / PSNR / SSIM on the whole image and inside the box mask, texture inside it."""
     if truth.shape != output.shape:
         raise ImageInputError(
             f"result is {output.shape[1]}x{output.shape[0]}, "
@@ -103,6 +113,7 @@ def image_metrics(truth: np.ndarray, output: np.ndarray, box: np.ndarray) -> dic
         "l1_box": l1(truth, output, box),
         "psnr_box": psnr(truth, output, box),
         "ssim_box": ssim(truth, output, box),
+        "texture_box": texture_ratio(truth, output, box),
     }
 
 
@@ -134,17 +145,33 @@ def summarise(
     return table
 
 
+def parse_baselines(baseline: str | Iterable[str] | None) -> tuple[str, ...]:
+    """'telea,patchmatch' (or a list of names; None / 'none': no baseline) -> names, checked."""
+    if baseline is None:
+        return ()
+    names = baseline.split(",") if isinstance(baseline, str) else list(baseline)
+    names = [n.strip() for n in names if n.strip() and n.strip() != "none"]
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise ImageInputError(
+            f"unknown baseline {unknown[0]!r}; use {', '.join(BASELINES)} or none"
+        )
+    return tuple(dict.fromkeys(names))
+
+
 def evaluate(
     results_dir: str | Path,
     benchmark_dir: str | Path,
     *,
-    baseline: str | None = "telea",
+    baseline: str | Iterable[str] | None = DEFAULT_BASELINES,
     name: str = "ours",
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Score every result found for the benchmark; returns the report (see `summarise`)."""
+    """Score every result found for the benchmark beside the `baseline` fills ('telea',
+    'patchmatch', a comma list or None); returns the report (see `summarise`)."""
     from tqdm import tqdm
 
+    baselines = parse_baselines(baseline)
     items = list_benchmark(benchmark_dir)
     rows, missing = [], []
     for item in tqdm(items, disable=not progress, unit="img"):
@@ -159,14 +186,15 @@ def evaluate(
             "bin": bin_label(float(box.mean())),
         }
         row[name] = image_metrics(truth, read_rgb(result), box)
-        if baseline == "telea":
-            row["telea"] = image_metrics(truth, telea(read_rgb(item.image_path), box), box)
+        for method in baselines:
+            filled = BASELINES[method](read_rgb(item.image_path), box)
+            row[method] = image_metrics(truth, filled, box)
         rows.append(row)
     if not rows:
         raise ImageInputError(
             f"no results in {results_dir} for the {len(items)} images of {benchmark_dir}"
         )
-    methods = [name] + (["telea"] if baseline == "telea" else [])
+    methods = [name, *baselines]
     return {
         "benchmark": str(benchmark_dir),
         "results": str(results_dir),

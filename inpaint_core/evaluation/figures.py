@@ -26,6 +26,7 @@ _METRIC_NAMES = {
     "psnr": "PSNR image (dB)",
     "ssim": "SSIM image",
     "l1": "L1 image",
+    "texture_box": "texture box",
 }
 
 
@@ -118,7 +119,7 @@ def comparison_grid(
 
 
 def _fmt(key: str, value: float) -> str:
-    return f"{value:.2f}" if key.startswith("psnr") else f"{value:.4f}"
+    return f"{value:.2f}" if key.startswith(("psnr", "texture")) else f"{value:.4f}"
 
 
 def metrics_table_markdown(

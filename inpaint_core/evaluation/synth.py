@@ -8,6 +8,12 @@ benchmark.json (seed, source photo and the placement of every logo).
 Each logo covers 1-10 % of the image with its box (one or two logos per image), in a varied
 colour (built-in logos), opacity (35-100 %) and rotation. Boxes are the tight box of the logo
 grown by BOX_MARGIN px.
+
+`styles` picks the built-in logos: "default" (words, emblems, badges: the set every earlier
+figure was measured on; the same seed still gives the same images) or "badges" (logos.badge_logo:
+opaque plates with lettering, stickers with a rim and a drop shadow, translucent outlined
+watermarks at 30-65 % opacity), where nothing of the box's background survives a plate or a
+sticker, so a fill has to repaint the whole box.
 """
 
 from __future__ import annotations
@@ -23,12 +29,19 @@ from PIL import Image
 
 from inpaint_core.masks.voc import VocAnnotation, VocObject, write_voc
 from inpaint_core.training.data import list_photos
-from inpaint_core.training.logos import Logo, builtin_logo, load_logo_folder, random_colour
+from inpaint_core.training.logos import (
+    Logo,
+    badge_logo,
+    builtin_logo,
+    load_logo_folder,
+    random_colour,
+)
 
 JPEG_QUALITY = 95
 # boxes are the logo's tight box grown by 2 px, like a careful annotator's: JPEG chroma subsampling
 # bleeds a sharp logo edge about 1-2 px outwards; a pixel-tight box would leave that fringe behind
 BOX_MARGIN = 2
+STYLES = ("default", "badges")  # which built-in logos make_benchmark pastes (module docstring)
 
 
 @dataclass
@@ -127,7 +140,10 @@ def composite_logos(
     placements: list[Placement] = []
     for logo, share in zip(logos, shares, strict=True):
         image = _prepare(logo, rng, total * share, (width, height), box_margin)
-        opacity = 1.0 if rng.random() < 0.5 else float(rng.uniform(0.35, 1.0))
+        if logo.opacity is not None:
+            opacity = logo.opacity
+        else:
+            opacity = 1.0 if rng.random() < 0.5 else float(rng.uniform(0.35, 1.0))
         rgba = np.asarray(image)
         alpha = np.round(rgba[..., 3].astype(np.float32) * opacity).astype(
             np.uint8
@@ -163,10 +179,11 @@ def _load_photo(path: Path, max_side: int | None) -> np.ndarray:
     return np.asarray(image)
 
 
-def _pick_logos(rng: np.random.Generator, user: list[Logo]) -> list[Logo]:
+def _pick_logos(rng: np.random.Generator, user: list[Logo], styles: str = "default") -> list[Logo]:
     count = 1 if rng.random() < 0.75 else 2
+    make = badge_logo if styles == "badges" else builtin_logo
     return [
-        user[int(rng.integers(len(user)))] if user and rng.random() < 0.5 else builtin_logo(rng)
+        user[int(rng.integers(len(user)))] if user and rng.random() < 0.5 else make(rng)
         for _ in range(count)
     ]
 
@@ -191,11 +208,15 @@ def make_benchmark(
     count: int | None = None,
     seed: int = 0,
     max_side: int | None = None,
+    styles: str = "default",
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Build the benchmark in `out`; returns the manifest also written to out/benchmark.json."""
+    """Build the benchmark in `out`; returns the manifest also written to out/benchmark.json.
+    `styles`: "default" or "badges" (module docstring)."""
     from tqdm import tqdm
 
+    if styles not in STYLES:
+        raise ValueError(f"unknown styles {styles!r}; choose one of {STYLES}")
     folders = [Path(photos)] if isinstance(photos, str | Path) else [Path(p) for p in photos]
     paths = list_photos(folders)
     user = load_logo_folder(logos) if logos else []
@@ -209,7 +230,7 @@ def make_benchmark(
         rng = np.random.default_rng([seed, index])  # each image reproducible on its own
         source = paths[int(order[index % len(paths)])]
         photo = _load_photo(source, max_side)
-        comp = composite_logos(photo, _pick_logos(rng, user), rng)
+        comp = composite_logos(photo, _pick_logos(rng, user, styles), rng)
         image_id = f"synth_{index:05d}"
         _write_item(out, image_id, photo, comp)
         items.append(
@@ -230,6 +251,7 @@ def make_benchmark(
         "count": total,
         "photos": [str(f) for f in folders],
         "user_logos": str(logos) if logos else None,
+        "styles": styles,
         "jpeg_quality": JPEG_QUALITY,
         "box_margin": BOX_MARGIN,
         "images": items,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,8 +28,10 @@ from inpaint_core.errors import ImageInputError
 from inpaint_core.evaluation.critic import Critic, default_critic_path
 from inpaint_core.inference.blend import paste
 from inpaint_core.inference.detail import DETAIL_METHODS, restore_detail, upscale
+from inpaint_core.inference.patchmatch import patchmatch_available, patchmatch_local
 from inpaint_core.inference.planner import CropPlan, PlannerConfig, grow, plan_crops
-from inpaint_core.inference.prefill import generator_input, logo_pixels, telea_scaled
+from inpaint_core.inference.prefill import generator_input, logo_pixels, prefill_scaled
+from inpaint_core.inference.texture import fuse_texture, fusion_weight, transfer_grain
 from inpaint_core.masks.imageio import image_to_arrays
 from inpaint_core.model.checkpoint import load_default_generator, load_generator
 from inpaint_core.model.config import AOTConfig
@@ -37,6 +40,7 @@ from inpaint_core.model.fused import fused_kernels
 from inpaint_core.model.network import AOTGenerator
 
 ImageLike = np.ndarray | Image.Image
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,6 +55,8 @@ class _Crop:
     mask: np.ndarray  # (H, W) bool mask pixels in the crop, source scale
     fill: np.ndarray  # (H, W) bool every fill pixel in the crop, source scale
     base: np.ndarray | None = None  # (H, W, 3) uint8 source-scale prefill (residual models)
+    painted: np.ndarray | None = None  # (H, W) bool the prefilled pixels, source scale
+    texture: np.ndarray | None = None  # (H, W, 3) uint8 PatchMatch fill of them (texture.py)
 
 
 def as_rgb(image: ImageLike) -> np.ndarray:
@@ -109,6 +115,11 @@ class Inpainter:
             generator = copy.deepcopy(generator)  # never convert the caller's module in place
         self.generator = generator.to(self.device, self.dtype).eval()
         self.generator = self.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self._grain = self.planner.texture.method == "patchmatch" and self.config.residual
+        if self._grain and not patchmatch_available():  # a platform without PyPatchMatch's wheel
+            logger.warning("PyPatchMatch's native library is missing: fills stay smooth "
+                           "(pip install pypatchmatch)")
+            self._grain = False
 
     @classmethod
     def load(
@@ -235,9 +246,16 @@ class Inpainter:
         x1, y1, x2, y2 = plan.box
         rx1, ry1, rx2, ry2 = plan.region
         crop, fill_crop = image[y1:y2, x1:x2], fill[y1:y2, x1:x2]
-        base = None
+        base = painted = texture = None
         if prefill is not None:  # the pixels to prefill, Telea-filled here and scaled with the crop
-            base = crop = telea_scaled(crop, prefill[y1:y2, x1:x2], self._prefill_scale(plan))
+            painted = prefill[y1:y2, x1:x2]
+            if self._grain and painted.any():
+                grain = self.planner.texture
+                texture = patchmatch_local(crop, painted, context=grain.context,
+                                           max_pixels=grain.max_pixels)
+            base = crop = prefill_scaled(
+                crop, painted, self._prefill_scale(plan), self.planner.prefill_fill
+            )
         own = np.zeros_like(fill_crop)
         own[ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1] = fill_crop[
             ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1
@@ -252,12 +270,40 @@ class Inpainter:
                 )
                 > 0
             )
-        return _Crop(index, plan, small, hole, own, mask[y1:y2, x1:x2], fill_crop, base)
+        return _Crop(index, plan, small, hole, own, mask[y1:y2, x1:x2], fill_crop, base,
+                     painted, texture)
 
     def _prefill_scale(self, plan: CropPlan) -> float:
         """The scale a source-resolution prefill of this crop is made at (1 = source)."""
         factor = self.planner.prefill_scale
         return 1.0 if factor <= 0 else min(1.0, factor * plan.scale)
+
+    def _add_texture(self, filled: np.ndarray, original: np.ndarray, crop: _Crop) -> np.ndarray:
+        """The network's source-scale fill of a crop with PatchMatch's and the context's grain
+        (texture.py) on the prefilled pixels; computed on their bounding box (+ 8 px) only."""
+        grain = self.planner.texture
+        assert crop.texture is not None and crop.painted is not None
+        details = None
+        if grain.grain == "transfer":
+            smooth = grain.mix * filled + (1 - grain.mix) * crop.texture.astype(np.float32)
+            # context windows keep clear of every fill pixel (a kept box background may hold
+            # logo fringe) and of JPEG ringing around it
+            exclude = cv2.dilate(crop.fill.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+            details = transfer_grain(smooth, original, crop.painted, exclude, sigma=grain.sigma)
+        ys, xs = np.nonzero(crop.painted)
+        height, width = crop.painted.shape
+        window = (slice(max(0, int(ys.min()) - 8), min(height, int(ys.max()) + 9)),
+                  slice(max(0, int(xs.min()) - 8), min(width, int(xs.max()) + 9)))
+        part = filled[window]
+        fused = fuse_texture(part, crop.texture[window], crop.painted[window], mix=grain.mix,
+                             amount=grain.amount, sigma=grain.sigma,
+                             grain=None if details is None else details[window])
+        if grain.inner > 0 or grain.ramp > 0:  # thin strokes keep the network's fill
+            weight = fusion_weight(crop.painted[window], grain.inner, grain.ramp)[..., None]
+            fused = part + weight * (fused - part)
+        out = np.array(filled, dtype=np.float32, copy=True)
+        out[window] = np.clip(fused, 0, 255)
+        return out
 
     def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:
         """One forward pass over crops of equal padded size -> the predictions and the inputs
@@ -303,6 +349,8 @@ class Inpainter:
             filled = restore_detail(
                 filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail
             )
+        if crop.texture is not None and crop.painted is not None:
+            filled = self._add_texture(filled, image[y1:y2, x1:x2], crop)
         # blend only around this crop's region, 1 px wider so its border sees non-fill pixels
         rx1, ry1, rx2, ry2 = crop.plan.region
         sx1, sy1, sx2, sy2 = max(x1, rx1 - 1), max(y1, ry1 - 1), min(x2, rx2 + 1), min(y2, ry2 + 1)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from inpaint_core.inference.texture import TextureConfig
 from inpaint_core.model.config import AOTConfig
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 (end exclusive)
@@ -57,11 +58,17 @@ class PlannerConfig:
     # more of a large hole's surroundings at a lower scale), 15-28 % less time for the whole
     # path (bench/bench_prefill.py, bench/RESULTS-removal.md)
     prefill_scale: float = 4.0
+    # what fills a residual model's prefill pixels: "telea" (the classical diffusion the shipped
+    # weights were trained on) or "patchmatch" (copies the photo's own patches: texture)
+    prefill_fill: str = "telea"
     min_context: int = 16  # pixels of context at least, in source pixels
     merge_distance: int = 24  # regions closer than this (in pixels) are filled in one crop
     feather: int = 4  # width in pixels of the blend ramp inside the fill region's border
     batch_size: int = 8  # crops per forward pass
     detail: str = "cra"  # how a downscaled fill regains detail: "cra" or "bicubic" (detail.py)
+    # residual models: the repainted pixels get PatchMatch's grain on the network's colours
+    # (texture.py); TextureConfig(method="none") keeps the network's smooth fill
+    texture: TextureConfig = TextureConfig()
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,22 @@ def telea_scaled(image: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarra
     return out
 
 
+PREFILL_FILLS = ("telea", "patchmatch")
+
+
+def prefill_scaled(image: np.ndarray, mask: np.ndarray, scale: float, fill: str = "telea"
+                   ) -> np.ndarray:
+    """The prefill of `mask` at `scale` (see `telea_scaled`) with the classical `fill`: "telea"
+    (diffusion: smooth) or "patchmatch" (the photo's own patches: texture)."""
+    if fill == "telea":
+        return telea_scaled(image, mask, scale)
+    if fill == "patchmatch":
+        from inpaint_core.inference.patchmatch import patchmatch_scaled
+
+        return patchmatch_scaled(image, mask, scale)
+    raise ValueError(f"unknown prefill fill {fill!r}; choose one of {PREFILL_FILLS}")
+
+
 def logo_pixels(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """The pixels of `hole` that a "refine" prefill replaces (bool (H, W), a subset of hole).
 

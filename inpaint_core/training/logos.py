@@ -11,6 +11,7 @@ import colorsys
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -27,7 +28,8 @@ class Logo:
 
     rgba: np.ndarray
     label: str
-    kind: str  # "text", "emblem", "emblem+text", "badge" or "file"
+    kind: str  # "text", "emblem", "emblem+text", "badge", "plate", "sticker", "watermark", "file"
+    opacity: float | None = None  # None: the compositor picks one; else pasted at this opacity
 
 
 def random_colour(rng: np.random.Generator) -> tuple[int, int, int]:
@@ -141,6 +143,104 @@ def builtin_logo(rng: np.random.Generator) -> Logo:
         )
         return Logo(np.asarray(image), "synthetic_emblem_text", "emblem+text")
     return Logo(np.asarray(_badge(text, colour, rng)), "synthetic_badge", "badge")
+
+
+BADGE_STYLES = ("plate", "sticker", "watermark")
+
+
+def _plate(text: str, colour: tuple[int, int, int], rng: np.random.Generator) -> Image.Image:
+    """An opaque filled rounded box with lettering (a price tag, a channel badge): nothing of
+    the photo shows through it, so a fill must repaint the whole box."""
+    ink = _contrast(colour)
+    words = _text_layer(text, ink, np.random.default_rng(int(rng.integers(1 << 31))))
+    pad_x = int(_RENDER_SIZE * rng.uniform(0.2, 0.6))
+    pad_y = int(_RENDER_SIZE * rng.uniform(0.12, 0.4))
+    emblem = _emblem_layer(ink, rng, size=words.height) if rng.random() < 0.3 else None
+    inner_w = words.width + (emblem.width + pad_x // 2 if emblem else 0)
+    size = (inner_w + 2 * pad_x, words.height + 2 * pad_y)
+    canvas = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(canvas)
+    radius = int(min(size) * rng.uniform(0.0, 0.5))
+    border = int(rng.integers(3, 9)) if rng.random() < 0.4 else 0
+    draw.rounded_rectangle((0, 0, size[0] - 1, size[1] - 1), radius=radius, fill=colour,
+                           outline=ink if border else None, width=border)
+    x = pad_x
+    if emblem is not None:
+        canvas.alpha_composite(emblem, (x, (size[1] - emblem.height) // 2))
+        x += emblem.width + pad_x // 2
+    canvas.alpha_composite(words, (x, pad_y))
+    return canvas
+
+
+def _sticker(text: str, colour: tuple[int, int, int], rng: np.random.Generator) -> Image.Image:
+    """An opaque round or rounded sticker: a light rim, a coloured face with an emblem or a word,
+    and a soft translucent drop shadow."""
+    ink = _contrast(colour)
+    if rng.random() < 0.5:
+        face = _emblem_layer(ink, rng, size=int(_RENDER_SIZE * 1.2))
+    else:
+        face = _text_layer(text[:4], ink, np.random.default_rng(int(rng.integers(1 << 31))))
+    side = int(max(face.size) * rng.uniform(1.3, 1.6))
+    rim = max(4, side // int(rng.integers(10, 20)))
+    shadow = max(3, side // 25)
+    size = (side + 2 * rim + 3 * shadow, side + 2 * rim + 3 * shadow)
+    round_face = rng.random() < 0.6
+    shape = ImageDraw.Draw
+    body = Image.new("RGBA", size, (0, 0, 0, 0))
+    outer = (0, 0, side + 2 * rim - 1, side + 2 * rim - 1)
+    inner = (rim, rim, side + rim - 1, side + rim - 1)
+    rim_colour = (250, 250, 248) if sum(colour) < 600 else (30, 30, 30)
+    for box, fill in ((outer, rim_colour), (inner, colour)):
+        if round_face:
+            shape(body).ellipse(box, fill=fill)
+        else:
+            shape(body).rounded_rectangle(box, radius=side // 6, fill=fill)
+    body.alpha_composite(face, (rim + (side - face.width) // 2, rim + (side - face.height) // 2))
+    alpha = np.asarray(body.getchannel("A")).astype(np.float32)
+    shade = np.zeros_like(alpha)
+    shade[2 * shadow :, 2 * shadow :] = alpha[: -2 * shadow, : -2 * shadow] * 0.45
+    shade = cv2.GaussianBlur(shade, (0, 0), shadow)
+    canvas = Image.new("RGBA", size, (0, 0, 0, 0))
+    canvas.putalpha(Image.fromarray(np.clip(shade, 0, 255).astype(np.uint8)))
+    canvas.alpha_composite(body)
+    return _crop_to_alpha(canvas)
+
+
+def _watermark(text: str, rng: np.random.Generator) -> Image.Image:
+    """Translucent lettering with an outline in the opposite tone (a photographer's or a TV
+    channel's mark); the compositor pastes it at Logo.opacity."""
+    light = rng.random() < 0.7
+    fill = (255, 255, 255) if light else (15, 15, 15)
+    outline = (15, 15, 15) if light else (245, 245, 245)
+    font = ImageFont.load_default(size=_RENDER_SIZE)
+    words = ("\u00a9 " if rng.random() < 0.3 else "") + text
+    stroke = int(rng.integers(3, 7))
+    left, top, right, bottom = font.getbbox(words, stroke_width=stroke)
+    canvas = Image.new("RGBA", (int(right - left) + 8, int(bottom - top) + 8), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).text((4 - left, 4 - top), words, font=font, fill=fill,
+                                stroke_width=stroke, stroke_fill=outline)
+    return _crop_to_alpha(canvas)
+
+
+def badge_logo(rng: np.random.Generator, style: str | None = None) -> Logo:
+    """One logo of the badge styles that force a whole box to be repainted (or, for a
+    watermark, corrected through): "plate", "sticker" or "watermark" (None: one at random,
+    40 / 30 / 30 %)."""
+    if style is None:
+        pick = rng.random()
+        style = "plate" if pick < 0.4 else "sticker" if pick < 0.7 else "watermark"
+    if style not in BADGE_STYLES:
+        raise ValueError(f"unknown badge style {style!r}; choose one of {BADGE_STYLES}")
+    colour = random_colour(rng)
+    text = random_word(rng)
+    if rng.random() < 0.6:
+        text = text.upper()
+    if style == "plate":
+        return Logo(np.asarray(_plate(text, colour, rng)), "badge_plate", "plate", 1.0)
+    if style == "sticker":
+        return Logo(np.asarray(_sticker(text, colour, rng)), "badge_sticker", "sticker", 1.0)
+    opacity = float(rng.uniform(0.3, 0.65))
+    return Logo(np.asarray(_watermark(text, rng)), "badge_watermark", "watermark", opacity)
 
 
 def load_logo_file(path: str | Path, *, render_width: int = 512) -> Logo:

@@ -176,8 +176,8 @@ def test_grid_and_markdown_table(tmp_path: Path) -> None:
     table = metrics_table_markdown(report).splitlines()
     assert table[0].startswith("| box area | images | method | PSNR box (dB) |")
     assert (
-        len([line for line in table if line.startswith("| ")]) == 1 + 4 * 2
-    )  # 3 bins + all, 2 methods
+        len([line for line in table if line.startswith("| ")]) == 1 + 4 * 3
+    )  # 3 bins + all, 3 methods (ours, telea, patchmatch)
     all_ours = report["methods"]["ours"]["all"]
     assert (
         f"| all | 3 | ours | {all_ours['psnr_box']:.2f} | {all_ours['ssim_box']:.4f} |"

@@ -8,8 +8,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from inpaint_core import Inpainter
+from inpaint_core.inference.patchmatch import patchmatch_available
 from inpaint_core.inference.planner import PlannerConfig
 from inpaint_core.inference.prefill import generator_input, logo_pixels, prefill_pixels, telea
+from inpaint_core.inference.texture import TextureConfig
 from inpaint_core.model.config import AOTConfig
 from inpaint_core.training.logo_samples import logo_batch
 from tests.inpaint_core.conftest import TINY, RecordingGenerator, photo_like
@@ -76,7 +78,8 @@ def test_identity_refine_generator_returns_the_refine_prefill(work_size: int) ->
     image, _, box = _scene()
     config = AOTConfig.from_dict({**REFINE.to_dict(), "work_size": work_size})
     generator = RecordingGenerator(config).eval()  # residual, zeroed output layer: the identity
-    inpainter = Inpainter(generator, device="cpu", precision="fp32", planner=PlannerConfig(margin=0))
+    smooth = PlannerConfig(margin=0, texture=TextureConfig(method="none"))  # no grain added
+    inpainter = Inpainter(generator, device="cpu", precision="fp32", planner=smooth)
     out = inpainter.inpaint(image, box, margin=0)
     expected = prefill_pixels(image, box, "refine")
     assert np.array_equal(out[~box], image[~box])
@@ -107,7 +110,26 @@ def test_logo_batches_paste_logos_into_the_hole() -> None:
 def test_keep_background_false_repaints_the_whole_box() -> None:
     image, _, box = _scene()
     generator = RecordingGenerator(AOTConfig.from_dict({**REFINE.to_dict(), "work_size": 256}))
-    inpainter = Inpainter(generator.eval(), device="cpu", precision="fp32")
+    smooth = PlannerConfig(texture=TextureConfig(method="none"))
+    inpainter = Inpainter(generator.eval(), device="cpu", precision="fp32", planner=smooth)
     out = inpainter.inpaint(image, box, margin=0, keep_background=False)
     assert np.abs(out[box].astype(int) - telea(image, box)[box]).max() <= 1
     assert np.array_equal(out[~box], image[~box])
+
+
+@pytest.mark.skipif(not patchmatch_available(), reason="pypatchmatch not installed")
+def test_texture_fusion_changes_only_the_prefilled_pixels() -> None:
+    image, _, box = _scene()
+    generator = RecordingGenerator(AOTConfig.from_dict({**REFINE.to_dict(), "work_size": 64}))
+    smooth = Inpainter(generator.eval(), device="cpu", precision="fp32",
+                       planner=PlannerConfig(margin=0, texture=TextureConfig(method="none")))
+    sharp = Inpainter(generator.eval(), device="cpu", precision="fp32",
+                      planner=PlannerConfig(margin=0))
+    for keep in (True, False):
+        before = smooth.inpaint(image, box, margin=0, keep_background=keep)
+        after = sharp.inpaint(image, box, margin=0, keep_background=keep)
+        painted = logo_pixels(image, box) if keep else box
+        assert np.array_equal(after[~painted], before[~painted])  # kept pixels stay as they were
+        assert np.array_equal(after, sharp.inpaint(image, box, margin=0, keep_background=keep))
+        changed = np.abs(after.astype(int) - before).max(axis=-1) > 0
+        assert changed[painted].mean() > 0.5  # the grain lands on the repainted pixels

@@ -16,7 +16,13 @@ from inpaint_core.errors import ImageInputError
 from inpaint_core.evaluation.synth import BOX_MARGIN, composite_logos, make_benchmark
 from inpaint_core.masks.boxes import boxes_to_mask
 from inpaint_core.masks.voc import read_voc
-from inpaint_core.training.logos import builtin_logo, load_logo_file, load_logo_folder
+from inpaint_core.training.logos import (
+    BADGE_STYLES,
+    badge_logo,
+    builtin_logo,
+    load_logo_file,
+    load_logo_folder,
+)
 
 SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50">'
@@ -179,3 +185,41 @@ def test_logo_files(user_logos: Path, tmp_path: Path) -> None:
     (tmp_path / "none").mkdir()
     with pytest.raises(ImageInputError, match="no .png"):
         load_logo_folder(tmp_path / "none")
+
+
+def test_default_styles_give_the_images_of_before(photos: Path, tmp_path: Path) -> None:
+    # boxes the generator wrote before the badge styles existed (same photos, seed 11): the
+    # default set draws its random numbers exactly as it did
+    manifest = make_benchmark(photos, tmp_path / "b", count=4, seed=11)
+    assert [[logo["box"] for logo in item["logos"]] for item in manifest["images"]] == [
+        [[72, 276, 204, 317]],
+        [[264, 137, 302, 159]],
+        [[71, 41, 117, 87], [197, 29, 299, 68]],
+        [[15, 133, 95, 158], [55, 179, 125, 209]],
+    ]
+    assert manifest["styles"] == "default"
+
+
+def test_badge_styles(photos: Path, tmp_path: Path) -> None:
+    logos = [badge_logo(np.random.default_rng(s)) for s in range(30)]
+    assert {logo.kind for logo in logos} == set(BADGE_STYLES)
+    for logo in logos:
+        alpha = logo.rgba[..., 3]
+        if logo.kind == "plate":  # opaque: the box's inside hides the photo entirely
+            assert logo.opacity == 1.0 and (alpha[alpha.shape[0] // 2] == 255).mean() > 0.9
+        elif logo.kind == "sticker":  # opaque body, a soft translucent shadow around it
+            assert logo.opacity == 1.0 and ((alpha > 0) & (alpha < 200)).any()
+        else:  # translucent lettering with an outline of the opposite tone
+            assert 0.3 <= logo.opacity <= 0.65
+            tones = logo.rgba[alpha == 255, :3].mean(axis=1)
+            assert (tones > 200).any() and (tones < 60).any()
+    with pytest.raises(ValueError, match="unknown badge style"):
+        badge_logo(np.random.default_rng(0), "banner")
+    manifest = make_benchmark(photos, tmp_path / "b", count=6, seed=2, styles="badges")
+    placed = [logo for item in manifest["images"] for logo in item["logos"]]
+    assert manifest["styles"] == "badges"
+    assert {p["label"] for p in placed} <= {f"badge_{s}" for s in BADGE_STYLES}
+    for p in placed:  # a watermark is pasted at its own opacity, plates and stickers opaque
+        assert (p["opacity"] == 1.0) == (p["kind"] != "watermark")
+    with pytest.raises(ValueError, match="unknown styles"):
+        make_benchmark(photos, tmp_path / "c", count=1, styles="fancy")

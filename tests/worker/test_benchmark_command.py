@@ -68,8 +68,10 @@ def test_make_benchmark_then_evaluate(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "telea" in result.output and "all" in result.output
+    assert "telea" in result.output and "patchmatch" in result.output and "all" in result.output
     report = json.loads(report_path.read_text())
+    assert report["methods"]["ours"]["all"]["texture_box"] == 1.0  # the truth is as detailed
+    assert report["methods"]["patchmatch"]["all"]["psnr_box"] < 60
     assert report["images"] == 4
     assert report["methods"]["ours"]["all"]["psnr_box"] == 100.0
     assert report["methods"]["telea"]["all"]["psnr_box"] < 60
@@ -121,3 +123,19 @@ def test_evaluate_errors(tmp_path: Path) -> None:
         cli, ["make-benchmark", "--photos", str(tmp_path / "nope"), "--out", str(tmp_path / "b2")]
     )
     assert missing_photos.exit_code == 2 and "not found" in missing_photos.output
+
+
+def test_make_benchmark_badge_styles(tmp_path: Path) -> None:
+    cli = make_app()
+    photos = _photos(tmp_path / "photos")
+    made = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
+                                    str(tmp_path / "b"), "--count", "3", "--styles", "badges",
+                                    "--no-progress"])
+    assert made.exit_code == 0, made.output
+    manifest = json.loads((tmp_path / "b" / "benchmark.json").read_text())
+    assert manifest["styles"] == "badges"
+    assert all(logo["label"].startswith("badge_") for item in manifest["images"]
+               for logo in item["logos"])
+    wrong = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
+                                     str(tmp_path / "c"), "--styles", "fancy"])
+    assert wrong.exit_code == 2 and "--styles" in wrong.output

@@ -356,8 +356,10 @@ def test_box_mode_with_a_refine_model_keeps_the_box_background_and_whole_repaint
         assert job_metrics(out / "unbrand.db")["a.png"]["mask_mode"] == mode
     # box: the background inside the box stays (the identity model adds no correction) ...
     assert np.abs(outputs["box"][kept] - image[kept]).max() <= 1
-    # ... whole: every pixel of the box is repainted from the surroundings (Telea, here)
-    assert np.abs(outputs["whole"][in_box] - telea(image, in_box)[in_box]).max() <= 1
+    # ... whole: every pixel of the box is repainted from the surroundings (Telea's fill, mixed
+    # with PatchMatch's and given the context's grain: inference/texture.py)
+    filled = telea(image, in_box).astype(int)
+    assert np.abs(outputs["whole"][in_box] - filled[in_box]).mean() < 12
     assert np.abs(outputs["whole"][kept] - image[kept]).mean() > 3
 
 

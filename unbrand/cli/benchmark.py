@@ -37,14 +37,21 @@ def make_benchmark_command(
     max_side: int | None = typer.Option(
         None, "--max-side", help="shrink photos whose long side is larger than this"
     ),
+    styles: str = typer.Option(
+        "default", "--styles",
+        help="built-in logos: 'default' (words, emblems, badges) or 'badges' (opaque plates, "
+        "stickers, translucent outlined watermarks: boxes a fill must repaint whole)",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
 ) -> None:
     """Composite logos onto clean photos (1-10 % of the area each image) to score logo removal."""
     from inpaint_core.errors import InpaintError
-    from inpaint_core.evaluation.synth import make_benchmark
+    from inpaint_core.evaluation.synth import STYLES, make_benchmark
 
     if count is not None and count < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--count")
+    if styles not in STYLES:
+        raise typer.BadParameter(f"choose one of {', '.join(STYLES)}", param_hint="--styles")
     try:
         manifest = make_benchmark(
             list(photos),
@@ -53,6 +60,7 @@ def make_benchmark_command(
             count=count,
             seed=seed,
             max_side=max_side,
+            styles=styles,
             progress=progress,
         )
     except (InpaintError, FileNotFoundError) as exc:
@@ -89,6 +97,7 @@ def _print_report(report: dict[str, Any]) -> None:
         "L1 box",
         "PSNR box",
         "SSIM box",
+        "texture",
     ):
         table.add_column(column, justify="left" if column in ("box area", "method") else "right")
     methods = report["methods"]
@@ -106,6 +115,7 @@ def _print_report(report: dict[str, Any]) -> None:
                     f"{r['l1_box']:.4f}",
                     f"{r['psnr_box']:.2f}",
                     f"{r['ssim_box']:.4f}",
+                    f"{r['texture_box']:.2f}",
                 )
     Console(width=120).print(table)
     if report["missing"]:
@@ -123,7 +133,9 @@ def evaluate_command(
         ..., "--benchmark", help="benchmark folder written by `unbrand make-benchmark`"
     ),
     baseline: str = typer.Option(
-        "telea", "--baseline", help="'telea' (OpenCV Telea, radius 5, same boxes) or 'none'"
+        "telea,patchmatch", "--baseline",
+        help="classical fills on the same boxes, comma-separated: 'telea' (OpenCV, radius 5), "
+        "'patchmatch' (PyPatchMatch, 7x7 patches), or 'none'",
     ),
     json_out: Path | None = typer.Option(
         None, "--json", help="write the full report (bins, per image) as JSON"
@@ -149,20 +161,23 @@ def evaluate_command(
     name: str = typer.Option("ours", "--name", help="name of the evaluated method in the report"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show progress bars"),
 ) -> None:
-    """Score results against the benchmark's ground truth per mask-ratio bin, beside Telea."""
+    """Score results against the benchmark's ground truth per mask-ratio bin, beside Telea and
+    PatchMatch (texture: mean |Laplacian| in the boxes relative to the ground truth's)."""
     from inpaint_core.errors import InpaintError
-    from inpaint_core.evaluation.evaluate import evaluate
+    from inpaint_core.evaluation.evaluate import evaluate, parse_baselines
     from inpaint_core.evaluation.figures import comparison_grid, metrics_table_markdown
 
-    if baseline not in ("telea", "none"):
-        raise typer.BadParameter("choose 'telea' or 'none'", param_hint="--baseline")
+    try:
+        baselines = parse_baselines(baseline)
+    except InpaintError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--baseline") from exc
     try:
         if run:
             _run_model(benchmark, results_dir, weights, device, mask_mode.value, progress)
         report = evaluate(
             results_dir,
             benchmark,
-            baseline=None if baseline == "none" else baseline,
+            baseline=baselines,
             name=name,
             progress=progress,
         )
