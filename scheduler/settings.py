@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS
@@ -83,6 +90,22 @@ class Settings(BaseSettings):
         description="A running job without a heartbeat for this long may be requeued.",
     )
 
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        """An http(s)://host[:port] URL (boto3 would fail later with a long traceback)."""
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        try:
+            parts.port  # noqa: B018  (a non-numeric port only fails when read)
+        except ValueError:
+            parts = parts._replace(netloc="")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{redact_url(value)!r} is not an http:// or https:// URL "
+                             "(e.g. http://127.0.0.1:9000)")
+        return value.strip()
+
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """repr()/str() with passwords in URLs hidden: settings may end up in logs."""
         for name, value in super().__repr_args__():
@@ -151,7 +174,5 @@ def redact_url(url: str | None) -> str:
     if parts.password is None:
         return url
     user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # host[:port] as written: a bad port must not raise
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
