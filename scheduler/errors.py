@@ -5,6 +5,7 @@
     ├── StorageError                object storage / local folder cannot serve a request
     │   ├── StorageNotFound         the key (or bucket, or folder) does not exist
     │   ├── StorageKeyError         the key is unsafe: absolute, `..`, escapes the root
+    │   ├── OutputNotWritable       a job's output cannot be written (no bucket, no permission)
     │   └── TransientStorageError   connection lost, timeout, throttling, 5xx: retry later
     ├── DatasetError                a dataset cannot be read at all (one bad item is not an error:
     │                               it becomes a DatasetItem with `error` set)
@@ -39,6 +40,10 @@ class StorageNotFound(StorageError):
 
 class StorageKeyError(StorageError):
     """A key is unsafe (absolute, contains `..`, or resolves outside the storage root)."""
+
+
+class OutputNotWritable(StorageError):
+    """A job's output cannot be written: the bucket or folder is missing or refuses writes."""
 
 
 class TransientStorageError(StorageError):

@@ -34,6 +34,7 @@ from scheduler.db.models import Job, JobStatus
 from scheduler.db.session import session_scope
 from scheduler.errors import (
     DatasetError,
+    OutputNotWritable,
     StorageError,
     StorageKeyError,
     StorageNotFound,
@@ -200,7 +201,9 @@ def _run(
     inference_done = time.perf_counter()
     if not _still_ours(factory, ticket.job_id, worker_name):  # cancelled or taken over meanwhile
         return JobOutcome(ticket.job_id, "skipped", error="cancelled or taken over while running")
-    output_uri = _write_output(ticket, inputs, removal.output, storage_resolver)
+    output_uri = _write_output(ticket, inputs, removal.output, storage_resolver,
+                               quality=batch_options.jpeg_quality,
+                               model_version=inpainter.model_version)
     write_done = time.perf_counter()
     timings = {
         "read_ms": 1000 * (read_done - started),
@@ -221,14 +224,30 @@ def _run(
 
 
 def _write_output(
-    ticket: Ticket, inputs: JobInputs, output: Any, storage_resolver: UriResolver
+    ticket: Ticket, inputs: JobInputs, output: Any, storage_resolver: UriResolver, *,
+    quality: int | None, model_version: str,
 ) -> str:
-    """Encode and store the output at its deterministic key; returns its URI."""
-    data, ext, content_type = encode_output(output, inputs.image)
+    """Encode and store the output at its deterministic key; returns its URI. The object's
+    metadata (S3) names the job, the batch and the model that made it."""
+    data, ext, content_type = encode_output(output, inputs.image, quality=quality)
     storage, key = output_location(ticket.output_root, ticket.batch_name, inputs.rel_path, ext,
                                    storage_resolver)
-    storage.write_bytes(key, data, content_type=content_type)
+    metadata = object_metadata(ticket, model_version)
+    try:
+        storage.write_bytes(key, data, content_type=content_type, metadata=metadata)
+    except TransientStorageError:
+        raise
+    except StorageError as exc:  # e.g. NoSuchBucket: about the output, not the input
+        raise OutputNotWritable(str(exc)) from exc
     return storage.uri_for(key)
+
+
+def object_metadata(ticket: Ticket, model_version: str) -> dict[str, str]:
+    """S3 user metadata of an output (x-amz-meta-unbrand-*): ASCII only, as S3 requires."""
+    values = {"unbrand-job-id": str(ticket.job_id), "unbrand-batch": ticket.batch_name,
+              "unbrand-model-version": model_version or "unknown"}
+    return {key: value.encode("ascii", "replace").decode("ascii")
+            for key, value in values.items()}
 
 
 def _finish(factory: sessionmaker[Session], ticket: Ticket, *, worker_name: str,
@@ -277,6 +296,7 @@ def release(factory: sessionmaker[Session], job_id: int, *, worker_name: str) ->
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for a job row, naming the kind of problem."""
     kind = {
+        OutputNotWritable: "output not writable",
         ImageInputError: "bad image",
         DatasetError: "bad dataset entry",
         StorageNotFound: "input not found",

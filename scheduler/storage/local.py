@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from scheduler.errors import StorageError, StorageKeyError, StorageNotFound
@@ -37,8 +37,12 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise StorageError(f"cannot read {key!r} under {self.root}: {exc.strerror}") from exc
 
-    def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
-        """Write through a temporary file and an atomic rename (no half-written outputs)."""
+    def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None,
+                    metadata: Mapping[str, str] | None = None) -> None:
+        """Write through a temporary file and an atomic rename (no half-written outputs).
+
+        The file gets the mode a plain `open` would give (0666 less the umask), not mkstemp's
+        0600. Folders hold no object metadata: `metadata` is not kept."""
         path = self.path_for(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +50,7 @@ class LocalStorage(Storage):
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
+                    os.fchmod(handle.fileno(), 0o666 & ~current_umask())
                 os.replace(tmp_name, path)
             except BaseException:
                 Path(tmp_name).unlink(missing_ok=True)
@@ -92,6 +97,29 @@ class LocalStorage(Storage):
 
     def uri_for(self, key: str) -> str:
         return self.path_for(key).as_uri()
+
+
+def _set_and_restore_umask() -> int:
+    """The umask through os.umask, which can only read it by setting it (set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# os.umask is process-wide: calling it while other threads create files could give them the
+# placeholder. Linux shows the umask in /proc without changing it; elsewhere it is read once.
+_UMASK_AT_IMPORT = _set_and_restore_umask()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _UMASK_AT_IMPORT
 
 
 def _is_temp(name: str) -> bool:

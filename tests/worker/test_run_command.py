@@ -218,7 +218,7 @@ def test_run_with_a_fixed_box_on_a_plain_image_folder(tmp_path: Path, tiny_weigh
     refine = CliRunner().invoke(make_app(), ["run", str(photos), *fixed, "--mask-mode", "refine",
                                              *tiny_args(out, tiny_weights)])
     assert refine.exit_code == 2
-    assert "other mask options" in refine.output and "--name" in refine.output
+    assert "other options" in refine.output and "--name" in refine.output
 
 
 def test_run_refuses_bad_fixed_values_and_unannotated_folders(tmp_path: Path,
