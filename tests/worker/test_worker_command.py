@@ -18,7 +18,8 @@ from unbrand.cli.app import make_app  # noqa: E402
 
 
 @pytest.fixture
-def started(monkeypatch: pytest.MonkeyPatch, tiny_weights: Path) -> list[list[str]]:
+def started(monkeypatch: pytest.MonkeyPatch, tiny_weights: Path,
+            sqlite_url: str) -> list[list[str]]:
     """The argv `unbrand worker` would hand to Celery (nothing is started)."""
     from worker.celery_app import app
 
@@ -26,7 +27,24 @@ def started(monkeypatch: pytest.MonkeyPatch, tiny_weights: Path) -> list[list[st
     monkeypatch.setattr(app, "worker_main", lambda argv: calls.append(list(argv)))
     monkeypatch.setenv("UNBRAND_BROKER_URL", "redis://127.0.0.1:6379/9")
     monkeypatch.setenv("UNBRAND_MODEL_WEIGHTS", str(tiny_weights))
+    monkeypatch.setenv("UNBRAND_DATABASE_URL", sqlite_url)
+    upgrade(sqlite_url)
     return calls
+
+
+def test_a_worker_on_a_database_without_tables_says_to_migrate(
+    started: list[list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It used to start and log `no such table: workers` for every job."""
+    empty = tmp_path / "fresh.db"
+    empty.write_bytes(b"")
+    monkeypatch.setenv("UNBRAND_DATABASE_URL", f"sqlite:///{empty}")
+
+    result = CliRunner().invoke(make_app(), ["worker", "-Q", "cpu"])
+
+    assert result.exit_code == 2 and started == []
+    assert "has no unbrand tables (never migrated)" in result.output
+    assert "run `unbrand db upgrade --db" in result.output
 
 
 def test_the_worker_sends_task_events_unless_told_not_to(started: list[list[str]]) -> None:

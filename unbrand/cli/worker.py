@@ -74,6 +74,7 @@ def worker(
         settings = get_settings()
         require_broker(settings)
         check_weights(ModelSpec.from_settings(settings))
+        _check_schema(settings.database_url)
     from worker.celery_app import app
 
     argv = ["worker", "--queues", ",".join(wanted), "--pool", pool.value,
@@ -85,3 +86,21 @@ def worker(
     if name:
         argv += ["--hostname", name]
     app.worker_main(argv)
+
+
+def _check_schema(url: str) -> None:
+    """Exit 2 when the job database exists but was never migrated (or is a missing SQLite
+    file): every job would fail with `no such table`. An unreachable server is left to the
+    worker, which waits for it at start-up."""
+    from scheduler.db.migrate import require_schema
+    from scheduler.db.session import require_existing_database
+    from scheduler.errors import ConfigError, TransientDatabaseError
+    from scheduler.settings import redact_url
+
+    try:
+        require_existing_database(url)
+        require_schema(url)
+    except TransientDatabaseError:
+        return
+    except ConfigError as exc:
+        fail(f"{exc}: run `unbrand db upgrade --db '{redact_url(url)}'` first")
