@@ -7,6 +7,7 @@
     │   ├── StorageKeyError         the key is unsafe: absolute, `..`, escapes the root
     │   ├── StorageFull             no space left on the device (or quota): `retry` once freed
     │   ├── StorageTimeout          one read took longer than UNBRAND_READ_TIMEOUT
+    │   ├── OutputNotWritable       a job's output cannot be written (no bucket, no permission)
     │   └── TransientStorageError   connection lost, timeout, throttling, 5xx: retry later
     ├── DatasetError                a dataset cannot be read at all (one bad item is not an error:
     │                               it becomes a DatasetItem with `error` set)
@@ -49,6 +50,8 @@ class StorageFull(StorageError):
 
 class StorageTimeout(StorageError):
     """A read took longer than UNBRAND_READ_TIMEOUT (a named pipe, a hung network file system)."""
+class OutputNotWritable(StorageError):
+    """A job's output cannot be written: the bucket or folder is missing or refuses writes."""
 
 
 class TransientStorageError(StorageError):

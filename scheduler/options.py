@@ -4,15 +4,17 @@ as JSON (`batches.options`, `jobs.mask_spec`); workers read them back with `load
     BatchOptions   mask_mode   "box" | "refine" | "whole" (inpaint_core/masks/modes.py)
                    fixed       a fixed-position watermark for every image
                                (inpaint_core/masks/fixed.py spec + "mask_uri"), or None
+                   jpeg_quality   1-100 for JPEG/WebP outputs, or None: near the source's
+                               own (inpaint_core/masks/imagemeta.py)
                    queue, split, classes   how the batch was submitted
                    embedded    True for `unbrand run` batches (never published to a broker)
     MaskSpec       boxes (0-based, end exclusive), mask_uri, truth_uri, labels, rel_path,
                    warnings of the dataset reader, distinct_output (output key with a
                    digest), annotated_size (the VOC <size> the boxes were drawn on)
 
-A batch keeps the mask options it was created with: submitting it again with others is refused
-(`BatchOptions.mask_differences`). Keys that older versions stored and nothing reads any
-more (e.g. "output_format", "quality") are ignored when a row is loaded.
+A batch keeps the mask options and output quality it was created with: submitting it again
+with others is refused (`BatchOptions.mask_differences`). Keys that older versions stored and
+nothing reads any more (e.g. "output_format", "quality") are ignored when a row is loaded.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from inpaint_core.errors import ImageInputError
 from inpaint_core.masks.boxes import BoxError, check_boxes
@@ -44,6 +46,7 @@ class BatchOptions(BaseModel):
 
     mask_mode: MaskMode = DEFAULT_MASK_MODE
     fixed: dict[str, Any] | None = None
+    jpeg_quality: int | None = Field(default=None, ge=1, le=100)
     queue: str | None = None
     split: str | None = None
     classes: list[str] | None = None
@@ -85,6 +88,9 @@ class BatchOptions(BaseModel):
             changes.append("fixed boxes / mask " + ("added" if self.fixed is None else
                                                     "removed" if other.fixed is None else
                                                     "changed"))
+        if self.jpeg_quality != other.jpeg_quality:
+            changes.append(f"--quality {self.jpeg_quality or 'source'} -> "
+                           f"{other.jpeg_quality or 'source'}")
         return ", ".join(changes)
 
 
@@ -145,10 +151,12 @@ def batch_options(
     scale_with_image: bool = False,
     keep_aspect: bool = False,
     anchor: str = "top-left",
+    jpeg_quality: int | None = None,
     settings: Settings | None = None,
 ) -> BatchOptions:
-    """The options for command-line mask values (fixed --box / --mask and the rest); the fixed
-    mask is read once here so a bad value fails before any job exists. ConfigError otherwise."""
+    """The options for command-line values (fixed --box / --mask and the rest, --quality); the
+    fixed mask is read once here so a bad value fails before any job exists. ConfigError
+    otherwise."""
     try:
         mode = MaskMode(mask_mode)
     except ValueError:
@@ -157,7 +165,9 @@ def batch_options(
     fixed = fixed_watermark(boxes=boxes, mask=mask, reference_size=reference_size,
                             scale_with_image=scale_with_image, keep_aspect=keep_aspect,
                             anchor=anchor, settings=settings)
-    return BatchOptions(mask_mode=mode, fixed=fixed)
+    if jpeg_quality is not None and not 1 <= jpeg_quality <= 100:
+        raise ConfigError(f"--quality must be 1-100, got {jpeg_quality}")
+    return BatchOptions(mask_mode=mode, fixed=fixed, jpeg_quality=jpeg_quality)
 
 
 def fixed_watermark(

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
 from celery import Celery
+from kombu import Exchange, Queue
 from kombu.exceptions import KombuError, OperationalError
 
 from scheduler.errors import ConfigError, QueueError, TransientQueueError
@@ -30,6 +31,12 @@ def check_queue(queue: str) -> str:
     if queue not in QUEUES:
         raise ConfigError(f"unknown queue {queue!r}; choose one of {', '.join(QUEUES)}")
     return queue
+
+
+def task_queues() -> tuple[Queue, ...]:
+    """The queues of client and worker alike: each with its own direct exchange of the same
+    name and routing key (the worker banner then says `cpu exchange=cpu(direct) key=cpu`)."""
+    return tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES)
 
 
 def require_broker(settings: Settings) -> str:
@@ -77,6 +84,8 @@ def make_client(settings: Settings) -> Celery:
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,
+        task_queues=task_queues(),
+        task_default_queue=DEFAULT_QUEUE,
     )
     return app
 

@@ -12,7 +12,14 @@ import re
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -97,6 +104,20 @@ class Settings(BaseSettings):
         description="Seconds one read of an input, mask or truth file may take before the job "
         "fails (a named pipe, a hung network file system).",
     )
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        """An http(s)://host[:port] URL (boto3 would fail later with a long traceback)."""
+        if not value or not value.strip():
+            return None
+        scheme, _, rest = value.strip().partition("://")
+        # the host is what follows the last "@" (a raw "/" may sit in a password before it)
+        host, _, port = rest.rpartition("@")[2].split("/", 1)[0].partition(":")
+        if scheme.lower() not in ("http", "https") or not host or (port and not port.isdigit()):
+            raise ValueError(f"{redact_url(value)!r} is not an http:// or https:// URL "
+                             "(e.g. http://127.0.0.1:9000)")
+        return value.strip()
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """repr()/str() with passwords in URLs hidden: settings may end up in logs."""

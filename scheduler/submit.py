@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,15 +28,23 @@ from scheduler.datasets import DatasetItem, read_dataset
 from scheduler.db import crud
 from scheduler.db.models import Batch, JobStatus
 from scheduler.db.session import session_scope
-from scheduler.errors import BatchExistsError, DatasetError
+from scheduler.errors import (
+    BatchExistsError,
+    ConfigError,
+    DatasetError,
+    StorageError,
+    StorageNotFound,
+)
 from scheduler.options import BatchOptions
 from scheduler.queue import DEFAULT_QUEUE, check_queue, make_client, publish_jobs
 from scheduler.settings import Settings
-from scheduler.storage import normalise_location
+from scheduler.storage import join_key, normalise_location, open_storage
 
 ID_PAGE = 10_000  # queued ids read per query when publishing
+WRITE_PROBE = ".unbrand-write-check-"  # name of the object check_output writes and deletes
 SAMPLE_SIZE = 5  # items shown by a dry run
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_LAST_PARENS = re.compile(r"\(([^()]*)\)\s*$")
 
 
 @dataclass
@@ -122,6 +131,7 @@ def submit_dataset(
         queue=queue,
         dry_run=dry_run,
     )
+    check_output(report.output_root, settings=settings, write=not dry_run)
     started = time.perf_counter()
     items = read_dataset(source, format=format, split=split,
                          classes=list(classes) if classes else None, settings=settings,
@@ -152,6 +162,31 @@ def submit_dataset(
                                           queue=queue, settings=settings, client=client)
         report.timings["publish_s"] = time.perf_counter() - started
     return report
+
+
+def check_output(output_root: str, *, settings: Settings, write: bool = True) -> None:
+    """ConfigError naming the output when jobs could not write there (a missing bucket, no
+    permission, a file where the folder should be, an unreachable endpoint), before any job
+    exists. A small probe object is written and deleted; `write=False` (a dry run) only lists
+    the output."""
+    probe_uri = ""
+    try:
+        storage, prefix = open_storage(output_root, settings=settings)
+        if write:
+            probe = join_key(prefix, f"{WRITE_PROBE}{uuid.uuid4().hex}")
+            probe_uri = storage.uri_for(probe)
+            storage.write_bytes(probe, b"", content_type="application/octet-stream")
+            storage.delete(probe)
+        else:
+            next(iter(storage.iter_keys(join_key(prefix) + "/" if prefix else "")), None)
+    except StorageNotFound as exc:
+        code = _LAST_PARENS.search(str(exc))
+        detail = f" ({code.group(1)})" if code else ""
+        raise ConfigError(f"the output {output_root} cannot be written: its bucket or folder "
+                          f"does not exist{detail}") from exc
+    except StorageError as exc:
+        detail = str(exc).replace(probe_uri, "a test object") if probe_uri else str(exc)
+        raise ConfigError(f"the output {output_root} is not writable: {detail}") from exc
 
 
 def _outside(items: Iterator[DatasetItem], report: SubmitReport) -> Iterator[DatasetItem]:
@@ -209,7 +244,7 @@ def _refuse_other_mask_options(batch: Batch, report: SubmitReport,
     """BatchExistsError when the existing batch was submitted with other mask options."""
     if changes := BatchOptions.load(batch.options).mask_differences(options):
         raise BatchExistsError(
-            f"batch {report.batch_name!r} already exists with other mask options ({changes}); "
+            f"batch {report.batch_name!r} already exists with other options ({changes}); "
             "its jobs keep the options they were submitted with: choose another --name"
         )
 

@@ -21,9 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from celery import Celery, signals
-from kombu import Queue
 
-from scheduler.queue import DEFAULT_QUEUE, QUEUES, broker_options, json_only, publish_jobs
+from scheduler.queue import DEFAULT_QUEUE, broker_options, json_only, publish_jobs, task_queues
 from scheduler.settings import Settings, get_settings
 from worker.services import (
     heartbeats,
@@ -51,7 +50,7 @@ def configure(app: Celery, settings: Settings) -> None:
         task_time_limit=settings.task_time_limit,
         task_soft_time_limit=soft,
         task_ignore_result=True,
-        task_queues=tuple(Queue(name) for name in QUEUES),
+        task_queues=task_queues(),
         task_default_queue=DEFAULT_QUEUE,
         task_create_missing_queues=False,
         worker_cancel_long_running_tasks_on_connection_loss=True,

@@ -62,7 +62,6 @@ _FORMATS = {
     "WEBP": ("WEBP", "webp", "image/webp"),
 }
 _ALIASES = {"JPG": "JPEG", "MPO": "JPEG"}
-JPEG_QUALITY = 95
 
 
 @dataclass(frozen=True)
@@ -188,10 +187,13 @@ def output_format_for(image: LoadedImage) -> tuple[str, str, str]:
     return _FORMATS[name]
 
 
-def encode_output(output: np.ndarray, image: LoadedImage) -> tuple[bytes, str, str]:
-    """(bytes, extension, content type) of the output image, alpha kept."""
+def encode_output(output: np.ndarray, image: LoadedImage, *,
+                  quality: int | None = None) -> tuple[bytes, str, str]:
+    """(bytes, extension, content type) of the output image: alpha and the source's metadata
+    kept (EXIF, ICC profile, DPI, XMP); a JPEG compressed like its source, or at `quality`
+    (the batch's --quality) when given."""
     fmt, ext, content_type = output_format_for(image)
-    data = encode_image(output, alpha=image.alpha, format=fmt, quality=JPEG_QUALITY)
+    data = encode_image(output, alpha=image.alpha, format=fmt, quality=quality, meta=image.meta)
     return data, ext, content_type
 
 

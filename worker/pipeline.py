@@ -34,6 +34,7 @@ from scheduler.db.models import Job, JobStatus
 from scheduler.db.session import session_scope
 from scheduler.errors import (
     DatasetError,
+    OutputNotWritable,
     StorageError,
     StorageFull,
     StorageKeyError,
@@ -231,7 +232,8 @@ def _run(
     if realness is not None:
         metrics["disc_realness"] = realness
     score, flagged = assess(metrics)
-    data, ext, content_type = encode_output(removal.output, inputs.image)
+    data, ext, content_type = encode_output(removal.output, inputs.image,
+                                            quality=batch_options.jpeg_quality)
     # the output is written last, and only while the job is still ours: a job cancelled or
     # failed (time limit) meanwhile gets no object
     if not _still_ours(factory, ticket.job_id, worker_name):
@@ -239,7 +241,7 @@ def _run(
     encoded = time.perf_counter()
     storage, key = output_location(ticket.output_root, ticket.batch_name, inputs.rel_path, ext,
                                    storage_resolver, distinct=inputs.distinct_output)
-    storage.write_bytes(key, data, content_type=content_type)
+    _write(storage, key, data, content_type, object_metadata(ticket, inpainter.model_version))
     timings = {
         "read_ms": 1000 * (read_done - started),
         "inference_ms": 1000 * (inference_done - read_done),
@@ -253,6 +255,18 @@ def _run(
     status = "done" if finished else "skipped"
     return JobOutcome(ticket.job_id, status, output_uri=output_uri if finished else None,
                       timings=timings, metrics=metrics)
+
+
+def _write(storage: Storage, key: str, data: bytes, content_type: str,
+           metadata: dict[str, str]) -> None:
+    """Store the output; a refusal that is no outage and no full disk (a missing bucket, no
+    permission) is about the output, not the input: OutputNotWritable."""
+    try:
+        storage.write_bytes(key, data, content_type=content_type, metadata=metadata)
+    except (TransientStorageError, StorageFull):
+        raise
+    except StorageError as exc:  # e.g. NoSuchBucket
+        raise OutputNotWritable(str(exc)) from exc
 
 
 def _finish_or_remove(factory: sessionmaker[Session], ticket: Ticket, storage: Storage,
@@ -280,6 +294,14 @@ def _remove_output(storage: Storage, key: str, job_id: int) -> None:
                     storage.uri_for(key))
     except StorageError as exc:
         log.error("job %s: could not remove its output %s: %s", job_id, storage.uri_for(key), exc)
+
+
+def object_metadata(ticket: Ticket, model_version: str) -> dict[str, str]:
+    """S3 user metadata of an output (x-amz-meta-unbrand-*): ASCII only, as S3 requires."""
+    values = {"unbrand-job-id": str(ticket.job_id), "unbrand-batch": ticket.batch_name,
+              "unbrand-model-version": model_version or "unknown"}
+    return {key: value.encode("ascii", "replace").decode("ascii")
+            for key, value in values.items()}
 
 
 def _finish(factory: sessionmaker[Session], ticket: Ticket, *, worker_name: str,
@@ -334,6 +356,7 @@ def lost_reason(lost: int) -> str:
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for a job row, naming the kind of problem."""
     kind = {
+        OutputNotWritable: "output not writable",
         ImageInputError: "bad image",
         DatasetError: "bad dataset entry",
         StorageNotFound: "input not found",

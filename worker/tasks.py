@@ -5,6 +5,10 @@ errors) are retried, with exponential backoff and jitter; bad input is failed by
 pipeline and never retried. When the retries run out, `on_failure` records the last error
 on the job row so nothing ends silently. A job held by another live worker ("busy") is
 looked at again later, once that worker's heartbeat would have gone stale.
+
+A job that ends `failed` ends its task as a Celery failure too (JobFailedError, declared in
+`throws` and not in `autoretry_for`): task events, results and Flower count it as failed,
+it is not retried, and its row keeps the pipeline's reason.
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ class JobBusyError(Exception):
     """Another worker holds a fresh claim on the job."""
 
 
+class JobFailedError(Exception):
+    """The job ended `failed` (the reason is on its row): the task's outcome is a failure."""
+
+
 class JobTask(Task):
     """Base of the job task: transient faults retry with backoff; final failures are recorded."""
 
@@ -60,12 +68,15 @@ class JobTask(Task):
     retry_jitter = True
     acks_late = True
     reject_on_worker_lost = True
+    throws = (JobFailedError,)  # an expected failure: logged without a traceback
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
                    einfo: Any) -> None:
         """The task gave up: write the reason on the job row (best effort)."""
         if isinstance(exc, JobBusyError):  # the other worker still owns the job and its outcome
             log.warning("job %s: still busy elsewhere, giving up watching it", args)
+            return
+        if isinstance(exc, JobFailedError):  # the pipeline recorded the reason already
             return
         job_id = int(args[0]) if args else int(kwargs.get("job_id", 0))
         tries = self.request.retries + 1
@@ -101,7 +112,8 @@ def provide_inpainter() -> Any:
 
 @app.task(name=TASK_NAME, bind=True, base=JobTask)
 def process_job_task(self: JobTask, job_id: int) -> dict[str, Any]:
-    """Run one job; the returned dict is informational (results are not stored)."""
+    """Run one job; the returned dict is informational (results are not stored). A job that
+    ended `failed` raises JobFailedError with its reason."""
     resources = process_resources()
     outcome = process_job(
         int(job_id),
@@ -115,4 +127,6 @@ def process_job_task(self: JobTask, job_id: int) -> dict[str, Any]:
         countdown = resources.settings.stale_after / 2
         raise self.retry(exc=JobBusyError(outcome.error or "busy"), countdown=countdown,
                          max_retries=BUSY_MAX_RETRIES)
+    if outcome.status == "failed":
+        raise JobFailedError(f"job {outcome.job_id} failed: {outcome.error}")
     return outcome.as_dict()

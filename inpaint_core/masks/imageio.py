@@ -22,6 +22,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from inpaint_core.errors import ImageInputError, ImageTooLargeError
 from inpaint_core.masks.formats import DEFAULT_MAX_PIXELS
+from inpaint_core.masks.imagemeta import ImageMeta, read_meta, save_options
 
 ASPECT_TOLERANCE = (
     0.01  # relative aspect-ratio difference under which a mask is rescaled to the image
@@ -49,7 +50,8 @@ ImageSource = str | Path | bytes
 
 @dataclass
 class LoadedImage:
-    """An image as arrays: rgb (H, W, 3) uint8, alpha (H, W) uint8 or None, upright.
+    """An image as arrays: rgb (H, W, 3) uint8, alpha (H, W) uint8 or None, upright, and the
+    metadata an output of it keeps (masks/imagemeta.py).
 
     `orientation`: the file's EXIF orientation (1-8, 1 without one), already applied;
     `stored_size`: (width, height) of the pixels as stored, before it was (None: as `size`).
@@ -61,6 +63,7 @@ class LoadedImage:
     mode: str
     orientation: int = 1
     stored_size: tuple[int, int] | None = None
+    meta: ImageMeta | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -205,8 +208,9 @@ def read_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
             rgb, alpha = image_to_arrays(decoded)
         except (OSError, ValueError) as exc:
             raise ImageInputError(f"{name}: cannot convert mode {mode} to RGB: {exc}") from exc
+        meta = read_meta(image)
     return LoadedImage(rgb=rgb, alpha=alpha, format=fmt, mode=mode, orientation=orientation,
-                       stored_size=stored_size)
+                       stored_size=stored_size, meta=meta)
 
 
 def _same_aspect(mask_size: tuple[int, int], size: tuple[int, int]) -> bool:
@@ -273,9 +277,19 @@ def normalise_format(fmt: str) -> str:
 
 
 def encode_image(
-    rgb: np.ndarray, *, alpha: np.ndarray | None = None, format: str = "PNG", quality: int = 95
+    rgb: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    format: str = "PNG",
+    quality: int | None = None,
+    meta: ImageMeta | None = None,
 ) -> bytes:
-    """Encode RGB uint8 (+ alpha) as bytes; alpha forces PNG when the format cannot hold it."""
+    """Encode RGB uint8 (+ alpha) as bytes; alpha forces PNG when the format cannot hold it.
+
+    `meta` (a source's LoadedImage.meta) is written into the file: EXIF, ICC profile, DPI, XMP;
+    a JPEG of a JPEG source keeps its quantisation tables and chroma subsampling unless
+    `quality` (1-100) is given. Without either, JPEG/WebP use quality 95.
+    """
     fmt = normalise_format(format)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ImageInputError(f"expected an (H, W, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
@@ -285,9 +299,7 @@ def encode_image(
         image = Image.fromarray(np.ascontiguousarray(np.dstack([rgb, alpha.astype(np.uint8)])))
     else:
         image = Image.fromarray(np.ascontiguousarray(rgb))
-    options: dict[str, object] = {}
-    if fmt in {"JPEG", "WEBP"}:
-        options["quality"] = quality
+    options = save_options(meta, fmt, quality)
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()

@@ -481,6 +481,24 @@ def list_jobs(
     return list(session.scalars(query.order_by(order).limit(limit).offset(offset)))
 
 
+def output_uris(session: Session, *, batch_id: int, after_id: int = 0,
+                limit: int = 1000) -> list[tuple[int, str]]:
+    """(job id, output URI) of the batch's jobs that have an output, in id order, a page at a
+    time (`after_id`: the last id of the previous page)."""
+    query = (sa.select(Job.id, Job.output_uri)
+             .where(Job.batch_id == batch_id, Job.id > after_id, Job.output_uri.is_not(None))
+             .order_by(Job.id).limit(limit))
+    return [(int(job_id), str(uri)) for job_id, uri in session.execute(query)]
+
+
+def delete_batch(session: Session, *, batch_id: int) -> int:
+    """Delete the batch row and every job row of it; returns how many jobs were deleted.
+    Output objects are not touched."""
+    deleted = session.execute(sa.delete(Job).where(Job.batch_id == batch_id))
+    session.execute(sa.delete(Batch).where(Batch.id == batch_id))
+    return int(deleted.rowcount or 0)
+
+
 # ---------------------------------------------------------------------------- workers
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,25 +18,75 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.errors import DatabaseError, TransientDatabaseError
+from scheduler.errors import ConfigError, DatabaseError, TransientDatabaseError
 from scheduler.settings import redact_text, redact_url
 
 SQLITE_BUSY_TIMEOUT_S = 30.0  # embedded runner + dashboard share one file
+SUPPORTED_BACKENDS = ("postgresql", "sqlite")
+URL_EXAMPLES = "postgresql://USER:PASSWORD@HOST:5432/DB or sqlite:///FILE.db"
+# The pip package that provides each PostgreSQL driver module SQLAlchemy may ask for.
+DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary"}
+
+
+def parse_database_url(url: str) -> sa.URL:
+    """The parsed URL of a PostgreSQL or SQLite database; ConfigError (one line, password
+    hidden) for anything else: not a URL, a bad port, another database."""
+    shown = redact_url(url)
+    try:
+        parsed = sa.make_url(url)
+        parsed.port  # noqa: B018  (a non-numeric port only fails when read)
+    except (sa_exc.ArgumentError, ValueError) as exc:
+        raise ConfigError(f"invalid database URL {shown!r}; expected {URL_EXAMPLES}") from exc
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise ConfigError(f"unsupported database {backend!r} in {shown!r}; unbrand keeps its "
+                          f"jobs in PostgreSQL or SQLite: {URL_EXAMPLES}")
+    return parsed
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a file-backed SQLite URL (absolute; a relative one is taken from the working
+    directory, as SQLite does), or None for other databases and in-memory SQLite."""
+    parsed = parse_database_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):  # a SQLite URI filename: leave it to SQLite
+        return None
+    return Path(database).expanduser().absolute()
+
+
+def require_existing_database(url: str) -> None:
+    """ConfigError when `url` is a SQLite file that does not exist: connecting would create an
+    empty one, and every query would then fail with "no such table"."""
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"no job database at {path}")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An Engine for `url`; SQLite gets foreign keys, WAL and a busy timeout, others pre-ping."""
+    """An Engine for `url`; SQLite gets foreign keys, WAL and a busy timeout, others pre-ping.
+
+    ConfigError for a URL that is not a PostgreSQL or SQLite one, an unknown driver
+    (`postgresql+nodriver://`) or a driver that is not installed.
+    """
+    parsed = parse_database_url(url)
     try:
-        parsed = sa.make_url(url)
-    except sa_exc.ArgumentError as exc:
-        raise DatabaseError(f"invalid database URL {redact_url(url)!r}") from exc
-    if parsed.get_backend_name() == "sqlite":
-        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **kwargs.pop("connect_args", {})}
-        engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
-        sa.event.listen(engine, "connect", _sqlite_on_connect(parsed.database))
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(parsed, **kwargs)
+        if parsed.get_backend_name() == "sqlite":
+            connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **kwargs.pop("connect_args", {})}
+            engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
+            sa.event.listen(engine, "connect", _sqlite_on_connect(parsed.database))
+            return engine
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa.create_engine(parsed, **kwargs)
+    except sa_exc.NoSuchModuleError as exc:
+        raise ConfigError(f"unknown database driver {parsed.drivername!r} in "
+                          f"{redact_url(url)!r}; expected {URL_EXAMPLES}") from exc
+    except ImportError as exc:
+        module = (exc.name or "").split(".")[0]
+        package = DRIVER_PACKAGES.get(module, module or "the driver")
+        raise ConfigError(f"the database driver {module!r} for {parsed.drivername!r} URLs is "
+                          f"not installed: pip install '{package}'") from exc
 
 
 def _sqlite_on_connect(database: str | None) -> Any:
@@ -91,7 +142,8 @@ def translate_db_error(exc: sa_exc.SQLAlchemyError) -> DatabaseError:
 
 def _is_transient_pg(exc: sa_exc.DBAPIError) -> bool:
     """Serialization failures and deadlocks (SQLSTATE 40001 / 40P01) are worth a retry."""
-    code = getattr(exc.orig, "pgcode", None)
+    orig = exc.orig  # psycopg2 names the SQLSTATE pgcode, psycopg 3 sqlstate
+    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
     return code in {"40001", "40P01"}
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from scheduler.db.models import JOB_STATUSES, Batch, Job, JobStatus, Worker
 
 DEFAULT_WINDOW_MINUTES = 10.0
+MIN_ACTIVE_SECONDS = 1.0  # floor of the active time throughput divides by
 # Distinct error texts read per batch to group failures; the rest is summed as "other".
 MAX_ERROR_TEXTS = 2000
 OTHER_REASON = "(other reasons)"
@@ -112,15 +113,32 @@ def throughput(
     batch_id: int,
     window_minutes: float = DEFAULT_WINDOW_MINUTES,
     now: datetime | None = None,
+    finished: bool = False,
 ) -> float:
-    """Jobs per minute that reached done/failed within the last `window_minutes`."""
-    since = (now or utcnow()) - timedelta(minutes=window_minutes)
-    query = sa.select(sa.func.count()).where(
-        Job.batch_id == batch_id,
-        Job.status.in_(PROCESSED_STATUSES),
-        Job.finished_at >= since,
-    )
-    return int(session.scalar(query) or 0) / window_minutes
+    """Jobs per minute over the time the batch was actually being worked on.
+
+    Counted: jobs a worker ran (attempts > 0) that ended done/failed; rows failed at submit
+    never ran. A job's activity starts when it was claimed (its finish when that is unknown).
+    While jobs remain, the jobs finished within the last `window_minutes`, divided by the
+    time from the later of the window's start and the first of those jobs' starts until now
+    (a batch that started 1 min ago is not averaged over 10). Once nothing remains
+    (`finished`), every such job divided by the span from the first start to the last finish.
+    """
+    now = now or utcnow()
+    since = now - timedelta(minutes=window_minutes)
+    conditions = [Job.batch_id == batch_id, Job.status.in_(PROCESSED_STATUSES),
+                  Job.attempts > 0, Job.finished_at.is_not(None)]
+    if not finished:
+        conditions.append(Job.finished_at >= since)
+    began = sa.func.coalesce(Job.started_at, Job.finished_at)
+    query = sa.select(sa.func.count(), sa.func.min(began),
+                      sa.func.max(Job.finished_at)).where(*conditions)
+    count, first_start, last_finish = session.execute(query).one()
+    if not count or first_start is None or last_finish is None:
+        return 0.0
+    start, end = (first_start, last_finish) if finished else (max(_aware(first_start), since), now)
+    seconds = max((_aware(end) - _aware(start)).total_seconds(), MIN_ACTIVE_SECONDS)
+    return int(count) / (seconds / 60.0)
 
 
 def eta_seconds(remaining: int, per_minute: float) -> float | None:
@@ -202,7 +220,8 @@ def summarise_batches(
         summary.flagged = flagged
         summary.mean_quality = None if mean != mean else round(mean, 4)
         summary.throughput_per_min = throughput(
-            session, batch_id=batch.id, window_minutes=window_minutes, now=now
+            session, batch_id=batch.id, window_minutes=window_minutes, now=now,
+            finished=summary.remaining == 0,
         )
         summary.eta_seconds = eta_seconds(summary.remaining, summary.throughput_per_min)
         if with_failures:

@@ -8,7 +8,7 @@ anything that would leave it (StorageKeyError).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from scheduler.errors import StorageKeyError
 
@@ -21,8 +21,10 @@ class Storage(ABC):
         """The object's bytes; StorageNotFound when it does not exist."""
 
     @abstractmethod
-    def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
-        """Store `data` at `key`, replacing any existing object atomically."""
+    def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None,
+                    metadata: Mapping[str, str] | None = None) -> None:
+        """Store `data` at `key`, replacing any existing object atomically; `metadata`: short
+        ASCII key/value pairs kept with the object where the backend can (S3 user metadata)."""
 
     @abstractmethod
     def exists(self, key: str) -> bool:

@@ -14,7 +14,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from scheduler.errors import StorageError, StorageFull, StorageKeyError, StorageNotFound
@@ -25,7 +25,9 @@ _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 MAX_LINKS = 40  # symlinks followed for one key, as the kernel's own limit (ELOOP)
-FILE_MODE = 0o600  # what tempfile.mkstemp gave the outputs before
+# outputs and report pages are shared files: os.open masks this with the umask (0644 under the
+# usual 022), as a plain `open` would; mkstemp's private 0600 was wrong for them
+FILE_MODE = 0o666
 
 
 class LocalStorage(Storage):
@@ -55,9 +57,12 @@ class LocalStorage(Storage):
         finally:
             os.close(fd)
 
-    def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
+    def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None,
+                    metadata: Mapping[str, str] | None = None) -> None:
         """Write a temporary file beside the target, then rename it over the target (atomic:
-        no half-written outputs); folders on the way are created inside the root."""
+        no half-written outputs); folders on the way are created inside the root. The file gets
+        the mode a plain `open` would give (0666 less the umask). Folders hold no object
+        metadata: `metadata` is not kept."""
         try:
             folder, name = self._parent(key, create=True)
         except StorageNotFound as exc:  # a file stands where a folder of the key should be
@@ -243,6 +248,29 @@ def _unlink_quietly(name: str, folder: int) -> None:
         os.unlink(name, dir_fd=folder)
     except OSError:
         pass
+
+
+def _set_and_restore_umask() -> int:
+    """The umask through os.umask, which can only read it by setting it (set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# os.umask is process-wide: calling it while other threads create files could give them the
+# placeholder. Linux shows the umask in /proc without changing it; elsewhere it is read once.
+_UMASK_AT_IMPORT = _set_and_restore_umask()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _UMASK_AT_IMPORT
 
 
 def _is_temp(name: str) -> bool:

@@ -4,7 +4,7 @@ botocore errors translated into the scheduler tree."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -99,10 +99,14 @@ class S3Storage(Storage):
             response = self.client.get_object(Bucket=self.bucket, Key=full)
             return bytes(response["Body"].read())
 
-    def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
-        """One PUT below the multipart threshold, a multipart upload above it."""
+    def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None,
+                    metadata: Mapping[str, str] | None = None) -> None:
+        """One PUT below the multipart threshold, a multipart upload above it; `metadata`
+        becomes the object's user metadata (x-amz-meta-*)."""
         full = self._full(key)
-        extra = {"ContentType": content_type} if content_type else {}
+        extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}
+        if metadata:
+            extra["Metadata"] = dict(metadata)
         with translate_s3_errors(self, full):
             if len(data) < self.transfer.multipart_threshold:
                 self.client.put_object(Bucket=self.bucket, Key=full, Body=data, **extra)

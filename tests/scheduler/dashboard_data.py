@@ -3,7 +3,8 @@
 Batch "alpha" (10 jobs): 4 done (images in and out), 3 failed (two reasons), 1 running,
 2 queued. Batch "beta": 1 cancelled, 1 queued (no images). Batch "empty": no jobs.
 One worker "gpu-1@host" with a fixed heartbeat. Times are relative to `now` so the
-throughput window (10 min) sees 3 done + 3 failed jobs: 0.6 jobs/min, ETA 300 s.
+throughput window (10 min) sees 3 done + 3 failed jobs, active for the last 4 min:
+1.5 jobs/min, ETA 120 s.
 """
 
 from __future__ import annotations

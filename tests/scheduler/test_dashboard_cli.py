@@ -69,5 +69,5 @@ def test_dashboard_command_serves_the_database(sqlite_url: str, tmp_path: Path) 
 
 def test_dashboard_command_refuses_a_bad_database_url() -> None:
     result = CliRunner().invoke(make_app(), ["dashboard", "--db", "nonsense://"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "error: " in result.output and "nonsense" in result.output

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.db.models import Batch, Job, JobStatus, Worker
 from scheduler.db.session import make_engine, make_session_factory, session_scope
-from scheduler.errors import DatabaseError, TransientDatabaseError
+from scheduler.errors import ConfigError, DatabaseError, TransientDatabaseError
 
 
 def _batch(session: Session, name: str = "b1") -> Batch:
@@ -99,8 +99,8 @@ def test_unreachable_database_is_transient() -> None:
     engine.dispose()
 
 
-def test_invalid_url_is_database_error() -> None:
-    with pytest.raises(DatabaseError, match="invalid database URL"):
+def test_invalid_url_is_config_error() -> None:
+    with pytest.raises(ConfigError, match="invalid database URL"):
         make_engine("not a url at all")
 
 

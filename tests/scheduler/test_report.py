@@ -145,7 +145,7 @@ def test_report_command(sqlite_url: str, tmp_path: Path) -> None:
     assert "(10 jobs, 8 thumbnails)" in result.output
     assert len(_rows(out / "metrics.csv")) == 10
     missing = runner.invoke(make_app(), ["report", "nope", "--out", str(out), "--db", sqlite_url])
-    assert missing.exit_code == 1 and "no batch named 'nope'" in missing.output
+    assert missing.exit_code == 2 and "no batch named 'nope'" in missing.output
 
 
 def test_plot_buckets_and_svg() -> None:

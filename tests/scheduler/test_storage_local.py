@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,24 @@ def test_a_fifo_named_like_an_image_is_not_a_file(tmp_path: Path) -> None:
     assert not storage.exists("pipe.jpg")
     with pytest.raises(StorageNotFound):
         storage.read_bytes("missing/a.jpg")
+@pytest.fixture
+def umask() -> Iterator[Callable[[int], None]]:
+    """Set the process umask for a test; the old one comes back after it."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield os.umask
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("mask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_written_files_get_the_mode_the_umask_gives(tmp_path: Path, umask: Callable[[int], None],
+                                                    mask: int, mode: int) -> None:
+    """Outputs and report pages are shared files: not mkstemp's private 0600."""
+    umask(mask)
+    storage = LocalStorage(tmp_path)
+
+    storage.write_bytes("batch/out.jpg", b"jpeg")
+    storage.write_bytes("report/index.html", b"<html>", content_type="text/html")
+
+    assert stat.S_IMODE((tmp_path / "batch" / "out.jpg").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "report" / "index.html").stat().st_mode) == mode

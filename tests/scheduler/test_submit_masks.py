@@ -79,10 +79,10 @@ def test_other_mask_options_on_the_same_batch_are_refused(
     assert (again.inserted, again.existing) == (0, 1)
 
     refine = BatchOptions(mask_mode="refine", fixed=boxes.fixed)
-    with pytest.raises(BatchExistsError, match=r"other mask options \(mask mode 'box' -> "
+    with pytest.raises(BatchExistsError, match=r"other options \(mask mode 'box' -> "
                                                r"'refine'\).*choose another --name"):
         _submit(db_session_factory, source, tmp_path / "out", options=refine)
-    with pytest.raises(BatchExistsError, match="other mask options"):  # a dry run says so too
+    with pytest.raises(BatchExistsError, match="other options"):  # a dry run says so too
         _submit(db_session_factory, source, tmp_path / "out", options=refine, dry_run=True)
     other = BatchOptions(fixed=fixed_watermark(boxes=["1,1,6,6"]))
     with pytest.raises(BatchExistsError, match="fixed boxes / mask changed"):

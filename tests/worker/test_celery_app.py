@@ -22,7 +22,13 @@ from tests.worker.conftest import encode, photo
 from worker.celery_app import configure, make_celery
 from worker.model_cache import ModelSpec, process_cache
 from worker.services import WorkerResources, use_process_resources
-from worker.tasks import BUSY_MAX_RETRIES, MAX_RETRIES, RETRY_ERRORS, process_job_task
+from worker.tasks import (
+    BUSY_MAX_RETRIES,
+    MAX_RETRIES,
+    RETRY_ERRORS,
+    JobFailedError,
+    process_job_task,
+)
 
 
 def test_delivery_rules_and_limits_come_from_settings() -> None:
@@ -138,9 +144,12 @@ def test_bad_input_is_not_retried(
 
     results = [process_job_task.apply(args=[job_id]) for job_id in (bad, good)]
 
-    assert [r.result["status"] for r in results] == ["failed", "done"]
+    # a failed job is a failed task (task events and Flower count it), retried zero times
+    assert results[0].failed() and isinstance(results[0].result, JobFailedError)
+    assert "bad image:" in str(results[0].result)
+    assert results[1].successful() and results[1].result["status"] == "done"
     assert job(session_factory, bad).attempts == 1
-    assert job(session_factory, bad).error.startswith("bad image:")
+    assert job(session_factory, bad).error.startswith("bad image:")  # the pipeline's reason
 
 
 def test_a_job_busy_elsewhere_is_looked_at_again_later(
@@ -183,7 +192,7 @@ def test_worker_command_refuses_bad_options_before_starting() -> None:
                             env={"UNBRAND_BROKER_URL": "redis://127.0.0.1:6379/9",
                                  "UNBRAND_MODEL_WEIGHTS": None})
     assert unknown_queue.exit_code == 2 and "unknown queue(s) tpu" in unknown_queue.output
-    assert bad_pool.exit_code == 2 and "unknown pool 'eventlet'" in bad_pool.output
+    assert bad_pool.exit_code == 2 and "'eventlet' is not one of" in bad_pool.output
     assert no_broker.exit_code == 2 and "UNBRAND_BROKER_URL" in no_broker.output
     assert missing.exit_code == 2 and "weights file not found" in missing.output
     assert os.environ.get("UNBRAND_MODEL_WEIGHTS") == weights_before

@@ -139,7 +139,7 @@ def test_unknown_format_and_missing_source_exit_2(tmp_path: Path, tiny_weights: 
     base = ["--out", str(tmp_path / "o"), "--weights", str(tiny_weights)]
     bad_format = CliRunner().invoke(make_app(), ["run", str(DEMO), "--format", "coco", *base])
     missing = CliRunner().invoke(make_app(), ["run", str(tmp_path / "nowhere"), *base])
-    assert bad_format.exit_code == 2 and "unknown dataset format 'coco'" in bad_format.output
+    assert bad_format.exit_code == 2 and "'coco' is not one of" in bad_format.output
     assert missing.exit_code == 2 and "error:" in missing.output
 
 
@@ -216,7 +216,7 @@ def test_run_with_a_fixed_box_on_a_plain_image_folder(tmp_path: Path, tiny_weigh
     refine = CliRunner().invoke(make_app(), ["run", str(photos), *fixed, "--mask-mode", "refine",
                                              *tiny_args(out, tiny_weights)])
     assert refine.exit_code == 2
-    assert "other mask options" in refine.output and "--name" in refine.output
+    assert "other options" in refine.output and "--name" in refine.output
 
 
 def test_run_refuses_bad_fixed_values_and_unannotated_folders(tmp_path: Path,
@@ -379,4 +379,4 @@ def test_run_prints_the_database_url_without_its_password(
     assert "6 images, 6 done" in result.output
     assert password not in result.output and "S3cret" not in result.output
     assert "job database:" in result.output  # (rich may wrap the URL onto the next line)
-    assert "postgresql+psycopg2://postgres:***@127.0.0.1:5432/" in result.output
+    assert f"{parsed.drivername}://postgres:***@127.0.0.1:5432/" in result.output

@@ -13,6 +13,8 @@ import typer
 COMMAND_MODULES = (
     "unbrand.cli.run",
     "unbrand.cli.batches",
+    "unbrand.cli.jobs",
+    "unbrand.cli.doctor",
     "unbrand.cli.worker",
     "unbrand.cli.db",
     "unbrand.cli.report",

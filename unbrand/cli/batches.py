@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.options import BatchOptions
-from scheduler.settings import Settings, get_settings
+from scheduler.settings import Settings
+from unbrand.cli.database import db_option, open_database
 from unbrand.cli.exits import EXIT_JOBS_FAILED, EXIT_TIMEOUT, errors_to_exit, fail
 from unbrand.cli.mask_flags import (
     ANCHOR_HELP,
@@ -31,8 +30,19 @@ from unbrand.cli.mask_flags import (
     MaskMode,
     batch_mask_options,
 )
+from unbrand.cli.options import (
+    DatasetFormat,
+    QueueName,
+    class_list,
+    classes_option,
+    format_option,
+    name_option,
+    out_option,
+    quality_option,
+    split_option,
+)
 
-DB_HELP = "Database URL (default: UNBRAND_DATABASE_URL)."
+QUEUE_HELP = "Worker queue: gpu or cpu."
 
 
 def register(app: typer.Typer) -> None:
@@ -45,21 +55,7 @@ def register(app: typer.Typer) -> None:
     app.command("requeue-stale")(requeue_stale)
 
 
-@contextmanager
-def _database(db: str | None) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
-    """Settings and a session factory on `db` (or the configured database)."""
-    from scheduler.db.session import make_engine, make_session_factory
-
-    with errors_to_exit():
-        settings = get_settings(**({"database_url": db} if db else {}))
-        engine = make_engine(settings.database_url)
-    try:
-        yield settings, make_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-def _batch_id(factory: sessionmaker[Session], name: str) -> tuple[int, BatchOptions]:
+def batch_id_for(factory: sessionmaker[Session], name: str) -> tuple[int, BatchOptions]:
     """The id and options of batch `name`; exit 2 when there is none."""
     from scheduler.db import crud
     from scheduler.db.session import session_scope
@@ -72,39 +68,35 @@ def _batch_id(factory: sessionmaker[Session], name: str) -> tuple[int, BatchOpti
 
 
 def _republish_target(factory: sessionmaker[Session], settings: Settings, name: str,
-                      queue: str | None) -> tuple[int, str]:
+                      queue: QueueName | None) -> tuple[int, str]:
     """The batch id and the queue to publish its jobs to again (`queue`, else the batch's);
     fails unless the broker answers, before anything in the database changes."""
     from scheduler.queue import DEFAULT_QUEUE, check_queue, require_broker
 
-    batch_id, options = _batch_id(factory, name)
-    target = check_queue(queue or options.queue or DEFAULT_QUEUE)
+    batch_id, options = batch_id_for(factory, name)
+    target = check_queue(queue.value if queue else options.queue or DEFAULT_QUEUE)
     require_broker(settings)
     return batch_id, target
 
 
 def submit(
     source: str = typer.Argument(..., help="Dataset: folder, manifest (.csv/.jsonl), s3:// URI."),
-    output: str = typer.Option(
-        ..., "--output", help="Where outputs go: s3://bucket/prefix or a folder."
-    ),
-    name: str | None = typer.Option(None, "--name", help="Batch name (default: from SOURCE)."),
-    format: str = typer.Option(
-        "auto", "--format", help="auto, openlogo, masks, manifest or images (needs --box/--mask)."
-    ),
-    split: str | None = typer.Option(None, "--split", help="OpenLogo image set, e.g. 'test'."),
-    classes: str | None = typer.Option(
-        None, "--classes", help="OpenLogo brands, comma-separated."
-    ),
-    queue: str = typer.Option("gpu", "--queue", help="Worker queue: gpu or cpu."),
+    out: str = out_option("Where outputs go: s3://bucket/prefix or a folder every worker can "
+                          "write to (checked now).", "--output"),
+    name: str | None = name_option(),
+    format: DatasetFormat = format_option(),
+    split: str | None = split_option(),
+    classes: str | None = classes_option(),
+    queue: QueueName = typer.Option(QueueName.gpu, "--queue", "-Q", help=QUEUE_HELP),
+    quality: int | None = quality_option(),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show what would happen; change nothing."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
     mask_mode: MaskMode = typer.Option(MaskMode.box, "--mask-mode", help=MASK_MODE_HELP),
-    box: list[str] | None = typer.Option(None, "--box", help=BOX_HELP),
+    box: list[str] | None = typer.Option(None, "--box", "-b", help=BOX_HELP),
     mask: str | None = typer.Option(
-        None, "--mask",
+        None, "--mask", "-m",
         help=MASK_HELP + " An s3:// URI, or a path every worker can read at the same place.",
     ),
     scale_with_image: bool = typer.Option(False, "--scale-with-image", help=SCALE_HELP),
@@ -114,23 +106,21 @@ def submit(
 ) -> None:
     """Record one job per image, then queue them for the workers (safe to repeat)."""
     from scheduler.db.migrate import upgrade
-    from scheduler.queue import check_queue, require_broker
+    from scheduler.queue import require_broker
     from scheduler.submit import submit_dataset
 
-    class_list = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
-    with _database(db) as (settings, factory), errors_to_exit():
-        check_queue(queue)
+    with open_database(db, existing=False) as (settings, factory), errors_to_exit():
         options = batch_mask_options(
             mask_mode=mask_mode, boxes=box, mask=mask, scale_with_image=scale_with_image,
             reference_size=reference_size, anchor=anchor, keep_aspect=keep_aspect,
-            settings=settings)
+            jpeg_quality=quality, settings=settings)
         _note_local_mask(options)
         if not dry_run:
             require_broker(settings)
             upgrade(settings.database_url)
-        report = submit_dataset(source, output=output, session_factory=factory,
-                                settings=settings, name=name, format=format, split=split,
-                                classes=class_list, queue=queue, options=options,
+        report = submit_dataset(source, output=out, session_factory=factory,
+                                settings=settings, name=name, format=format.value, split=split,
+                                classes=class_list(classes), queue=queue.value, options=options,
                                 dry_run=dry_run)
     verb = "would" if dry_run else ""
     typer.echo(f"batch {report.batch_name} ({'new' if report.batch_created else 'existing'})")
@@ -138,7 +128,8 @@ def submit(
     typer.echo(f"  {report.items} images read, {report.invalid} unusable (recorded as failed)")
     typer.echo(f"  {verb + ' ' if verb else ''}insert {report.inserted} new jobs, "
                f"{report.existing} already known")
-    typer.echo(f"  {verb + ' ' if verb else ''}publish {report.published} to queue {queue}")
+    typer.echo(f"  {verb + ' ' if verb else ''}publish {report.published} to queue "
+               f"{queue.value}")
     for line in report.errors:
         typer.echo(f"  unusable: {line}")
     for line in report.warnings:
@@ -159,13 +150,13 @@ def _note_local_mask(options: BatchOptions) -> None:
 def status(
     name: str | None = typer.Argument(None, help="Batch name (default: every batch)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Counts per status, throughput, ETA and failure reasons of batches."""
     from scheduler.db.session import session_scope
     from scheduler.db.stats import summarise_batches
 
-    with _database(db) as (_, factory), errors_to_exit():
+    with open_database(db) as (_, factory), errors_to_exit():
         with session_scope(factory) as session:
             summaries = summarise_batches(session, names=[name] if name else None)
     if name and not summaries:
@@ -211,7 +202,9 @@ def _print_status(document: dict[str, Any]) -> None:
     if not document["finished_at"]:
         eta = document["eta_seconds"]
         eta_text = f", ETA {eta / 60:.1f} min" if eta is not None else ""
-        typer.echo(f"  {document['throughput_per_min']:.1f} jobs/min{eta_text}")
+        typer.echo(f"  {document['throughput_per_min']:.1f} jobs/min while active{eta_text}")
+    elif document["throughput_per_min"]:
+        typer.echo(f"  ran at {document['throughput_per_min']:.1f} jobs/min")
     if document["flagged"]:
         typer.echo(f"  {document['flagged']} flagged for review")
     for group in document["failures"][:10]:
@@ -224,15 +217,15 @@ def wait(
         None, "--timeout", help="Give up after S seconds (exit 2)."
     ),
     interval: float = typer.Option(2.0, "--interval", min=0.05, help="Seconds between checks."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Block until every job of the batch ended: exit 0 all done, 1 some failed, 2 timeout."""
     from scheduler.db import crud
     from scheduler.db.session import session_scope
 
     deadline = None if timeout is None else time.monotonic() + timeout
-    with _database(db) as (_, factory):
-        batch_id, _ = _batch_id(factory, name)
+    with open_database(db) as (_, factory):
+        batch_id, _ = batch_id_for(factory, name)
         last: dict[str, int] | None = None
         while True:
             with errors_to_exit(), session_scope(factory) as session:
@@ -255,16 +248,18 @@ def wait(
 
 def retry(
     name: str = typer.Argument(..., help="Batch name."),
-    queue: str | None = typer.Option(None, "--queue", help="Queue (default: the batch's)."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    queue: QueueName | None = typer.Option(
+        None, "--queue", "-Q", help="Queue (default: the batch's)."
+    ),
+    db: str | None = db_option(),
 ) -> None:
     """Put the batch's failed jobs back in the queue and publish every queued job."""
     from scheduler.db import crud
     from scheduler.db.session import session_scope
     from scheduler.submit import publish_queued
 
-    with _database(db) as (settings, factory), errors_to_exit():
-        batch_id, options = _batch_id(factory, name)
+    with open_database(db) as (settings, factory), errors_to_exit():
+        batch_id, options = batch_id_for(factory, name)
         if options.embedded:  # its jobs run in `unbrand run`, never through a broker
             with session_scope(factory) as session:
                 requeued = crud.requeue_failed(session, batch_id=batch_id)
@@ -280,14 +275,14 @@ def retry(
 
 def cancel(
     name: str = typer.Argument(..., help="Batch name."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Cancel every queued or running job of the batch (workers skip them)."""
     from scheduler.db import crud
     from scheduler.db.session import session_scope
 
-    with _database(db) as (_, factory), errors_to_exit():
-        batch_id, _ = _batch_id(factory, name)
+    with open_database(db) as (_, factory), errors_to_exit():
+        batch_id, _ = batch_id_for(factory, name)
         with session_scope(factory) as session:
             cancelled = crud.cancel_batch(session, batch_id=batch_id)
             crud.finish_batch_if_complete(session, batch_id=batch_id)
@@ -302,16 +297,18 @@ def requeue_stale(
         help="Seconds without a heartbeat before a running job counts as abandoned "
              "(default: UNBRAND_STALE_AFTER).",
     ),
-    queue: str | None = typer.Option(None, "--queue", help="Queue (default: the batch's)."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    queue: QueueName | None = typer.Option(
+        None, "--queue", "-Q", help="Queue (default: the batch's)."
+    ),
+    db: str | None = db_option(),
 ) -> None:
     """Put running jobs whose worker vanished (no heartbeat) back in the queue and publish them."""
     from scheduler.db import crud
     from scheduler.db.session import session_scope
     from scheduler.queue import publish_jobs
 
-    with _database(db) as (settings, factory), errors_to_exit():
-        if _batch_id(factory, name)[1].embedded:
+    with open_database(db) as (settings, factory), errors_to_exit():
+        if batch_id_for(factory, name)[1].embedded:
             fail(f"batch {name} runs embedded: run the same `unbrand run` command again (it "
                  "takes back jobs a dead run left running)")
         batch_id, target = _republish_target(factory, settings, name, queue)

@@ -10,6 +10,7 @@ import typer
 
 from inpaint_core.masks.modes import MaskMode
 from unbrand.cli.exits import fail
+from unbrand.cli.options import DEVICE_HELP, Device, device_option
 
 
 def make_benchmark_command(
@@ -19,6 +20,7 @@ def make_benchmark_command(
     out: Path = typer.Option(
         ...,
         "--out",
+        "-o",
         help="benchmark folder to write (QMUL-OpenLogo layout + GroundTruth/ + Masks/)",
     ),
     logos: Path | None = typer.Option(
@@ -151,9 +153,9 @@ def evaluate_command(
         False, "--run-model", help="first inpaint the benchmark with our model into RESULTS_DIR"
     ),
     weights: Path | None = typer.Option(
-        None, "--weights", help="weights for --run-model (default: the shipped ones)"
+        None, "--weights", "-w", help="weights for --run-model (default: the shipped ones)"
     ),
-    device: str = typer.Option("auto", "--device", help="device for --run-model: auto, cpu, cuda"),
+    device: Device = device_option(help="Device for --run-model: " + DEVICE_HELP),
     mask_mode: MaskMode = typer.Option(
         MaskMode.box, "--mask-mode",
         help="mask mode for --run-model, as `unbrand run --mask-mode` (box, refine, whole)",
@@ -173,7 +175,7 @@ def evaluate_command(
         raise typer.BadParameter(str(exc), param_hint="--baseline") from exc
     try:
         if run:
-            _run_model(benchmark, results_dir, weights, device, mask_mode.value, progress)
+            _run_model(benchmark, results_dir, weights, device.value, mask_mode.value, progress)
         report = evaluate(
             results_dir,
             benchmark,

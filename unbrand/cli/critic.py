@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from unbrand.cli.exits import fail
+from unbrand.cli.options import Device, device_option
 
 
 def train_critic_command(
@@ -14,15 +15,17 @@ def train_critic_command(
         ..., "--data", help="folder of real photos (searched recursively); repeat for several"
     ),
     out: Path = typer.Option(
-        ..., "--out", help="critic weights to write (.safetensors; a .json card goes beside it)"
+        ..., "--out", "-o",
+        help="critic weights to write (.safetensors; a .json card goes beside it)"
     ),
     weights: Path | None = typer.Option(
-        None, "--weights", help="the generator whose fills it learns to spot (default: shipped)"
+        None, "--weights", "-w",
+        help="the generator whose fills it learns to spot (default: shipped)"
     ),
     size: int = typer.Option(128, "--size", help="crop side in pixels (a multiple of 8, >= 64)"),
     iterations: int = typer.Option(2000, "--iterations", min=1, help="discriminator updates"),
     batch: int = typer.Option(8, "--batch", min=1, help="real and fake crops per update"),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda"),
+    device_choice: Device = device_option(),
     seed: int = typer.Option(0, "--seed", help="seed of crops and masks"),
     logo_share: float = typer.Option(
         0.0, "--logo-share", min=0.0, max=1.0,
@@ -48,6 +51,7 @@ def train_critic_command(
 
     if size < 64 or size % 8:
         raise typer.BadParameter("must be a multiple of 8 and at least 64", param_hint="--size")
+    device = device_choice.value
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from unbrand.cli.exits import fail
+from unbrand.cli.database import db_option, open_database
+from unbrand.cli.exits import errors_to_exit
 
 
 def register(app: typer.Typer) -> None:
@@ -15,11 +16,7 @@ def register(app: typer.Typer) -> None:
 def dashboard(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port to listen on."),
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        help="Job database URL (default: UNBRAND_DATABASE_URL / sqlite:///unbrand.db).",
-    ),
+    db: str | None = db_option(),
     window: float = typer.Option(
         10.0, "--window", min=0.5, help="Minutes over which throughput and ETA are measured."
     ),
@@ -27,22 +24,13 @@ def dashboard(
 ) -> None:
     """Serve the dashboard: batches, progress, thumbnails, quality filters, API, metrics."""
     import uvicorn
-    from sqlalchemy.exc import ArgumentError
 
     from scheduler.dashboard.app import make_app
-    from scheduler.db.session import make_engine, make_session_factory
-    from scheduler.errors import UnbrandError
-    from scheduler.settings import get_settings, redact_url
+    from scheduler.settings import redact_url
 
-    try:
-        settings = get_settings(**({"database_url": db} if db else {}))
-        engine = make_engine(settings.database_url)
-        web = make_app(
-            session_factory=make_session_factory(engine),
-            settings=settings,
-            window_minutes=window,
-        )
-    except (UnbrandError, ArgumentError) as exc:  # ArgumentError: unknown database driver
-        fail(str(exc), 1)
-    typer.echo(f"dashboard on http://{host}:{port}/ reading {redact_url(settings.database_url)}")
-    uvicorn.run(web, host=host, port=port, log_level=log_level)
+    with open_database(db) as (settings, factory):
+        with errors_to_exit():
+            web = make_app(session_factory=factory, settings=settings, window_minutes=window)
+        typer.echo(f"dashboard on http://{host}:{port}/ reading "
+                   f"{redact_url(settings.database_url)}")
+        uvicorn.run(web, host=host, port=port, log_level=log_level)

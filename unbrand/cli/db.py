@@ -9,9 +9,9 @@ from __future__ import annotations
 import typer
 
 from scheduler.errors import UnbrandError
+from unbrand.cli.database import db_option
 from unbrand.cli.exits import fail
 
-URL_HELP = "Database URL (default: UNBRAND_DATABASE_URL, else sqlite:///unbrand.db)."
 EXIT_FAILED = 2
 
 
@@ -32,7 +32,7 @@ def _url(url: str | None) -> str:
 
 def upgrade(
     revision: str = typer.Option("head", "--revision", help="Target revision (default: head)."),
-    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    url: str | None = db_option("--url"),
     wait: float = typer.Option(
         0.0, "--wait", min=0.0, help="Seconds to wait for the database to accept connections."
     ),
@@ -58,7 +58,7 @@ def upgrade(
 
 def downgrade(
     revision: str = typer.Argument(..., help="Target revision, e.g. 'base' to drop every table."),
-    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    url: str | None = db_option("--url"),
 ) -> None:
     """Take the schema down to REVISION (data in dropped tables is lost)."""
     from scheduler.db import migrate
@@ -73,7 +73,7 @@ def downgrade(
         fail(str(exc), EXIT_FAILED)
 
 
-def current(url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> None:
+def current(url: str | None = db_option("--url")) -> None:
     """Print the database's revision and the newest one available."""
     from scheduler.db import migrate
     from scheduler.settings import redact_url

@@ -16,6 +16,14 @@ import typer
 from inpaint_core.masks.boxes import parse_box_text
 from unbrand.cli.exits import EXIT_JOBS_FAILED, errors_to_exit, fail
 from unbrand.cli.mask_flags import MaskMode
+from unbrand.cli.options import (
+    Device,
+    Precision,
+    device_option,
+    precision_option,
+    quality_option,
+    weights_option,
+)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -56,11 +64,9 @@ def inpaint_command(
         "-b",
         help="Region to remove as x1,y1,x2,y2 (0-based, end exclusive); repeat.",
     ),
-    weights: Path | None = typer.Option(
-        None, "--weights", "-w", help="Generator checkpoint (.safetensors + .json card, or G*.pt)."
-    ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (GPU)."),
+    weights: Path | None = weights_option(),
+    device: Device = device_option(),
+    precision: Precision = precision_option(),
     margin: int | None = typer.Option(
         None,
         "--margin",
@@ -68,7 +74,7 @@ def inpaint_command(
         help="Pixels the fill region grows beyond the mask (default: 0 for --box boxes, which "
         "already enclose the logo; 3 for --mask and refined masks, for anti-aliased edges).",
     ),
-    quality: int = typer.Option(95, "--quality", min=1, max=100, help="JPEG/WebP quality."),
+    quality: int | None = quality_option(),
     max_pixels: int | None = typer.Option(
         None, "--max-pixels", min=1, help="Refuse larger images (default 100,000,000)."
     ),
@@ -110,7 +116,7 @@ def inpaint_command(
                 mask, size=(width, height), max_pixels=max_pixels or DEFAULT_MAX_PIXELS
             )
         start = time.perf_counter()
-        inpainter = Inpainter.load(weights, device=device, precision=precision)
+        inpainter = Inpainter.load(weights, device=device.value, precision=precision.value)
         removal = remove(inpainter, loaded.rgb, boxes=boxes, mask=region, mode=mask_mode.value,
                          margin=margin)
         if mask_mode is MaskMode.refine:
@@ -124,7 +130,8 @@ def inpaint_command(
         fmt, out = "PNG", out.with_suffix(".png")
         typer.echo(f"note: {image} has transparency; writing PNG to {out}", err=True)
     try:
-        _write_atomic(out, encode_image(result, alpha=loaded.alpha, format=fmt, quality=quality))
+        _write_atomic(out, encode_image(result, alpha=loaded.alpha, format=fmt, quality=quality,
+                                        meta=loaded.meta))
     except OSError as exc:
         fail(f"cannot write {out}: {exc}", EXIT_JOBS_FAILED)
     elapsed = time.perf_counter() - start

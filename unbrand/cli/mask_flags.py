@@ -49,12 +49,15 @@ def batch_mask_options(
     reference_size: str | None = None,
     anchor: Anchor | str = Anchor.top_left,
     keep_aspect: bool = False,
+    jpeg_quality: int | None = None,
     settings: Settings | None = None,
 ) -> BatchOptions:
-    """The batch options for the flags; ConfigError (exit 2 under errors_to_exit) on a bad value."""
+    """The batch options for the flags (and --quality); ConfigError (exit 2 under
+    errors_to_exit) on a bad value."""
     return batch_options(mask_mode=_value(mask_mode), boxes=boxes or (), mask=mask,
                          reference_size=reference_size, scale_with_image=scale_with_image,
-                         keep_aspect=keep_aspect, anchor=_value(anchor), settings=settings)
+                         keep_aspect=keep_aspect, anchor=_value(anchor),
+                         jpeg_quality=jpeg_quality, settings=settings)
 
 
 def _value(choice: Enum | str) -> str:

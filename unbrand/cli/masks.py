@@ -43,7 +43,9 @@ def find_logo(
         "--logo",
         help="Logo image to look for (PNG with alpha is best); repeat for several logos.",
     ),
-    out: Path = typer.Option(..., "--out", help="Output folder for the OpenLogo-layout dataset."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Output folder for the OpenLogo-layout dataset."
+    ),
     threshold: float = typer.Option(
         0.40,
         "--threshold",
@@ -212,7 +214,7 @@ def refine_masks(
         help="OpenLogo-layout folder (Annotations/*.xml, "
         "JPEGImages/, optional ImageSets/Main/test.txt).",
     ),
-    out: Path = typer.Option(..., "--out", help="Folder for masks/<id>.png and refine.json."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for masks/<id>.png and refine.json."),
     margin: int = typer.Option(
         3, "--margin", min=0, help="Safety margin in pixels grown around the refined logo pixels."
     ),

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from unbrand.cli.exits import fail
+from unbrand.cli.options import Device, device_option
 
 CONFIG_HELP = (
     "generator: 'reference' (the paper's), 'lite' (CPU-friendly) or a JSON file of AOTConfig fields"
@@ -56,7 +57,7 @@ def train_command(
         None, help="further photo folders, so that `--data A B C` works", show_default=False
     ),
     out: Path = typer.Option(
-        ..., "--out", help="run folder: checkpoints/, samples/ and log.jsonl go here"
+        ..., "--out", "-o", help="run folder: checkpoints/, samples/ and log.jsonl go here"
     ),
     size: int = typer.Option(
         256,
@@ -80,9 +81,7 @@ def train_command(
     hole_weight: float = typer.Option(
         0.0, "--hole-weight", help="extra L1 weight inside the hole (0 = the paper's plain L1)"
     ),
-    device: str = typer.Option(
-        "auto", "--device", help="'auto' (CUDA if available), 'cpu', 'cuda' or 'cuda:N'"
-    ),
+    device: Device = device_option(),
     mixed_precision: bool | None = typer.Option(
         None,
         "--mixed-precision/--fp32",
@@ -168,7 +167,7 @@ def train_command(
         lr_d=lr,
         w_hole=hole_weight,
         vgg_weights=str(vgg_weights) if vgg_weights else None,
-        device=device,
+        device=device.value,
         mixed_precision=mixed_precision,
         save_every=save_every,
         sample_every=sample_every,
@@ -191,7 +190,7 @@ def train_command(
 def export_command(
     run_dir: Path = typer.Argument(..., help="run folder written by `unbrand train`"),
     out: Path = typer.Option(
-        ..., "--out", help="output .safetensors path; the JSON model card goes beside it"
+        ..., "--out", "-o", help="output .safetensors path; the JSON model card goes beside it"
     ),
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", help="a snapshot (checkpoints/iter-N.pt) instead of last.pt"

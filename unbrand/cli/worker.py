@@ -7,8 +7,14 @@ import os
 import typer
 
 from unbrand.cli.exits import errors_to_exit, fail
-
-POOLS = ("prefork", "solo", "threads")
+from unbrand.cli.options import (
+    Device,
+    Pool,
+    Precision,
+    device_option,
+    precision_option,
+    value,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -18,25 +24,32 @@ def register(app: typer.Typer) -> None:
 
 def worker(
     queues: str = typer.Option(
-        "gpu,cpu", "--queues", "-Q", help="Comma-separated queues to consume: gpu, cpu."
+        "gpu,cpu", "--queues", "--queue", "-Q", help="Comma-separated queues to consume: gpu, cpu."
     ),
-    concurrency: int = typer.Option(
-        1, "--concurrency", "-c", min=1, help="Processes (prefork) or threads working at once."
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", min=1,
+        help="Processes (prefork) or threads working at once (default: 1). Not with --pool "
+        "solo, which runs one job at a time in the worker's own process.",
     ),
-    pool: str = typer.Option(
-        "prefork", "--pool", "-P", help="prefork (processes), solo (one, in-process) or threads."
+    pool: Pool = typer.Option(
+        Pool.prefork, "--pool", "-P",
+        help="prefork (processes; CPU workers), solo (one job at a time in this process; "
+        "a GPU) or threads.",
     ),
     name: str | None = typer.Option(
         None, "--name", "-n", help="Node name, e.g. gpu1@%h (default: celery@<hostname>)."
     ),
     weights: str | None = typer.Option(
-        None, "--weights", help="Generator checkpoint; overrides UNBRAND_MODEL_WEIGHTS."
+        None, "--weights", "-w", help="Generator checkpoint; overrides UNBRAND_MODEL_WEIGHTS."
     ),
-    device: str | None = typer.Option(
-        None, "--device", help="auto, cpu or cuda; overrides UNBRAND_DEVICE."
-    ),
-    precision: str | None = typer.Option(
-        None, "--precision", help="auto, fp32, bf16 or fp16; overrides UNBRAND_PRECISION."
+    device: Device | None = device_option(
+        None, help="auto, cpu or cuda; overrides UNBRAND_DEVICE. Pick a GPU with "
+        "CUDA_VISIBLE_DEVICES."),
+    precision: Precision | None = precision_option(
+        None, help="auto, fp32, bf16 or fp16; overrides UNBRAND_PRECISION."),
+    events: bool = typer.Option(
+        True, "--events/--no-events", "-E",
+        help="Send task events (Celery's -E), which Flower and `celery events` show.",
     ),
     loglevel: str = typer.Option("INFO", "--loglevel", "-l", help="Celery log level."),
 ) -> None:
@@ -50,20 +63,44 @@ def worker(
     unknown = sorted(set(wanted) - set(QUEUES))
     if not wanted or unknown:
         fail(f"unknown queue(s) {', '.join(unknown) or '(none)'}; use {', '.join(QUEUES)}")
-    if pool not in POOLS:
-        fail(f"unknown pool {pool!r}; use {', '.join(POOLS)}")
+    if pool is Pool.solo and (concurrency or 1) > 1:
+        fail("--pool solo runs one job at a time: drop --concurrency, or use --pool prefork "
+             "(or threads) for several")
     # The Celery app and its child processes read the model choice from the environment.
-    overrides = {"UNBRAND_MODEL_WEIGHTS": weights, "UNBRAND_DEVICE": device,
-                 "UNBRAND_PRECISION": precision}
-    os.environ.update({key: value for key, value in overrides.items() if value is not None})
+    overrides = {"UNBRAND_MODEL_WEIGHTS": weights, "UNBRAND_DEVICE": value(device),
+                 "UNBRAND_PRECISION": value(precision)}
+    os.environ.update({key: text for key, text in overrides.items() if text is not None})
     with errors_to_exit(InpaintError):
         settings = get_settings()
         require_broker(settings)
         check_weights(ModelSpec.from_settings(settings))
+        _check_schema(settings.database_url)
     from worker.celery_app import app
 
-    argv = ["worker", "--queues", ",".join(wanted), "--concurrency", str(concurrency),
-            "--pool", pool, "--loglevel", loglevel]
+    argv = ["worker", "--queues", ",".join(wanted), "--pool", pool.value,
+            "--loglevel", loglevel]
+    if pool is not Pool.solo:
+        argv += ["--concurrency", str(concurrency or 1)]
+    if events:
+        argv.append("--task-events")
     if name:
         argv += ["--hostname", name]
     app.worker_main(argv)
+
+
+def _check_schema(url: str) -> None:
+    """Exit 2 when the job database exists but was never migrated (or is a missing SQLite
+    file): every job would fail with `no such table`. An unreachable server is left to the
+    worker, which waits for it at start-up."""
+    from scheduler.db.migrate import require_schema
+    from scheduler.db.session import require_existing_database
+    from scheduler.errors import ConfigError, TransientDatabaseError
+    from scheduler.settings import redact_url
+
+    try:
+        require_existing_database(url)
+        require_schema(url)
+    except TransientDatabaseError:
+        return
+    except ConfigError as exc:
+        fail(f"{exc}: run `unbrand db upgrade --db '{redact_url(url)}'` first")
