@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.db.migrate import head_revision
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,7 +139,7 @@ def test_the_installed_unbrand_runs_the_demo_from_another_folder(installed: Path
                   env=env)
 
     assert version.stdout.strip() == f"unbrand {metadata.version('unbrand')}"
-    assert "sqlite:///jobs.db: at revision 0001" in upgraded.stdout
+    assert f"sqlite:///jobs.db: at revision {head_revision()}" in upgraded.stdout
     assert "6 images, 6 done, 0 failed" in ran.stdout
     assert len(list(elsewhere.glob("cleaned/photos-*/JPEGImages/*.jpg"))) == 6
     assert "6 jobs (6 done), finished" in status.stdout
