@@ -19,8 +19,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from inpaint_core.masks.boxes import BoxError, clip_boxes, parse_boxes
-from scheduler.datasets.types import DatasetItem
-from scheduler.errors import DatasetError, StorageError, StorageNotFound
+from scheduler.datasets.types import DatasetItem, read_text
+from scheduler.errors import DatasetError, StorageError
 from scheduler.storage import Storage, check_key, join_key
 
 MANIFEST_SUFFIXES = (".csv", ".jsonl", ".ndjson")
@@ -36,12 +36,7 @@ def read_manifest(storage: Storage, key: str) -> Iterator[DatasetItem]:
     """Items of the manifest at `key`, in row order; bad rows become error items."""
     if not is_manifest(key):
         raise DatasetError(f"{key!r} is not a manifest (expected {', '.join(MANIFEST_SUFFIXES)})")
-    try:
-        text = storage.read_bytes(key).decode("utf-8-sig")
-    except StorageNotFound as exc:
-        raise DatasetError(f"manifest {storage.uri_for(key)} does not exist") from exc
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"manifest {storage.uri_for(key)} is not UTF-8 text") from exc
+    text = read_text(storage, key, what="manifest")
     root = key.rpartition("/")[0]
     rows = _csv_rows(text) if key.lower().endswith(".csv") else _jsonl_rows(text)
     first_line: dict[str, int] = {}

@@ -20,6 +20,7 @@ from scheduler.datasets.types import (
     DatasetItem,
     entry_item,
     has_image_extension,
+    read_text,
     refused_item,
     split_stem,
 )
@@ -27,7 +28,6 @@ from scheduler.errors import (
     DatasetError,
     StorageError,
     StorageKeyError,
-    StorageNotFound,
     TransientStorageError,
 )
 from scheduler.storage import Storage, join_key
@@ -130,13 +130,7 @@ def split_path(split: str) -> str:
 
 def _read_split(storage: Storage, key: str) -> list[str]:
     """Ids listed in a split file: first token per line; VOC '-1' (negative) lines skipped."""
-    try:
-        text = storage.read_bytes(key).decode("utf-8-sig")
-    except StorageNotFound as exc:
-        raise DatasetError(f"split file {storage.uri_for(key)} does not exist") from exc
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"split file {storage.uri_for(key)} is not UTF-8 text") from exc
-    return split_ids(text)
+    return split_ids(read_text(storage, key, what="split file"))
 
 
 def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from inpaint_core.masks.formats import IMAGE_EXTENSIONS
-from scheduler.errors import StorageKeyError
+from scheduler.errors import DatasetError, StorageKeyError, StorageNotFound
 from scheduler.options import MaskSpec
 from scheduler.storage import OUTPUT_EXTENSIONS, LocalStorage, Storage, output_name
 
@@ -116,3 +116,14 @@ def mark_output_clashes(items: Iterable[DatasetItem]) -> list[DatasetItem]:
             for index in indexes:
                 items[index].distinct_output = True
     return items
+
+
+def read_text(storage: Storage, key: str, *, what: str) -> str:
+    """A UTF-8 text file of the dataset (a manifest, a split file); DatasetError naming `what`
+    when it is missing or not text."""
+    try:
+        return storage.read_bytes(key).decode("utf-8-sig")
+    except StorageNotFound as exc:
+        raise DatasetError(f"{what} {storage.uri_for(key)} does not exist") from exc
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{what} {storage.uri_for(key)} is not UTF-8 text") from exc
