@@ -146,7 +146,8 @@ def submit_dataset(
     started = time.perf_counter()
     items = read_dataset(source, format=format, split=split,
                          classes=list(classes) if classes else None, settings=settings,
-                         images_fallback=fixed)
+                         images_fallback=fixed,
+                         min_confidence=(options or {}).get("min_confidence"))
     rows = list(_rows(_outside(items, report), report))
     report.timings["read_s"] = time.perf_counter() - started
     batch_options = {**(options or {}), "queue": queue, "split": split,

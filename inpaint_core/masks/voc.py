@@ -23,6 +23,7 @@ class VocObject:
 
     label: str
     box: list[int]  # [x1, y1, x2, y2)
+    confidence: float | None = None  # find-logo's confidence, written as <confidence>
 
 
 @dataclass
@@ -50,6 +51,8 @@ def write_voc(path: str | Path, annotation: VocAnnotation) -> None:
         ET.SubElement(node, "pose").text = "Unspecified"
         ET.SubElement(node, "truncated").text = "0"
         ET.SubElement(node, "difficult").text = "0"
+        if obj.confidence is not None:
+            ET.SubElement(node, "confidence").text = f"{obj.confidence:.4f}"
         box = ET.SubElement(node, "bndbox")
         x1, y1, x2, y2 = obj.box
         for tag, value in (("xmin", x1 + 1), ("ymin", y1 + 1), ("xmax", x2), ("ymax", y2)):
@@ -66,6 +69,16 @@ def _int(node: ET.Element, tag: str, path: Path) -> int:
         return int(round(float(text)))
     except ValueError as exc:
         raise ImageInputError(f"{path}: <{tag}> is not a number: {text!r}") from exc
+
+
+def _confidence(node: ET.Element, path: Path) -> float | None:
+    text = (node.findtext("confidence") or "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise ImageInputError(f"{path}: <confidence> is not a number: {text!r}") from exc
 
 
 def read_voc(path: str | Path) -> VocAnnotation:
@@ -87,7 +100,9 @@ def read_voc(path: str | Path) -> VocAnnotation:
             continue
         xmin, ymin = _int(box, "xmin", path), _int(box, "ymin", path)
         xmax, ymax = _int(box, "xmax", path), _int(box, "ymax", path)
-        objects.append(VocObject(node.findtext("name") or "logo", [xmin - 1, ymin - 1, xmax, ymax]))
+        confidence = _confidence(node, path)
+        objects.append(VocObject(node.findtext("name") or "logo", [xmin - 1, ymin - 1, xmax, ymax],
+                                 confidence))
     return VocAnnotation(root.findtext("filename") or "", width, height, objects)
 
 

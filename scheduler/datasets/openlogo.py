@@ -32,6 +32,7 @@ class VocObject:
 
     name: str
     box: list[int]
+    confidence: float | None = None  # <confidence>, written by `unbrand find-logo`
 
 
 @dataclass
@@ -67,6 +68,7 @@ def read_openlogo(
     *,
     split: str | None = None,
     classes: Iterable[str] | None = None,
+    min_confidence: float | None = None,
 ) -> Iterator[DatasetItem]:
     """Items of an OpenLogo/VOC dataset under `root`, in split-file (or name) order.
 
@@ -74,18 +76,21 @@ def read_openlogo(
     ImageSets/Main/train_test/test_all.txt; "ImageSets/class_sep/adidas_test" is taken
     relative to the root. Default: ImageSets/Main/test.txt if present, else every
     annotation. `classes`: keep only these brands; images left without objects are skipped.
+    `min_confidence`: drop objects whose <confidence> is below it (objects without one stay);
+    images left without objects are skipped.
     """
     layout = _list(storage, root)
     wanted = {name.strip().lower() for name in classes} if classes is not None else None
     skipped = 0
     for image_id in _split_ids(storage, root, split, layout.annotations):
-        item = _item(layout, image_id, wanted)
+        item = _item(layout, image_id, wanted, min_confidence)
         if item is None:
             skipped += 1
             continue
         yield item
     if skipped:
-        log.info("openlogo: %d images had none of the requested classes and were skipped", skipped)
+        log.info("openlogo: %d images had no object of the requested classes (or confidence) "
+                 "and were skipped", skipped)
 
 
 def _list(storage: Storage, root: str) -> Layout:
@@ -150,7 +155,8 @@ def _read_split(storage: Storage, key: str) -> list[str]:
     return list(dict.fromkeys(ids))  # keep order, drop repeats
 
 
-def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem | None:
+def _item(layout: Layout, image_id: str, wanted: set[str] | None,
+          min_confidence: float | None = None) -> DatasetItem | None:
     """The item for one id; None when the class filter leaves it without objects."""
     storage = layout.storage
     image_key = layout.guess_image(image_id)
@@ -171,11 +177,12 @@ def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem
     if image_id not in layout.images:
         item.error = f"image {IMAGES}/{image_id}.* not found"
         return item
-    return _fill_boxes(item, annotation, wanted)
+    return _fill_boxes(item, annotation, wanted, min_confidence)
 
 
 def _fill_boxes(
-    item: DatasetItem, annotation: VocAnnotation, wanted: set[str] | None
+    item: DatasetItem, annotation: VocAnnotation, wanted: set[str] | None,
+    min_confidence: float | None = None,
 ) -> DatasetItem | None:
     objects = annotation.objects
     if not objects:
@@ -183,6 +190,10 @@ def _fill_boxes(
         return item
     if wanted is not None:
         objects = [obj for obj in objects if obj.name.lower() in wanted]
+        if not objects:
+            return None
+    if min_confidence is not None:
+        objects = [o for o in objects if o.confidence is None or o.confidence >= min_confidence]
         if not objects:
             return None
     boxes, labels = [], []
@@ -229,7 +240,16 @@ def _parse_object(node: ET.Element) -> VocObject:
         raise DatasetError(f"{name}: <bndbox> coordinates are not numbers") from exc
     if xmax < xmin or ymax < ymin:
         raise DatasetError(f"{name}: inverted box xmin={xmin} xmax={xmax} ymin={ymin} ymax={ymax}")
-    return VocObject(name=name, box=[xmin - 1, ymin - 1, xmax, ymax])
+    return VocObject(name=name, box=[xmin - 1, ymin - 1, xmax, ymax],
+                     confidence=_confidence(node, name))
+
+
+def _confidence(node: ET.Element, name: str) -> float | None:
+    text = (node.findtext("confidence") or "").strip()
+    try:
+        return float(text) if text else None
+    except ValueError as exc:
+        raise DatasetError(f"{name}: <confidence> is not a number: {text!r}") from exc
 
 
 def _optional_int(node: ET.Element, tag: str) -> int | None:

@@ -65,6 +65,10 @@ def run(
     reference_size: str | None = typer.Option(None, "--reference-size", help=REFERENCE_HELP),
     anchor: Anchor = typer.Option(Anchor.top_left, "--anchor", help=ANCHOR_HELP),
     keep_aspect: bool = typer.Option(False, "--keep-aspect", help=KEEP_ASPECT_HELP),
+    min_confidence: float | None = typer.Option(
+        None, "--min-confidence", min=0.0, max=1.0,
+        help="Skip annotated logos whose <confidence> (written by find-logo) is below this; "
+        "objects without one are kept."),
 ) -> None:
     """Remove the logos of a whole dataset on this machine; rerun to resume."""
     from rich.console import Console
@@ -79,6 +83,8 @@ def run(
             mask_mode=mask_mode, boxes=box, mask=str(mask) if mask else None,
             scale_with_image=scale_with_image, reference_size=reference_size, anchor=anchor,
             keep_aspect=keep_aspect)
+    if min_confidence is not None:
+        options["min_confidence"] = min_confidence
     spec = ModelSpec(weights=str(weights) if weights else None, device=device,
                      precision=precision)
     class_list = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
