@@ -5,7 +5,8 @@ and its false matches score higher than a detailed mark's; one threshold for all
 lax for the first or too strict for the second. What matters in a photo without the logo is its
 best false candidate, so per logo and size class (a long side under SMALL_PX work pixels, or not):
 
-1. take the best candidate log-odds of every image searched (the per-image maxima);
+1. take the best candidate log-odds of every image searched that has a candidate of the logo
+   and size class (the per-image maxima; a small photo has no candidate of a large logo);
 2. their lower quartile is the location, and (lower quartile - 10th percentile) / 0.6075 their
    spread (the standard deviation if they were normal): both come from the lowest quarter, so
    the photos that do hold the logo (their maxima sit high) hardly move them as long as the
@@ -14,7 +15,7 @@ best false candidate, so per logo and size class (a long side under SMALL_PX wor
    tuning benchmark (train-photos shards) for at most 1 false detection per 100 photos with
    eight logos searched at once (bench/RESULTS-masks-find.md).
 
-With fewer than MIN_IMAGES photos the threshold is PRIOR, a strict value
+With fewer than MIN_IMAGES such photos the threshold is PRIOR, a strict value
 (bench/RESULTS-masks-find.md).
 A logo in most of the photos (one brand's event photos) makes its threshold too strict: use
 --no-calibrate there.
@@ -71,10 +72,9 @@ def _maxima(images: Iterable[Sequence[Any]], keys: Sequence[str]) -> dict[str, l
 def spread_threshold(maxima: Sequence[float]) -> Threshold:
     """The threshold of one key from its per-image maxima (see the module docstring)."""
     values = np.asarray(maxima, dtype=np.float64)
-    seen = values[np.isfinite(values)]
-    if len(values) < MIN_IMAGES or len(seen) == 0:
+    values = values[np.isfinite(values)]  # photos without a candidate of this key say nothing
+    if len(values) < MIN_IMAGES:
         return Threshold(PRIOR, len(values))
-    values = np.where(np.isfinite(values), values, seen.min())  # no candidate: the lowest
     q10, q25 = np.percentile(values, [10, 25])
     spread = max(float(q25 - q10) / 0.6075, MIN_SPREAD)
     return Threshold(max(FLOOR, float(q25) + SPREAD_K * spread), len(values), float(q25), spread)

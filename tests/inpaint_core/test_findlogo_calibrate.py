@@ -60,3 +60,15 @@ def test_select_applies_each_logos_threshold_and_reports_confidence() -> None:
     stricter = select(candidates, {"swoosh/large": 3.0, "octocat/large": 1.0},
                       FinderConfig(min_confidence=0.8))
     assert stricter == []
+
+
+def test_photos_without_a_candidate_do_not_widen_the_spread() -> None:
+    """A photo too small for a large logo has no candidate of it; it used to count as the
+    lowest maximum seen and blow the spread (and the threshold) up."""
+    rng = np.random.default_rng(3)
+    images = _batch(rng, 40, {"mark": 1.0})
+    alone = calibration.calibrate(images, ["mark"])["mark/large"]
+    with_small = images + [[_candidate("mark", -30.0)]] + [[] for _ in range(30)]
+    assert alone.value > 1.5  # above the floor, so a drop would show
+    assert calibration.calibrate(with_small, ["mark"])["mark/large"].value == pytest.approx(
+        alone.value, abs=0.6)
