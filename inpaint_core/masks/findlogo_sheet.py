@@ -6,7 +6,7 @@ Before a batch repaints what find-logo found, a person can look at every detecti
     crops/<n>.jpg     the crops the page shows
     sheet-<k>.png     the same as PNG grids (COLUMNS x ROWS crops per page), for a quick look
 Each crop is the detection's box grown by half its size on every side (the context tells a logo
-from an edge of the photo), with the box drawn in red.
+from an edge of the photo), scaled to the tile, with the box drawn in cyan on black.
 """
 
 from __future__ import annotations
@@ -37,17 +37,23 @@ class SheetEntry:
 
 
 def make_crop(rgb: np.ndarray, box: Sequence[int], side: int = TILE) -> np.ndarray:
-    """(<= side, <= side, 3) uint8: the box with context, its outline in red, shrunk to fit."""
+    """(<= side, <= side, 3) uint8: the box with context, scaled so its long side is `side`
+    (small finds are enlarged), the box outlined in cyan on black (visible on any colour)."""
     height, width = rgb.shape[:2]
     x1, y1, x2, y2 = (int(v) for v in box)
     grow_x, grow_y = round((x2 - x1) * CONTEXT), round((y2 - y1) * CONTEXT)
     left, top = max(0, x1 - grow_x), max(0, y1 - grow_y)
     right, bottom = min(width, x2 + grow_x), min(height, y2 + grow_y)
     crop = Image.fromarray(np.ascontiguousarray(rgb[top:bottom, left:right]))
-    line = max(1, round(max(crop.size) / side))
-    ImageDraw.Draw(crop).rectangle((x1 - left, y1 - top, x2 - left - 1, y2 - top - 1),
-                                   outline=(255, 30, 30), width=line)
-    crop.thumbnail((side, side), Image.Resampling.LANCZOS)
+    factor = side / max(crop.size)
+    size = (max(1, round(crop.width * factor)), max(1, round(crop.height * factor)))
+    crop = crop.resize(size, Image.Resampling.LANCZOS if factor < 1 else Image.Resampling.BICUBIC)
+    outline = [round(v * factor) for v in (x1 - left, y1 - top, x2 - left, y2 - top)]
+    draw = ImageDraw.Draw(crop)
+    draw.rectangle((outline[0] - 1, outline[1] - 1, outline[2], outline[3]), outline=(0, 0, 0),
+                   width=3)
+    draw.rectangle((outline[0], outline[1], outline[2] - 1, outline[3] - 1),
+                   outline=(0, 255, 255), width=1)
     return np.asarray(crop)
 
 

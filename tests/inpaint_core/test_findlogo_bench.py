@@ -94,8 +94,10 @@ def test_svg_logos_render_and_name_clashes_are_refused(photos: Path, tmp_path: P
 
 def test_review_sheet_lists_every_detection_least_sure_first(tmp_path: Path) -> None:
     rgb = np.zeros((200, 300, 3), np.uint8)
-    crop = make_crop(rgb, (100, 50, 160, 80), side=120)
-    assert max(crop.shape[:2]) <= 120 and crop[..., 0].max() == 255  # the red outline
+    crop = make_crop(rgb, (100, 50, 160, 80), side=120)  # 60 x 30 + context: enlarged
+    assert max(crop.shape[:2]) == 120 and crop[..., 1].max() == 255  # the cyan outline
+    big = make_crop(np.zeros((1000, 1000, 3), np.uint8), (100, 100, 700, 400), side=120)
+    assert big.shape[:2] == (66, 120)  # 1000 x 550 after the context is clipped to the image
     entries = [SheetEntry(f"img{i}", "acme", c, (100, 50, 160, 80), crop)
                for i, c in enumerate([0.9, 0.55, 0.7] * 30)]
     written = write_sheet(entries, tmp_path / "review")
