@@ -1,19 +1,14 @@
-"""Better masks, measured: box refinement (IoU, PSNR gain over whole boxes) and find-logo (P / R).
+"""Better masks, measured: box refinement (IoU, PSNR gain over whole boxes).
 
     .venv/bin/python bench/bench_masks.py refine --benchmark B [--limit N] [--write]
-    .venv/bin/python bench/bench_masks.py find --photos DIR --out W [--count N] [--write]
+
+(find-logo is measured by bench/bench_findlogo.py.)
 
 refine: on a `unbrand make-benchmark` folder B (exact logo masks in Masks/), every image's boxes
 are refined with `inpaint_core.masks.refine.refine_mask`; printed are the IoU with the exact mask of the
 box union and of the refined mask, the share of boxes that fell back to the whole box, and the
 PSNR inside the boxes of the shipped model's output with the box mask and with the refined mask
 (gain per image: mean, median, worst, how many images lose more than 0.5 dB).
-
-find: three logo files are rendered into W/logos, a benchmark is made from DIR with them
-(`make_benchmark(logos=...)`: each pasted logo is one of these or a built-in one, at varied scale,
-position, colour, opacity and rotation), and `find_logos` looks for the three in every image. A
-detection is correct when its box has IoU >= 0.5 with an unmatched pasted box of the same logo;
-built-in logos are distractors. Printed: precision, recall, per-logo recall, seconds per image.
 """
 
 from __future__ import annotations
@@ -32,16 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from inpaint_core.evaluation.evaluate import list_benchmark, read_rgb  # noqa: E402
 from inpaint_core.evaluation.metrics import psnr  # noqa: E402
-from inpaint_core.masks.findlogo import (  # noqa: E402
-    FinderConfig,
-    angle_steps,
-    box_iou,
-    find_logos,
-    load_logo,
-)
 from inpaint_core.masks.refine import refine_mask  # noqa: E402
-from inpaint_core.masks.voc import read_voc  # noqa: E402
-from inpaint_core.training.logos import builtin_logo  # noqa: E402
 
 MATCH_IOU = 0.5
 
@@ -53,16 +39,6 @@ def parse_args() -> argparse.Namespace:
     refine.add_argument("--benchmark", required=True)
     refine.add_argument("--limit", type=int, default=None)
     refine.add_argument("--write", action="store_true", help="write bench/RESULTS-masks-refine.md")
-    find = sub.add_parser("find", help="find-logo precision and recall")
-    find.add_argument("--photos", required=True)
-    find.add_argument("--out", required=True, help="work folder (logos + benchmark)")
-    find.add_argument("--count", type=int, default=100)
-    find.add_argument("--seed", type=int, default=7)
-    find.add_argument("--max-angle", type=float, default=0.0,
-                      help="also search logos tilted up to this many degrees")
-    find.add_argument("--thresholds", type=float, nargs="+", default=[0.40],
-                      help="match score thresholds to compare (find-logo's default: 0.45)")
-    find.add_argument("--write", action="store_true", help="write bench/RESULTS-masks-find.md")
     return parser.parse_args()
 
 
@@ -119,74 +95,6 @@ def bench_refine(args: argparse.Namespace) -> str:
     return text
 
 
-def make_logos(folder: Path, seed: int) -> list[Path]:
-    """Three rendered logos of different kinds, saved as RGBA PNGs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng, paths, kinds = np.random.default_rng(seed), [], set()
-    while len(paths) < 3:
-        logo = builtin_logo(rng)
-        if logo.kind in kinds:
-            continue
-        kinds.add(logo.kind)
-        path = folder / f"logo{len(paths)}_{logo.kind.replace('+', '_')}.png"
-        Image.fromarray(logo.rgba, "RGBA").save(path)
-        paths.append(path)
-    return paths
-
-
-def bench_find(args: argparse.Namespace) -> str:
-    from inpaint_core.evaluation.synth import make_benchmark
-
-    out = Path(args.out)
-    logo_paths = make_logos(out / "logos", args.seed)
-    bench = out / "benchmark"
-    if not (bench / "ImageSets" / "Main" / "test.txt").is_file():
-        make_benchmark(args.photos, bench, logos=out / "logos", count=args.count, seed=args.seed)
-    templates = [load_logo(path) for path in logo_paths]
-    names = {t.name for t in templates}
-    stems = (bench / "ImageSets" / "Main" / "test.txt").read_text().split()
-    truths = {stem: [(o.label, o.box) for o in read_voc(bench / "Annotations" / f"{stem}.xml")
-                     .objects if o.label in names] for stem in stems}
-    lines = [
-        f"{len(stems)} images from {args.photos} with 3 known logos pasted among built-in "
-        f"distractors (seed {args.seed}); a hit needs box IoU >= {MATCH_IOU} with the same logo",
-    ]
-    raw = {}
-    for threshold in args.thresholds:
-        config = FinderConfig(threshold=threshold, angles=angle_steps(args.max_angle))
-        tp = fp = fn = 0
-        per_logo = {name: [0, 0] for name in names}  # found, pasted
-        started = time.perf_counter()
-        for stem in stems:
-            found = find_logos(read_rgb(bench / "JPEGImages" / f"{stem}.jpg"), templates, config)
-            unmatched = list(truths[stem])
-            for det in found:
-                match = next((t for t in unmatched if t[0] == det.name
-                              and box_iou(t[1], det.box) >= MATCH_IOU), None)
-                if match is None:
-                    fp += 1
-                else:
-                    tp += 1
-                    per_logo[det.name][0] += 1
-                    unmatched.remove(match)
-            fn += len(unmatched)
-            for name, _ in truths[stem]:
-                per_logo[name][1] += 1
-        seconds = time.perf_counter() - started
-        lines += ["", f"threshold {threshold}, max angle {args.max_angle:g}: "
-                  f"precision {tp / max(tp + fp, 1):.3f} ({tp} of "
-                  f"{tp + fp} detections), recall {tp / max(tp + fn, 1):.3f} ({tp} of {tp + fn} "
-                  f"pasted instances), {seconds / len(stems):.2f} s per image"]
-        lines += [f"  {name}: found {found_n} of {n}"
-                  for name, (found_n, n) in sorted(per_logo.items())]
-        key = f"{threshold}/{args.max_angle:g}"
-        raw[key] = {"tp": tp, "fp": fp, "fn": fn, "per_logo": per_logo}
-    text = "\n".join(lines)
-    if args.write:
-        _write("RESULTS-masks-find", "find-logo precision and recall", text, raw)
-    return text
-
-
 def _write(stem: str, title: str, text: str, raw: object) -> None:
     command = "python bench/bench_masks.py " + " ".join(sys.argv[1:])
     body = f"# {title}\n\n`{command}`\n\n```\n{text}\n```\n"
@@ -196,7 +104,7 @@ def _write(stem: str, title: str, text: str, raw: object) -> None:
 
 def main() -> None:
     args = parse_args()
-    print(bench_refine(args) if args.what == "refine" else bench_find(args))
+    print(bench_refine(args))
 
 
 if __name__ == "__main__":

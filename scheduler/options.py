@@ -47,6 +47,9 @@ class BatchOptions(BaseModel):
     mask_mode: MaskMode = DEFAULT_MASK_MODE
     fixed: dict[str, Any] | None = None
     jpeg_quality: int | None = Field(default=None, ge=1, le=100)
+    # OpenLogo objects with a lower <confidence> (find-logo's) are not removed; read at submit,
+    # so a rerun with another value resumes the same batch (it is no mask option)
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     queue: str | None = None
     split: str | None = None
     classes: list[str] | None = None
@@ -152,6 +155,7 @@ def batch_options(
     keep_aspect: bool = False,
     anchor: str = "top-left",
     jpeg_quality: int | None = None,
+    min_confidence: float | None = None,
     settings: Settings | None = None,
 ) -> BatchOptions:
     """The options for command-line values (fixed --box / --mask and the rest, --quality); the
@@ -167,7 +171,10 @@ def batch_options(
                             anchor=anchor, settings=settings)
     if jpeg_quality is not None and not 1 <= jpeg_quality <= 100:
         raise ConfigError(f"--quality must be 1-100, got {jpeg_quality}")
-    return BatchOptions(mask_mode=mode, fixed=fixed, jpeg_quality=jpeg_quality)
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+        raise ConfigError(f"--min-confidence must be 0-1, got {min_confidence}")
+    return BatchOptions(mask_mode=mode, fixed=fixed, jpeg_quality=jpeg_quality,
+                        min_confidence=min_confidence)
 
 
 def fixed_watermark(

@@ -135,7 +135,8 @@ def submit_dataset(
     started = time.perf_counter()
     items = read_dataset(source, format=format, split=split,
                          classes=list(classes) if classes else None, settings=settings,
-                         images_fallback=fixed, notes=report.warnings)
+                         images_fallback=fixed, notes=report.warnings,
+                         min_confidence=options.min_confidence if options else None)
     rows = list(_rows(_outside(items, report), report))
     report.timings["read_s"] = time.perf_counter() - started
     batch_options = (options or BatchOptions()).model_copy(update={

@@ -107,7 +107,8 @@ def test_a_cycle_is_found() -> None:  # the checker itself can fail
 @pytest.mark.parametrize("statement", [
     "import scheduler.submit, scheduler.queue, scheduler.db.crud, scheduler.dashboard.app",
     "import inpaint_core.masks.modes, inpaint_core.masks.refine, inpaint_core.masks.findlogo,"
-    " inpaint_core.masks.fixed, inpaint_core.masks.imageio, inpaint_core.masks.voc",
+    " inpaint_core.masks.fixed, inpaint_core.masks.imageio, inpaint_core.masks.voc,"
+    " inpaint_core.masks.findlogo_calibrate, inpaint_core.masks.findlogo_sheet",
     "import scheduler.dashboard.app, scheduler.dashboard.views, scheduler.dashboard.api,"
     " scheduler.dashboard.metrics, scheduler.report.builder, scheduler.quality",
     "import unbrand.cli.app; unbrand.cli.app.make_app()",

@@ -26,6 +26,7 @@ class VocObject:
 
     label: str
     box: list[int]  # [x1, y1, x2, y2)
+    confidence: float | None = None  # find-logo's confidence, written as <confidence>
 
 
 @dataclass
@@ -57,6 +58,8 @@ def write_voc(path: str | Path, annotation: VocAnnotation) -> None:
         ET.SubElement(node, "pose").text = "Unspecified"
         ET.SubElement(node, "truncated").text = "0"
         ET.SubElement(node, "difficult").text = "0"
+        if obj.confidence is not None:
+            ET.SubElement(node, "confidence").text = f"{obj.confidence:.4f}"
         box = ET.SubElement(node, "bndbox")
         for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), to_voc(obj.box), strict=True):
             ET.SubElement(box, tag).text = str(value)
@@ -104,7 +107,16 @@ def _parse_object(node: ET.Element, source: str) -> VocObject:
         raise VocError(
             f"{source}: {name}: inverted box xmin={xmin} xmax={xmax} ymin={ymin} ymax={ymax}"
         )
-    return VocObject(name, from_voc(xmin, ymin, xmax, ymax))
+    return VocObject(name, from_voc(xmin, ymin, xmax, ymax), _confidence(node, name, source))
+
+
+def _confidence(node: ET.Element, name: str, source: str) -> float | None:
+    """find-logo's <confidence> of an object, None when the file has none."""
+    text = (node.findtext("confidence") or "").strip()
+    try:
+        return float(text) if text else None
+    except ValueError as exc:
+        raise VocError(f"{source}: {name}: <confidence> is not a number: {text!r}") from exc
 
 
 def _optional_int(node: ET.Element, tag: str, source: str) -> int | None:

@@ -49,11 +49,13 @@ def read_dataset(
     settings: Settings | None = None,
     images_fallback: bool = False,
     notes: list[str] | None = None,
+    min_confidence: float | None = None,
 ) -> Iterator[DatasetItem]:
     """The items of the dataset at `source_uri` (local folder/file, file:// or s3://).
 
     `images_fallback`: with format "auto", read a folder of no known layout as plain images.
     `notes`: receives one line per listed key that was skipped (see the module docstring).
+    `min_confidence`: OpenLogo objects with a lower <confidence> (find-logo's) are dropped.
     """
     if format not in FORMATS:
         raise DatasetError(f"unknown dataset format {format!r} (one of {', '.join(FORMATS)})")
@@ -63,10 +65,13 @@ def read_dataset(
                                                          images_fallback=images_fallback)
     if kind != "openlogo" and (split is not None or classes is not None):
         raise DatasetError(f"split and classes only apply to OpenLogo datasets, not {kind!r}")
+    if kind != "openlogo" and min_confidence is not None:
+        raise DatasetError(f"min confidence applies to find-logo's OpenLogo output, not {kind!r}")
     if kind == "manifest":
         items = read_manifest(storage, key)
     elif kind == "openlogo":
-        items = read_openlogo(storage, key, split=split, classes=classes)
+        items = read_openlogo(storage, key, split=split, classes=classes,
+                              min_confidence=min_confidence)
     elif kind == "images":
         items = read_images(storage, key)
     else:

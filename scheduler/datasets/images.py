@@ -2,7 +2,7 @@
 
 Every image file under the root (recursively, sorted by path) becomes one item with neither
 boxes nor a mask; what to remove comes from the batch's fixed-position boxes / mask (`--box`,
-`--mask`, see scheduler/mask_options.py). So "auto" only picks this format when fixed masks are
+`--mask`, see scheduler/options.py). So "auto" only picks this format when fixed masks are
 given: without them a folder of images is more likely a dataset laid out wrongly.
 """
 

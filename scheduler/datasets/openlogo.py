@@ -61,6 +61,7 @@ def read_openlogo(
     *,
     split: str | None = None,
     classes: Iterable[str] | None = None,
+    min_confidence: float | None = None,
 ) -> Iterator[DatasetItem]:
     """Items of an OpenLogo/VOC dataset under `root`, in split-file (or name) order.
 
@@ -68,18 +69,21 @@ def read_openlogo(
     ImageSets/Main/train_test/test_all.txt; "ImageSets/class_sep/adidas_test" is taken
     relative to the root. Default: ImageSets/Main/test.txt if present, else every
     annotation. `classes`: keep only these brands; images left without objects are skipped.
+    `min_confidence`: drop objects whose <confidence> is below it (objects without one stay);
+    images left without objects are skipped.
     """
     layout = _list(storage, root)
     wanted = {name.strip().lower() for name in classes} if classes is not None else None
     skipped = 0
     for image_id in _split_ids(storage, root, split, layout.annotations):
-        item = _item(layout, image_id, wanted)
+        item = _item(layout, image_id, wanted, min_confidence)
         if item is None:
             skipped += 1
             continue
         yield item
     if skipped:
-        log.info("openlogo: %d images had none of the requested classes and were skipped", skipped)
+        log.info("openlogo: %d images had no object of the requested classes (or confidence) "
+                 "and were skipped", skipped)
 
 
 def _list(storage: Storage, root: str) -> Layout:
@@ -133,10 +137,11 @@ def _read_split(storage: Storage, key: str) -> list[str]:
     return split_ids(read_text(storage, key, what="split file"))
 
 
-def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem | None:
-    """The item for one id; None when the class filter leaves it without objects. An id or
-    file the storage refuses (`..` in a split file, a backslash, `//`, a link leaving the root)
-    gives an error item: that image fails, the dataset goes on."""
+def _item(layout: Layout, image_id: str, wanted: set[str] | None,
+          min_confidence: float | None = None) -> DatasetItem | None:
+    """The item for one id; None when the class or confidence filter leaves it without
+    objects. An id or file the storage refuses (`..` in a split file, a backslash, `//`, a
+    link leaving the root) gives an error item: that image fails, the dataset goes on."""
     storage = layout.storage
     item = entry_item(storage, layout.root, layout.guess_image(image_id))
     if item.error:
@@ -165,7 +170,7 @@ def _item(layout: Layout, image_id: str, wanted: set[str] | None) -> DatasetItem
         return _missing_image(layout, image_id, item)
     if (annotation.width or 0) > 0 and (annotation.height or 0) > 0:
         item.annotated_size = [annotation.width, annotation.height]  # see the module docstring
-    return _fill_boxes(item, annotation, wanted)
+    return _fill_boxes(item, annotation, wanted, min_confidence)
 
 
 def _missing_image(layout: Layout, image_id: str, item: DatasetItem) -> DatasetItem:
@@ -183,7 +188,8 @@ def _missing_image(layout: Layout, image_id: str, item: DatasetItem) -> DatasetI
 
 
 def _fill_boxes(
-    item: DatasetItem, annotation: VocAnnotation, wanted: set[str] | None
+    item: DatasetItem, annotation: VocAnnotation, wanted: set[str] | None,
+    min_confidence: float | None = None,
 ) -> DatasetItem | None:
     objects = annotation.objects
     if not objects:
@@ -191,6 +197,10 @@ def _fill_boxes(
         return item
     if wanted is not None:
         objects = [obj for obj in objects if obj.label.lower() in wanted]
+        if not objects:
+            return None
+    if min_confidence is not None:
+        objects = [o for o in objects if o.confidence is None or o.confidence >= min_confidence]
         if not objects:
             return None
     boxes, labels = [], []

@@ -90,8 +90,11 @@ def dataset(tmp_path_factory) -> tuple[Path, Path, dict[str, list[int]]]:
 def test_find_logo_writes_an_openlogo_dataset(dataset, tmp_path) -> None:
     source, logo, truth = dataset
     out = tmp_path / "found"
+    # b's logo is 60 % opaque over circles of its own colour: confidence ~0.2, under the default
+    # 0.5, so this run asks for less (and the review sheet shows it)
     result = CliRunner().invoke(
-        make_app(), ["find-logo", str(source), "--logo", str(logo), "--out", str(out)]
+        make_app(), ["find-logo", str(source), "--logo", str(logo), "--out", str(out),
+                     "--min-confidence", "0.15"]
     )
     assert result.exit_code == 0, result.output
     assert "3 images, logo found in 2 (2 instances)" in result.output
@@ -109,6 +112,15 @@ def test_find_logo_writes_an_openlogo_dataset(dataset, tmp_path) -> None:
     report = json.loads((out / "detections.json").read_text())
     assert report["detections"]["clean"] == [] and report["failed"] == []
     assert report["detections"]["a"][0]["angle"] == 0.0  # upright search by default
+    confidences = [ElementTree.parse(out / "Annotations" / f"{i}.xml").getroot()
+                   .findtext("object/confidence") for i in truth]
+    assert [float(c) for c in confidences] == [
+        report["detections"][i][0]["confidence"] for i in truth]
+    assert all(float(c) >= 0.15 for c in confidences) and float(confidences[0]) > 0.7
+    assert set(report["calibration"]) == {"zeta/small", "zeta/large"}  # 3 photos: the prior
+    page = (out / "review" / "index.html").read_text()
+    assert page.count("<figure>") == 2 and "zeta" in page and "sub__b" in page
+    assert (out / "review" / "sheet-1.png").is_file()
 
 
 def test_include_empty_copy_and_unreadable_files(dataset, tmp_path) -> None:
@@ -137,6 +149,19 @@ def test_include_empty_copy_and_unreadable_files(dataset, tmp_path) -> None:
     assert (out / "JPEGImages" / "plain.jpg").stat().st_ino != (broken / "plain.jpg").stat().st_ino
     report = json.loads((out / "detections.json").read_text())
     assert report["failed"][0]["image"].endswith("broken.jpg")
+    assert not (out / "review").exists()  # nothing found, nothing to review
+
+
+def test_min_confidence_one_finds_nothing_and_no_sheet_skips_the_review(dataset, tmp_path
+                                                                        ) -> None:
+    source, logo, _ = dataset
+    out = tmp_path / "strict"
+    args = ["find-logo", str(source), "--logo", str(logo), "--out", str(out),
+            "--min-confidence", "1.0", "--no-sheet"]
+    result = CliRunner().invoke(make_app(), args)
+    assert result.exit_code == 0, result.output
+    assert "logo found in 0 (0 instances)" in result.output
+    assert not (out / "review").exists()
 
 
 def test_bad_arguments_exit_non_zero(dataset, tmp_path) -> None:
@@ -161,6 +186,10 @@ def test_bad_arguments_exit_non_zero(dataset, tmp_path) -> None:
         ["find-logo", str(tmp_path / "empty"), "--logo", str(logo), "--out", str(tmp_path / "o")],
     )
     assert empty.exit_code == 2 and "no images found" in empty.output
+    sizes = CliRunner().invoke(cli, ["find-logo", str(source), "--logo", str(logo), "--out",
+                                     str(tmp_path / "o"), "--min-size", "0.5", "--max-size",
+                                     "0.2"])
+    assert sizes.exit_code == 2 and "--min-size" in sizes.output
 
 
 def test_refine_masks_writes_tight_masks(dataset, tmp_path) -> None:
@@ -169,7 +198,8 @@ def test_refine_masks_writes_tight_masks(dataset, tmp_path) -> None:
     cli = make_app()
     assert (
         CliRunner()
-        .invoke(cli, ["find-logo", str(source), "--logo", str(logo), "--out", str(found)])
+        .invoke(cli, ["find-logo", str(source), "--logo", str(logo), "--out", str(found),
+                      "--min-confidence", "0.15"])
         .exit_code
         == 0
     )

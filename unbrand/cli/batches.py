@@ -103,6 +103,10 @@ def submit(
     reference_size: str | None = typer.Option(None, "--reference-size", help=REFERENCE_HELP),
     anchor: Anchor = typer.Option(Anchor.top_left, "--anchor", help=ANCHOR_HELP),
     keep_aspect: bool = typer.Option(False, "--keep-aspect", help=KEEP_ASPECT_HELP),
+    min_confidence: float | None = typer.Option(
+        None, "--min-confidence", min=0.0, max=1.0,
+        help="Skip annotated logos whose <confidence> (written by find-logo) is below this; "
+        "objects without one are kept."),
 ) -> None:
     """Record one job per image, then queue them for the workers (safe to repeat)."""
     from scheduler.db.migrate import upgrade
@@ -113,7 +117,7 @@ def submit(
         options = batch_mask_options(
             mask_mode=mask_mode, boxes=box, mask=mask, scale_with_image=scale_with_image,
             reference_size=reference_size, anchor=anchor, keep_aspect=keep_aspect,
-            jpeg_quality=quality, settings=settings)
+            jpeg_quality=quality, min_confidence=min_confidence, settings=settings)
         _note_local_mask(options)
         if not dry_run:
             require_broker(settings)

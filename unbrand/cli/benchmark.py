@@ -45,13 +45,27 @@ def make_benchmark_command(
         "stickers, translucent outlined watermarks: boxes a fill must repaint whole)",
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
+    kind: str = typer.Option(
+        "inpaint", "--kind",
+        help="'inpaint': logos to remove, with ground truth (GroundTruth/, Masks/); 'find-logo': "
+        "marks for find-logo to find (drawn swoosh, ring, letter, wordmark + --logos), photos "
+        "without any, distractors; photos scaled to --max-side (default 1024)"),
+    distractors: Path | None = typer.Option(
+        None, "--distractors",
+        help="--kind find-logo: folder of other marks pasted as distractors (beside drawn ones)"),
 ) -> None:
-    """Composite logos onto clean photos (1-10 % of the area each image) to score logo removal."""
+    """Composite logos onto clean photos (1-10 % of the area each image) to score logo removal,
+    or (--kind find-logo) marks at 4-25 % of the width to score find-logo."""
     from inpaint_core.errors import InpaintError
     from inpaint_core.evaluation.synth import STYLES, make_benchmark
 
     if count is not None and count < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--count")
+    if kind not in ("inpaint", "find-logo"):
+        raise typer.BadParameter("choose 'inpaint' or 'find-logo'", param_hint="--kind")
+    if kind == "find-logo":
+        _make_find_benchmark(photos, out, logos, distractors, count, seed, max_side, progress)
+        return
     if styles not in STYLES:
         raise typer.BadParameter(f"choose one of {', '.join(STYLES)}", param_hint="--styles")
     try:
@@ -69,6 +83,27 @@ def make_benchmark_command(
         fail(str(exc))
     logos_placed = sum(len(item["logos"]) for item in manifest["images"])
     typer.echo(f"wrote {manifest['count']} images with {logos_placed} logos to {out}")
+
+
+def _make_find_benchmark(photos: list[Path], out: Path, logos: Path | None,
+                         distractors: Path | None, count: int | None, seed: int,
+                         side: int | None, progress: bool) -> None:
+    from inpaint_core.errors import InpaintError
+    from inpaint_core.evaluation.findlogo_bench import BenchSpec, make_findlogo_benchmark
+    from inpaint_core.training.data import list_photos
+
+    try:
+        spec = BenchSpec(count=count or len(list_photos(photos)), seed=seed, side=side or 1024)
+        manifest = make_findlogo_benchmark(photos, out, logos=logos, distractors=distractors,
+                                           spec=spec, progress=progress)
+    except (InpaintError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    pastes = [p for item in manifest["images"] for p in item["pastes"]]
+    targets = sum(p["role"] == "target" for p in pastes)
+    typer.echo(f"wrote {len(manifest['images'])} images with {targets} target marks and "
+               f"{len(pastes) - targets} distractors to {out}; find them with --logo "
+               f"{out}/logos/*.png")
 
 
 def _run_model(

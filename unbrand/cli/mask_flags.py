@@ -50,6 +50,7 @@ def batch_mask_options(
     anchor: Anchor | str = Anchor.top_left,
     keep_aspect: bool = False,
     jpeg_quality: int | None = None,
+    min_confidence: float | None = None,
     settings: Settings | None = None,
 ) -> BatchOptions:
     """The batch options for the flags (and --quality); ConfigError (exit 2 under
@@ -57,7 +58,8 @@ def batch_mask_options(
     return batch_options(mask_mode=_value(mask_mode), boxes=boxes or (), mask=mask,
                          reference_size=reference_size, scale_with_image=scale_with_image,
                          keep_aspect=keep_aspect, anchor=_value(anchor),
-                         jpeg_quality=jpeg_quality, settings=settings)
+                         jpeg_quality=jpeg_quality, min_confidence=min_confidence,
+                         settings=settings)
 
 
 def _value(choice: Enum | str) -> str:

@@ -83,6 +83,10 @@ def run(
         help="No progress bar, notes or per-run figures: only the batch's counts, the failures "
         "and errors.",
     ),
+    min_confidence: float | None = typer.Option(
+        None, "--min-confidence", min=0.0, max=1.0,
+        help="Skip annotated logos whose <confidence> (written by find-logo) is below this; "
+        "objects without one are kept."),
 ) -> None:
     """Remove the logos of a whole dataset on this machine; rerun to resume."""
     from rich.console import Console
@@ -96,7 +100,8 @@ def run(
         options = batch_mask_options(
             mask_mode=mask_mode, boxes=box, mask=str(mask) if mask else None,
             scale_with_image=scale_with_image, reference_size=reference_size, anchor=anchor,
-            keep_aspect=keep_aspect, jpeg_quality=quality)
+            keep_aspect=keep_aspect, jpeg_quality=quality,
+            min_confidence=min_confidence)
     spec = ModelSpec(weights=str(weights) if weights else None, device=device.value,
                      precision=precision.value)
     bar = make_progress(console) if progress and not quiet else None
