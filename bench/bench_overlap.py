@@ -89,13 +89,16 @@ def main() -> int:
                 rates[jobs].append(args.images / elapsed)
                 print(f"round {round_ + 1} --jobs {jobs}: {args.images / elapsed:.2f} images/s",
                       flush=True)
-    base = statistics.median(rates[args.jobs[0]])
-    print(f"\n{cpu_name()}; {args.images} photos {args.size} px wide, {args.rounds} rounds")
-    print("| --jobs | images/s (median) | vs --jobs 1 |")
+    base = args.jobs[0]
+    print(f"\n{cpu_name()}; {args.images} photos {args.size} px wide, {args.rounds} rounds; "
+          f"load average now {os.getloadavg()[0]:.1f}")
+    print(f"| --jobs | images/s (median) | vs --jobs {base}, median of the rounds' ratios |")
     print("|---|---|---|")
     for jobs in args.jobs:
-        median = statistics.median(rates[jobs])
-        print(f"| {jobs} | {median:.2f} | x{median / base:.2f} |")
+        ratios = [a / b for a, b in zip(rates[jobs], rates[base], strict=True)]
+        print(f"| {jobs} | {statistics.median(rates[jobs]):.2f} | "
+              f"x{statistics.median(ratios):.2f} (rounds: "
+              f"{', '.join(f'{r:.2f}' for r in ratios)}) |")
     return 0
 
 
