@@ -37,7 +37,9 @@ def test_visibility_timeout_redelivery_cannot_make_two_outputs(services: Service
     # A job can outlive the visibility timeout only when workers disagree on it (one limit per
     # worker): the second worker, configured with a 2 s timeout, hands the unacknowledged
     # message of the job the first is still running to itself.
-    source = upload_manifest(services, "vis", big=1)
+    # 40 boxes keep the job running for 10-25 s (20 s on a 2-core AVX2 EPYC): long enough for
+    # the second worker to start while the first still holds the message, on a fast machine too.
+    source = upload_manifest(services, "vis", big=1, big_boxes=40)
     first = services.start_worker("first@faults", UNBRAND_TASK_TIME_LIMIT="60",
                                   UNBRAND_VISIBILITY_TIMEOUT="120")
     assert submit(services, source, "vis").exit_code == 0
