@@ -29,6 +29,7 @@ from scheduler.db.session import (
     wait_for_database,
 )
 from scheduler.errors import ConfigError, TransientQueueError, UnbrandError
+from scheduler.polling import poll_until
 from scheduler.settings import Settings, get_settings, redact_text, redact_url
 from scheduler.storage import Storage, UriResolver, open_storage, split_s3_uri
 from scheduler.storage.uri import is_s3_uri
@@ -138,27 +139,25 @@ def wait_for_broker(url: str, *, timeout: float = 60.0, interval: float = 1.0) -
     ConfigError for a URL redis cannot parse."""
     import redis
 
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-        except ValueError as exc:  # its text quotes a piece of the URL: the password, maybe
-            raise ConfigError(
-                f"broker URL {redact_url(url)} cannot be parsed: percent-encode '/', '#', '?' "
-                "and '@' in its password"
-            ) from exc
-        try:
-            client.ping()
-            return
-        except redis.RedisError as exc:
-            if time.monotonic() >= deadline:
-                raise TransientQueueError(
-                    f"broker {redact_url(url)} not reachable after {timeout:.0f} s: "
-                    f"{redact_text(str(exc))}"
-                ) from exc
-            time.sleep(interval)
-        finally:
-            client.close()
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    except ValueError as exc:  # its text quotes a piece of the URL: the password, maybe
+        raise ConfigError(
+            f"broker URL {redact_url(url)} cannot be parsed: percent-encode '/', '#', '?' "
+            "and '@' in its password"
+        ) from exc
+
+    def unreachable(exc: Exception) -> Exception:
+        return TransientQueueError(
+            f"broker {redact_url(url)} not reachable after {timeout:.0f} s: "
+            f"{redact_text(str(exc))}"
+        )
+
+    try:
+        poll_until(client.ping, retry_on=redis.RedisError, give_up=unreachable,
+                   timeout=timeout, interval=interval)
+    finally:
+        client.close()
 
 
 def wait_for_services(settings: Settings, engine: Engine, *, timeout: float = 60.0) -> None:

@@ -8,7 +8,6 @@ corners: xmin = x1 + 1, xmax = x2 (`from_voc` / `to_voc`). Torch-free.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from inpaint_core.errors import ImageInputError
+from inpaint_core.masks.formats import split_list_field
 
 Box = list[int]  # [x1, y1, x2, y2), 0-based, end exclusive
 
@@ -49,13 +49,12 @@ def parse_boxes(value: Any) -> list[Box]:
         text = value.strip()
         if not text:
             raise BoxError("empty boxes field")
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise BoxError(f"boxes are not valid JSON: {exc.msg}") from exc
-        else:
-            value = [part.replace(",", " ").split() for part in text.split(";") if part.strip()]
+        try:
+            value = split_list_field(text)
+        except ValueError as exc:
+            raise BoxError(f"boxes are {exc}") from exc
+        if not text.startswith("["):  # "x1 y1 x2 y2; ...": spaces or commas inside a box
+            value = [part.replace(",", " ").split() for part in value]
     if not isinstance(value, list | tuple) or not value:
         raise BoxError(f"boxes must be a non-empty list, got {value!r}")
     if all(not isinstance(v, list | tuple) for v in value):

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from inpaint_core.masks.boxes import BoxError, clip_boxes, parse_boxes
+from inpaint_core.masks.formats import split_list_field
 from scheduler.datasets.types import DatasetItem, read_text
 from scheduler.errors import DatasetError, StorageError
 from scheduler.storage import Storage, check_key, join_key
@@ -121,14 +122,10 @@ def _labels(value: Any) -> list[str]:
     if value in (None, ""):
         return []
     if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"labels are not valid JSON: {exc.msg}") from exc
-        else:
-            return [part.strip() for part in text.split(";") if part.strip()]
+        try:
+            value = split_list_field(value)
+        except ValueError as exc:
+            raise DatasetError(f"labels are {exc}") from exc
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise DatasetError(f"labels must be a list of strings, got {value!r}")
     return list(value)

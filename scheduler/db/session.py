@@ -7,7 +7,6 @@ is locked" become TransientDatabaseError (retry), everything else DatabaseError.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.errors import ConfigError, DatabaseError, TransientDatabaseError
+from scheduler.polling import poll_until
 from scheduler.settings import redact_text, redact_url
 
 SQLITE_BUSY_TIMEOUT_S = 30.0  # embedded runner + dashboard share one file
@@ -147,7 +147,7 @@ def _is_transient_pg(exc: sa_exc.DBAPIError) -> bool:
     return code in {"40001", "40P01"}
 
 
-def _short_message(exc: sa_exc.SQLAlchemyError) -> str:
+def _short_message(exc: Exception) -> str:
     """The driver's message without SQLAlchemy's SQL/parameter dump (parameters may be large)."""
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
@@ -159,16 +159,15 @@ def wait_for_database(engine: Engine, *, timeout: float = 60.0, interval: float 
 
     Raises TransientDatabaseError when the database is still unreachable after `timeout`.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
-            return
-        except sa_exc.SQLAlchemyError as exc:
-            if time.monotonic() >= deadline:
-                raise TransientDatabaseError(
-                    f"database {redact_url(engine.url.render_as_string())} not reachable "
-                    f"after {timeout:.0f} s: {_short_message(exc)}"
-                ) from exc
-            time.sleep(interval)
+    def select_one() -> None:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+    def unreachable(exc: Exception) -> Exception:
+        return TransientDatabaseError(
+            f"database {redact_url(engine.url.render_as_string())} not reachable "
+            f"after {timeout:.0f} s: {_short_message(exc)}"
+        )
+
+    poll_until(select_one, retry_on=sa_exc.SQLAlchemyError, give_up=unreachable,
+               timeout=timeout, interval=interval)

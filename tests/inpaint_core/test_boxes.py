@@ -17,6 +17,7 @@ from inpaint_core.masks.boxes import (
     to_box,
     to_voc,
 )
+from inpaint_core.masks.formats import split_list_field
 
 
 def test_fractional_edges_round_outward_and_bad_boxes_are_refused() -> None:
@@ -66,3 +67,17 @@ def test_command_line_boxes() -> None:
             parse_box_text(bad)
     assert np.array_equal(boxes_to_mask([parse_box_text("0,0,2,2")], height=2, width=2),
                           np.ones((2, 2), bool))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[[1, 2, 3, 4]]', [[1, 2, 3, 4]]),
+    (' logo ; brand;; ', ["logo", "brand"]),
+    ("  ", []),
+])
+def test_list_fields_are_json_or_semicolon_separated(text: str, expected: list) -> None:
+    assert split_list_field(text) == expected
+
+
+def test_a_list_field_with_bad_json_says_so() -> None:
+    with pytest.raises(ValueError, match="not valid JSON"):
+        split_list_field("[[1, 2")
