@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import math
 from collections.abc import Iterator
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -42,10 +43,18 @@ def fused_available(x: torch.Tensor) -> bool:
         _ENABLED.get()
         and _POINTWISE is not None
         and x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.bfloat16)
+        and (x.dtype == torch.float32 or (x.dtype == torch.bfloat16 and onednn_has_bf16()))
         and not torch.is_grad_enabled()
         and torch.backends.mkldnn.is_available()
     )
+
+
+@lru_cache(maxsize=1)
+def onednn_has_bf16() -> bool:
+    """oneDNN convolves bf16 only with AVX512 (BW/VL/DQ) or AVX-NE-CONVERT; on an AVX2-only CPU
+    its fused op raises, so bf16 there takes PyTorch's own convolution."""
+    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(probe is not None and probe())
 
 
 def conv_relu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:

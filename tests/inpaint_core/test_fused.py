@@ -85,3 +85,14 @@ def test_training_ignores_fused_kernels_and_gets_gradients() -> None:
     grads = [p.grad for p in generator.parameters()]
     assert all(g is not None for g in grads)
     assert any(float(g.abs().sum()) > 0 for g in grads if g is not None)
+
+
+def test_bf16_takes_the_plain_convolution_where_onednn_has_no_bf16(monkeypatch) -> None:
+    # On an AVX2-only CPU oneDNN's fused bf16 convolution raises ("bf16 path needs the cpu
+    # support avx_ne_convert or avx512bw, avx512vl and avx512dq"): bf16 must not reach it there.
+    import inpaint_core.model.fused as fused
+
+    monkeypatch.setattr(fused, "onednn_has_bf16", lambda: False)
+    x = torch.zeros(1, 4, 8, 8)
+    with torch.inference_mode(), fused_kernels():
+        assert fused_available(x) and not fused_available(x.bfloat16())
