@@ -60,9 +60,9 @@ def parse_args() -> argparse.Namespace:
 
 def save_tiny_weights(path: Path) -> None:
     from inpaint_core.model.checkpoint import save_inference_checkpoint
-    from tests.worker.conftest import tiny_generator
+    from tests.fixtures.models import make_tiny_generator
 
-    save_inference_checkpoint(tiny_generator(), path, card={"model_version": "tiny-soak"})
+    save_inference_checkpoint(make_tiny_generator(), path, card={"model_version": "tiny-soak"})
 
 
 def upload(client: Any, count: int, size: tuple[int, int]) -> str:

@@ -1,10 +1,15 @@
-"""Shared test configuration: service fixtures, GPU tests skip without CUDA."""
+"""Shared test configuration: service, database and model fixtures (tests/fixtures/), GPU
+tests skip without CUDA."""
 
 from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.database"]
+pytest_plugins = [
+    "tests.fixtures.services",
+    "tests.fixtures.database",
+    "tests.fixtures.models",
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

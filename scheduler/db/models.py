@@ -1,7 +1,7 @@
 """The job database schema (SQLAlchemy 2.0): batches, jobs, workers.
 
 The schema only changes through Alembic (migrations/); these classes must match the
-latest revision exactly (tests/scheduler/test_migrations.py compares them).
+latest revision exactly (tests/scheduler/db/test_migrations.py compares them).
 Works on PostgreSQL and SQLite: JSON columns use `sa.JSON`; every timestamp is
 timezone-aware UTC (`UTCDateTime` restores the zone that SQLite does not keep).
 """

@@ -26,8 +26,8 @@ from PIL import Image
 from scheduler.dashboard.app import make_app
 from scheduler.db.migrate import upgrade
 from scheduler.db.session import make_engine, make_session_factory
+from tests.fixtures.dashboard_data import LOGO_COLOUR, Seeded, seed
 from tests.fixtures.services import service_missing
-from tests.scheduler.dashboard_data import LOGO_COLOUR, Seeded, seed
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

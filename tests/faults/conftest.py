@@ -25,7 +25,6 @@ import pytest
 import sqlalchemy as sa
 
 from tests.fixtures.services import service_missing
-from tests.worker.conftest import photo, tiny_inpainter, tiny_weights  # noqa: F401 - fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "unbrand-faults"
@@ -310,8 +309,7 @@ class Services:
 
 
 @pytest.fixture
-def services(tmp_path: Path, postgres_url: str, tiny_weights: Path  # noqa: F811
-             ) -> Iterator[Services]:
+def services(tmp_path: Path, postgres_url: str, tiny_weights: Path) -> Iterator[Services]:
     """The whole distributed setup on loopback, with handles to break each part."""
     if shutil.which("redis-server") is None:
         service_missing("redis-server is not installed")

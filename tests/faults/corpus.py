@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.worker.conftest import photo
+from tests.fixtures.images import photo
 
 W, H = 96, 72
 BOX = "[[8, 8, 40, 30]]"

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from tests.faults.conftest import BUCKET, Services
-from tests.worker.conftest import photo
+from tests.fixtures.images import photo
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "JPEGImages" / "demo_00_kodim04.jpg"
 

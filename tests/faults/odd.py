@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.worker.conftest import photo
+from tests.fixtures.images import photo
 
 Put = Callable[[str, bytes], None]
 W, H = 96, 72

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -20,9 +19,7 @@ from scheduler.db.session import make_engine, make_session_factory
 from scheduler.report.builder import write_report
 from scheduler.settings import get_settings
 from scheduler.storage import open_storage
-from tests.worker.conftest import photo
-
-pytest.importorskip("inpaint_core.inference.inpainter")
+from tests.fixtures.images import photo
 
 BOX = "[[8, 8, 40, 30]]"
 SWAPPED_INPUTS = ("victim.png", "sub/x.png", "dots.png")  # the images themselves (not a mask)

@@ -28,7 +28,6 @@ from tests.faults.odd import (
 )
 from unbrand.cli.app import make_app
 
-pytest.importorskip("inpaint_core.inference.inpainter")
 FIXED_BOX = ["--box", ",".join(str(v) for v in BOX)]
 
 

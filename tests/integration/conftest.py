@@ -18,15 +18,14 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.worker.conftest import tiny_inpainter, tiny_weights  # noqa: F401 - fixtures
-
 REPO = Path(__file__).resolve().parents[2]
 OPENLOGO = REPO.parent / "shared" / "data" / "flickrlogos27-openlogo"
 
 
 @pytest.fixture
-def service_env(postgres_url: str, redis_url: str, s3_server: str, tiny_weights: Path  # noqa: F811
-                ) -> dict[str, str]:
+def service_env(
+    postgres_url: str, redis_url: str, s3_server: str, tiny_weights: Path
+) -> dict[str, str]:
     """The environment a worker on another machine would get (here: loopback services)."""
     from scheduler.db.migrate import upgrade
 

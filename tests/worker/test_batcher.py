@@ -11,7 +11,8 @@ import pytest
 
 from inpaint_core.inference.inpainter import Inpainter
 from inpaint_core.inference.remove import remove
-from tests.inpaint_core.conftest import TINY, RecordingGenerator, photo_like
+from tests.fixtures.images import photo_like
+from tests.fixtures.models import TINY, RecordingGenerator
 from worker.batcher import SharedInpainter
 from worker.runner import run_embedded
 

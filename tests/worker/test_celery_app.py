@@ -18,7 +18,7 @@ from scheduler.db.session import session_scope
 from scheduler.errors import TransientStorageError
 from scheduler.settings import get_settings
 from scheduler.storage import LocalStorage, Storage
-from tests.worker.conftest import encode, photo
+from tests.fixtures.images import encode, photo
 from worker.celery_app import configure, make_celery
 from worker.model_cache import ModelSpec, process_cache
 from worker.services import WorkerResources, use_process_resources

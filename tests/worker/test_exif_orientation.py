@@ -11,15 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import sqlalchemy as sa
 from PIL import Image
 
 from scheduler.settings import get_settings
 from tests.faults.odd import voc
-from tests.worker.conftest import logo_scene
-
-pytest.importorskip("inpaint_core.inference.inpainter")
+from tests.fixtures.images import logo_scene
 
 # orientation -> the transpose that turns the displayed photo back into its stored pixels
 # (the inverse of what a viewer applies; 6 and 8 undo each other, the others themselves)

@@ -13,7 +13,7 @@ from inpaint_core.masks import imageio
 from scheduler.errors import DatasetError
 from scheduler.options import BatchOptions, MaskSpec
 from scheduler.settings import get_settings
-from tests.worker.conftest import encode, logo_scene, photo
+from tests.fixtures.images import encode, logo_scene, photo
 from worker.job_io import (
     JobInputs,
     compute_metrics,

@@ -18,16 +18,13 @@ from PIL import Image, ImageCms, JpegImagePlugin
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from inpaint_core.masks.imagemeta import estimate_quality
 from scheduler.db.models import Job
 from scheduler.db.session import session_scope
 from scheduler.settings import get_settings
-
-pytest.importorskip("inpaint_core.inference.inpainter")
-
-from inpaint_core.masks.imagemeta import estimate_quality  # noqa: E402
-from unbrand.cli.app import make_app  # noqa: E402
-from worker.pipeline import process_job  # noqa: E402
-from worker.services import StorageResolver  # noqa: E402
+from unbrand.cli.app import make_app
+from worker.pipeline import process_job
+from worker.services import StorageResolver
 
 REPO = Path(__file__).resolve().parents[2]
 KODAK = REPO / "demo" / "JPEGImages" / "demo_03_kodim15.jpg"

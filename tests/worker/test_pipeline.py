@@ -20,7 +20,7 @@ from scheduler.db.session import session_scope
 from scheduler.errors import TransientStorageError
 from scheduler.settings import get_settings
 from scheduler.storage import LocalStorage, Storage, UriResolver
-from tests.worker.conftest import encode, photo
+from tests.fixtures.images import encode, photo
 from worker.pipeline import PipelineOptions, process_job
 from worker.services import StorageResolver
 
@@ -324,13 +324,13 @@ def test_a_critic_adds_disc_realness_and_can_flag_the_job(
     from inpaint_core.evaluation.critic import Critic
     from inpaint_core.inference.inpainter import Inpainter
     from inpaint_core.model.network import PatchDiscriminator
-    from tests.worker.conftest import tiny_generator
+    from tests.fixtures.models import make_tiny_generator
 
     def judged_by(value: float) -> Inpainter:
         disc = PatchDiscriminator(8)
         torch.nn.init.zeros_(disc.conv[-1].weight)
         torch.nn.init.constant_(disc.conv[-1].bias, value)  # the same verdict on every patch
-        return Inpainter(tiny_generator(), device="cpu", precision="fp32",
+        return Inpainter(make_tiny_generator(), device="cpu", precision="fp32",
                          critic=Critic(disc, size=64))
 
     (inputs / "a.png").write_bytes(encode(photo()))

@@ -21,8 +21,8 @@ from scheduler.db.session import make_engine, make_session_factory, session_scop
 from scheduler.quality import flag_reasons
 from scheduler.settings import get_settings
 from scheduler.storage import LocalStorage
+from tests.fixtures.images import encode, photo
 from tests.fixtures.services import service_missing
-from tests.worker.conftest import encode, photo
 from worker.pipeline import PipelineOptions, claim, process_job
 from worker.services import StorageResolver
 
