@@ -32,6 +32,7 @@ from inpaint_core.inference.patchmatch import patchmatch_available, patchmatch_l
 from inpaint_core.inference.planner import CropPlan, PlannerConfig, grow, plan_crops
 from inpaint_core.inference.prefill import generator_input, logo_pixels, prefill_scaled
 from inpaint_core.inference.texture import fuse_texture, fusion_weight, transfer_grain
+from inpaint_core.masks.components import label_components
 from inpaint_core.masks.imageio import image_to_arrays
 from inpaint_core.model.checkpoint import load_default_generator, load_generator
 from inpaint_core.model.config import AOTConfig
@@ -219,12 +220,13 @@ class Inpainter:
         for index, (image, mask, fill) in enumerate(zip(images, masks, fills, strict=True)):
             if not fill.any():
                 continue
+            components = label_components(fill)  # once, for the planner and the prefill
             prefill = None  # residual models get their Telea-based prefill near source scale
             if self.config.residual and self.config.prefill != "white":
                 # a "refine" model keeps what a box shows besides its logo (prefill.py)
                 keep = keep_background[index] and self.config.prefill == "refine"
-                prefill = logo_pixels(image, fill) if keep else fill
-            for plan in plan_crops(fill, self.config, self.planner):
+                prefill = logo_pixels(image, fill, components) if keep else fill
+            for plan in plan_crops(fill, self.config, self.planner, components):
                 groups[plan.padded].append(self._prepare(index, image, mask, fill, plan, prefill))
         for crops in groups.values():
             for start in range(0, len(crops), max(1, self.planner.batch_size)):
@@ -301,8 +303,8 @@ class Inpainter:
         if grain.inner > 0 or grain.ramp > 0:  # thin strokes keep the network's fill
             weight = fusion_weight(crop.painted[window], grain.inner, grain.ramp)[..., None]
             fused = part + weight * (fused - part)
-        out = np.array(filled, dtype=np.float32, copy=True)
-        out[window] = np.clip(fused, 0, 255)
+        out = filled if filled.dtype == np.float32 else filled.astype(np.float32)
+        out[window] = np.clip(fused, 0, 255)  # in place: `filled` is this crop's own array
         return out
 
     def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:
