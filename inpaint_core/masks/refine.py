@@ -41,11 +41,11 @@ MIN_CONFIDENCE = 0.3  # mean P(logo) kept minus mean P(logo) dropped, below whic
 MAX_SLACK = 0.15  # the mask may fall short of the box's width / height by this share ...
 SLACK_PX = 12  # ... or by this many pixels, whichever is more (annotators leave a little room)
 MIN_SIDE = 6  # boxes thinner than this are used whole
-# crops are segmented at most this many pixels a side (GrabCut's time grows with the pixels:
-# 384 -> 256 is 2.2x less), and the mask brought back up is snapped to the colour edges at full
-# resolution in a band along its border (`_snap`): IoU >= 0.97 with the 384-px masks on
-# synthetic logos (tests/inpaint_core/masks/test_refine_scale.py)
-WORK_SIDE = 256
+# crops are segmented at most this many pixels a side (GrabCut's time grows with the pixels), and
+# the mask brought back up is snapped to the colour edges at full resolution in a band along its
+# border (`_snap`). 256 px would halve GrabCut's time again, but lost up to 3.7 dB on single
+# images of a 4096-px benchmark (thin strokes merge, other boxes fall back): docs/performance.md
+WORK_SIDE = 384
 SNAP_SURE = 0.25  # band pixels whose P(logo) is this far from 0.5 follow their colour
 _BINS = 32  # histogram bins per Lab channel
 _SURE = 0.9  # P(logo) above which a pixel is certain logo for GrabCut
