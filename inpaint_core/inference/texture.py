@@ -139,8 +139,8 @@ def _descriptors(smooth: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int
     half = cv2.resize(around, (around.shape[1] // 2, around.shape[0] // 2),
                       interpolation=cv2.INTER_AREA)
     half = low_pass(half, sigma / 2)  # `sigma` source px
-    small = cv2.resize(half, (around.shape[1] // DESCRIPTOR_STEP, around.shape[0] // DESCRIPTOR_STEP),
-                       interpolation=cv2.INTER_AREA)
+    cells = (around.shape[1] // DESCRIPTOR_STEP, around.shape[0] // DESCRIPTOR_STEP)
+    small = cv2.resize(half, cells, interpolation=cv2.INTER_AREA)
     side, hop = 2 * patch // DESCRIPTOR_STEP, step // DESCRIPTOR_STEP
     return _windows(_chw(small), side, hop)
 
