@@ -5,7 +5,8 @@ JPEG, one 240x120 logo box each) twice:
   1. with a trivial Inpainter-compatible stand-in (fills the box with its border mean,
      no model): everything the pipeline does besides inference - DB claim and updates,
      heartbeat thread, storage read + JPEG decode, mask, JPEG encode + atomic write,
-     seam score and quality score;
+     seam score, the shipped critic's realness (a metric, part of every job's overhead)
+     and quality score;
   2. with real Inpainters (random weights: the cost does not depend on the values) of the
      `lite` and `reference` configurations, to put the overhead next to the model time.
 The database is SQLite (the embedded default) and, when reachable, PostgreSQL.
@@ -16,7 +17,6 @@ The database is SQLite (the embedded default) and, when reachable, PostgreSQL.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -48,10 +48,19 @@ BOX = [400, 300, 640, 420]
 
 
 class TrivialInpainter:
-    """Inpainter-compatible stand-in: fills the mask with the mean of its border, no model."""
+    """Inpainter-compatible stand-in: fills the mask with the mean of its border, no model;
+    its `realness` is the shipped critic's, as a real Inpainter's (None with critic=False)."""
 
     model_version = "trivial"
     margin = 3
+
+    def __init__(self, critic: bool = True) -> None:
+        from inpaint_core.evaluation.critic import Critic
+
+        self.critic = Critic.load() if critic else None
+
+    def realness(self, output: np.ndarray, fill: np.ndarray) -> float | None:
+        return None if self.critic is None else self.critic.realness(output, fill)
 
     def fill_region(self, mask: np.ndarray, margin: int | None = None) -> np.ndarray:
         margin = self.margin if margin is None else margin
@@ -153,10 +162,13 @@ def model_runs(inputs: list[Path], out: Path, url: str, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20, help="jobs per run (+1 warm-up)")
-    parser.add_argument("--model-jobs", type=int, default=3, help="jobs per model run")
+    parser.add_argument("--model-jobs", type=int, default=3, help="jobs per model run (0: none)")
     args = parser.parse_args()
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    print(f"machine: {os.cpu_count()} CPUs, load average {load}; "
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_throughput import cpu_line
+
+    print(cpu_line())
+    print(f"checkout {REPO.name}; "
           f"image {SIZE[0]}x{SIZE[1]} JPEG, box {BOX[2] - BOX[0]}x{BOX[3] - BOX[1]}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -164,13 +176,17 @@ def main() -> None:
         sqlite = f"sqlite:///{folder / 'bench.db'}"
         describe("stand-in, SQLite", run_jobs(sqlite, inputs, folder / "out-sqlite",
                                                 TrivialInpainter(), "overhead"))
+        describe("stand-in without critic, SQLite", run_jobs(
+            sqlite, inputs, folder / "out-nocritic", TrivialInpainter(critic=False), "nocritic"))
         with postgres() as pg:
             if pg is None:
                 print("PostgreSQL not reachable: skipped")
             else:
                 describe("stand-in, PostgreSQL", run_jobs(pg, inputs, folder / "out-pg",
                                                            TrivialInpainter(), "overhead"))
-        model_runs(inputs, folder / "out-model", sqlite, args.model_jobs)
+        if args.model_jobs > 0:
+            model_runs(inputs, folder / "out-model", sqlite, args.model_jobs)
+    print(cpu_line())
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 
 from inpaint_core.errors import CheckpointError, ImageInputError
 from inpaint_core.inference.prefill import generator_input
+from inpaint_core.masks.components import label_components
 from inpaint_core.model.checkpoint import card_path, check_state_dict, read_state_dict
 from inpaint_core.model.network import AOTGenerator, PatchDiscriminator, composite
 
@@ -130,12 +131,13 @@ class Critic:
 
 
 def region_windows(hole: np.ndarray, *, scale: float, min_side: int) -> list[_Window]:
-    """Square windows centred on the largest connected regions of `hole`."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
-    order = sorted(range(1, count), key=lambda i: -int(stats[i, cv2.CC_STAT_AREA]))
+    """Square windows centred on the largest connected regions of `hole` (labelled on the tiles
+    that hold hole pixels only: masks/components.py)."""
+    components = label_components(hole)
+    order = sorted(range(len(components)), key=lambda i: -components[i].area)
     windows = []
     for i in order[:MAX_REGIONS]:
-        x, y, w, h, area = (int(v) for v in stats[i])
+        x, y, w, h, area = components[i].stats
         side = max(int(round(scale * max(w, h))), min_side)
         cy, cx = y + h / 2, x + w / 2
         windows.append(_Window(int(round(cy - side / 2)), int(round(cx - side / 2)), side, area))

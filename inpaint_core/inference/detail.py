@@ -40,6 +40,23 @@ def upscale(filled: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(filled.astype(np.float32), size, interpolation=cv2.INTER_CUBIC)
 
 
+def upscale_window(
+    filled: np.ndarray, size: tuple[int, int], window: tuple[slice, slice]
+) -> np.ndarray:
+    """`upscale(filled, size)[window]` without the rest: the same bicubic sampling positions
+    as cv2.resize, through an affine warp of the window only (replicated borders, like
+    resize). A logo's fill region is a ninth of its crop, so this is ~9x less work."""
+    ys, xs = window
+    h, w = filled.shape[:2]
+    sx, sy = w / size[0], h / size[1]
+    matrix = np.array([[sx, 0.0, (xs.start + 0.5) * sx - 0.5],
+                       [0.0, sy, (ys.start + 0.5) * sy - 0.5]])
+    out_size = (xs.stop - xs.start, ys.stop - ys.start)
+    return cv2.warpAffine(filled.astype(np.float32), matrix, out_size,
+                          flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
 def context_residual(original: np.ndarray, small_size: tuple[int, int]) -> np.ndarray:
     """What downscaling to `small_size` removes from `original`: float32 (H, W, 3)."""
     height, width = original.shape[:2]

@@ -27,11 +27,12 @@ from PIL import Image
 from inpaint_core.errors import ImageInputError
 from inpaint_core.evaluation.critic import Critic, default_critic_path
 from inpaint_core.inference.blend import paste
-from inpaint_core.inference.detail import DETAIL_METHODS, restore_detail, upscale
+from inpaint_core.inference.detail import DETAIL_METHODS, restore_detail, upscale_window
 from inpaint_core.inference.patchmatch import patchmatch_available, patchmatch_local
 from inpaint_core.inference.planner import CropPlan, PlannerConfig, grow, plan_crops
 from inpaint_core.inference.prefill import generator_input, logo_pixels, prefill_scaled
 from inpaint_core.inference.texture import fuse_texture, fusion_weight, transfer_grain
+from inpaint_core.masks.components import label_components
 from inpaint_core.masks.imageio import image_to_arrays
 from inpaint_core.model.checkpoint import load_default_generator, load_generator
 from inpaint_core.model.config import AOTConfig
@@ -40,6 +41,9 @@ from inpaint_core.model.fused import fused_kernels
 from inpaint_core.model.network import AOTGenerator
 
 ImageLike = np.ndarray | Image.Image
+# px around a crop's fill region whose source-scale fill the grain step sees: its descriptors
+# reach a patch (16 px) beyond each target window
+TEXTURE_REACH = 32
 logger = logging.getLogger(__name__)
 
 
@@ -219,12 +223,13 @@ class Inpainter:
         for index, (image, mask, fill) in enumerate(zip(images, masks, fills, strict=True)):
             if not fill.any():
                 continue
+            components = label_components(fill)  # once, for the planner and the prefill
             prefill = None  # residual models get their Telea-based prefill near source scale
             if self.config.residual and self.config.prefill != "white":
                 # a "refine" model keeps what a box shows besides its logo (prefill.py)
                 keep = keep_background[index] and self.config.prefill == "refine"
-                prefill = logo_pixels(image, fill) if keep else fill
-            for plan in plan_crops(fill, self.config, self.planner):
+                prefill = logo_pixels(image, fill, components) if keep else fill
+            for plan in plan_crops(fill, self.config, self.planner, components):
                 groups[plan.padded].append(self._prepare(index, image, mask, fill, plan, prefill))
         for crops in groups.values():
             for start in range(0, len(crops), max(1, self.planner.batch_size)):
@@ -278,31 +283,40 @@ class Inpainter:
         factor = self.planner.prefill_scale
         return 1.0 if factor <= 0 else min(1.0, factor * plan.scale)
 
-    def _add_texture(self, filled: np.ndarray, original: np.ndarray, crop: _Crop) -> np.ndarray:
-        """The network's source-scale fill of a crop with PatchMatch's and the context's grain
-        (texture.py) on the prefilled pixels; computed on their bounding box (+ 8 px) only."""
+    def _add_texture(self, filled: np.ndarray, view: tuple[slice, slice], original: np.ndarray,
+                     crop: _Crop) -> np.ndarray:
+        """The network's source-scale fill of `view` (a window of the crop holding the prefilled
+        pixels and TEXTURE_REACH px around them) with PatchMatch's and the context's grain
+        (texture.py) on the prefilled pixels; fused on their bounding box (+ 8 px) only."""
         grain = self.planner.texture
         assert crop.texture is not None and crop.painted is not None
+        vy, vx = view[0].start, view[1].start
+        ys, xs = np.nonzero(crop.painted[view])
+        height, width = filled.shape[:2]
+        window = (slice(max(0, int(ys.min()) - 8), min(height, int(ys.max()) + 9)),
+                  slice(max(0, int(xs.min()) - 8), min(width, int(xs.max()) + 9)))
+        at = (slice(window[0].start + vy, window[0].stop + vy),
+              slice(window[1].start + vx, window[1].stop + vx))  # the same in crop coordinates
         details = None
         if grain.grain == "transfer":
-            smooth = grain.mix * filled + (1 - grain.mix) * crop.texture.astype(np.float32)
+            # the context's low frequencies: the photo, the fill's mix inside the view
+            smooth = original.astype(np.float32)
+            smooth[view] = grain.mix * filled + (1 - grain.mix) * crop.texture[view].astype(
+                np.float32)
             # context windows keep clear of every fill pixel (a kept box background may hold
             # logo fringe) and of JPEG ringing around it
             exclude = cv2.dilate(crop.fill.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
-            details = transfer_grain(smooth, original, crop.painted, exclude, sigma=grain.sigma)
-        ys, xs = np.nonzero(crop.painted)
-        height, width = crop.painted.shape
-        window = (slice(max(0, int(ys.min()) - 8), min(height, int(ys.max()) + 9)),
-                  slice(max(0, int(xs.min()) - 8), min(width, int(xs.max()) + 9)))
+            painted = np.zeros_like(crop.painted)  # other regions' pixels are not pasted here
+            painted[view] = crop.painted[view]
+            details = transfer_grain(smooth, original, painted, exclude, sigma=grain.sigma)[at]
         part = filled[window]
-        fused = fuse_texture(part, crop.texture[window], crop.painted[window], mix=grain.mix,
-                             amount=grain.amount, sigma=grain.sigma,
-                             grain=None if details is None else details[window])
+        fused = fuse_texture(part, crop.texture[at], crop.painted[at], mix=grain.mix,
+                             amount=grain.amount, sigma=grain.sigma, grain=details)
         if grain.inner > 0 or grain.ramp > 0:  # thin strokes keep the network's fill
-            weight = fusion_weight(crop.painted[window], grain.inner, grain.ramp)[..., None]
+            weight = fusion_weight(crop.painted[at], grain.inner, grain.ramp)[..., None]
             fused = part + weight * (fused - part)
-        out = np.array(filled, dtype=np.float32, copy=True)
-        out[window] = np.clip(fused, 0, 255)
+        out = filled if filled.dtype == np.float32 else filled.astype(np.float32)
+        out[window] = np.clip(fused, 0, 255)  # in place: `filled` is this crop's own array
         return out
 
     def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:
@@ -336,24 +350,31 @@ class Inpainter:
     ) -> None:
         x1, y1, x2, y2 = crop.plan.box
         h, w = crop.hole.shape
-        filled = np.where(crop.hole[..., None], pred[:h, :w], crop.small.astype(np.float32))
-        if (w, h) == (x2 - x1, y2 - y1):
-            pass  # the model ran at source scale
-        elif crop.base is not None:
-            # a residual network's correction is applied to the prefill made near source scale,
-            # so a downscaled crop loses nothing the prefill itself had
-            correction = np.where(crop.hole[..., None], pred[:h, :w] - seen[:h, :w], 0.0)
-            correction = upscale(correction, (x2 - x1, y2 - y1))
-            filled = np.clip(crop.base.astype(np.float32) + correction, 0, 255)
-        else:
-            filled = restore_detail(
-                filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail
-            )
-        if crop.texture is not None and crop.painted is not None:
-            filled = self._add_texture(filled, image[y1:y2, x1:x2], crop)
         # blend only around this crop's region, 1 px wider so its border sees non-fill pixels
         rx1, ry1, rx2, ry2 = crop.plan.region
         sx1, sy1, sx2, sy2 = max(x1, rx1 - 1), max(y1, ry1 - 1), min(x2, rx2 + 1), min(y2, ry2 + 1)
-        local = (slice(sy1 - y1, sy2 - y1), slice(sx1 - x1, sx2 - x1))
+        # the source-scale fill is made on that window grown by TEXTURE_REACH only (the grain's
+        # descriptors look that far), not on the whole crop (~9x the region's area)
+        reach = TEXTURE_REACH if crop.texture is not None else 0
+        view = (slice(max(0, sy1 - y1 - reach), min(y2 - y1, sy2 - y1 + reach)),
+                slice(max(0, sx1 - x1 - reach), min(x2 - x1, sx2 - x1 + reach)))
+        if crop.base is not None and (w, h) != (x2 - x1, y2 - y1):
+            # a residual network's correction is applied to the prefill made near source scale,
+            # so a downscaled crop loses nothing the prefill itself had
+            correction = np.where(crop.hole[..., None], pred[:h, :w] - seen[:h, :w], 0.0)
+            correction = upscale_window(correction, (x2 - x1, y2 - y1), view)
+            filled = np.clip(crop.base[view].astype(np.float32) + correction, 0, 255)
+        else:
+            filled = np.where(crop.hole[..., None], pred[:h, :w], crop.small.astype(np.float32))
+            if (w, h) != (x2 - x1, y2 - y1):
+                filled = restore_detail(
+                    filled, image[y1:y2, x1:x2], crop.hole, method=self.planner.detail
+                )
+            filled = filled[view]  # the model ran at source scale, or CRA used the whole crop
+        if crop.texture is not None and crop.painted is not None and crop.painted[view].any():
+            filled = self._add_texture(filled, view, image[y1:y2, x1:x2], crop)
+        local = (slice(sy1 - y1 - view[0].start, sy2 - y1 - view[0].start),
+                 slice(sx1 - x1 - view[1].start, sx2 - x1 - view[1].start))
+        fill = (slice(sy1 - y1, sy2 - y1), slice(sx1 - x1, sx2 - x1))
         box = (sx1, sy1, sx2, sy2)
-        paste(output, filled[local], box, crop.own[local], crop.mask[local], self.planner.feather)
+        paste(output, filled[local], box, crop.own[fill], crop.mask[fill], self.planner.feather)

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from inpaint_core.inference.texture import TextureConfig
+from inpaint_core.masks.components import Component, component_boxes, label_components
 from inpaint_core.model.config import AOTConfig
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 (end exclusive)
@@ -155,19 +156,24 @@ def _group_near(boxes: list[Box], distance: int) -> list[Box]:
     return groups
 
 
-def find_regions(fill: np.ndarray, merge_distance: int) -> list[Box]:
+def find_regions(
+    fill: np.ndarray, merge_distance: int, components: list[Component] | None = None
+) -> list[Box]:
     """Boxes of the fill region's components, near ones merged; boxes are disjoint.
 
     Components closer than `merge_distance` are merged by their boxes' gap (a box gap is never
     larger than the pixel gap, so this merges at least what a pixel-distance rule would).
     A mask with very many specks is first grouped by a dilation instead, which costs one
-    full-frame pass but keeps the box comparison small.
+    full-frame pass but keeps the box comparison small. `components`: the fill's, when the
+    caller has labelled them already (masks/components.py).
     """
-    fill_u8 = np.asarray(fill).astype(np.uint8)
-    if not fill_u8.any():
+    if components is None:
+        components = label_components(fill)
+    if not components:
         return []
-    boxes = _component_boxes(fill_u8)
+    boxes = component_boxes(components)
     if len(boxes) > MAX_BOXES and merge_distance > 1:
+        fill_u8 = np.asarray(fill).astype(np.uint8)
         grouped = cv2.dilate(fill_u8, disk(merge_distance // 2))
         boxes = [_shrink(fill_u8, box) for box in _component_boxes(grouped)]
     if merge_distance > 0 and len(boxes) > 1:
@@ -239,8 +245,12 @@ def plan_region(
     )
 
 
-def plan_crops(fill: np.ndarray, config: AOTConfig, planner: PlannerConfig) -> list[CropPlan]:
-    """Crops covering every fill pixel of a bool (H, W) fill region."""
+def plan_crops(
+    fill: np.ndarray, config: AOTConfig, planner: PlannerConfig,
+    components: list[Component] | None = None,
+) -> list[CropPlan]:
+    """Crops covering every fill pixel of a bool (H, W) fill region (`components`: its
+    connected components, when already labelled)."""
     height, width = fill.shape
-    regions = find_regions(fill, planner.merge_distance)
+    regions = find_regions(fill, planner.merge_distance, components)
     return [plan_region(r, (width, height), config, planner) for r in regions]

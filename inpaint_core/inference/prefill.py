@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import torch
 
+from inpaint_core.masks.components import Component, label_components
 from inpaint_core.masks.refine import refine_mask
 from inpaint_core.model.network import prepare_input
 
@@ -66,24 +67,26 @@ def prefill_scaled(image: np.ndarray, mask: np.ndarray, scale: float, fill: str 
     raise ValueError(f"unknown prefill fill {fill!r}; choose one of {PREFILL_FILLS}")
 
 
-def logo_pixels(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def logo_pixels(
+    image: np.ndarray, hole: np.ndarray, components: list[Component] | None = None
+) -> np.ndarray:
     """The pixels of `hole` that a "refine" prefill replaces (bool (H, W), a subset of hole).
 
     Each connected part of the hole that is (nearly) a filled rectangle is taken for an
     annotated box and narrowed to its logo pixels by `refine_mask` (which uses the whole box
     when unsure); any other part (a pixel mask, overlapping boxes) is replaced whole.
+    `components`: the hole's connected components, when already labelled.
     """
     hole = np.asarray(hole).astype(bool)
     out = hole.copy()
-    components = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
-    count, labels, stats, _ = components
+    if components is None:
+        components = label_components(hole)
     boxes = []
-    for label in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[label])
-        if area >= BOXLIKE * w * h:
-            boxes.append([x, y, x + w, y + h])
-            window = (slice(y, y + h), slice(x, x + w))  # the component lies inside its box
-            out[window][labels[window] == label] = False
+    for component in components:
+        x1, y1, x2, y2 = component.box
+        if component.area >= BOXLIKE * (x2 - x1) * (y2 - y1):
+            boxes.append([x1, y1, x2, y2])
+            out[y1:y2, x1:x2][component.pixels] = False  # the component lies inside its box
     if boxes:
         refined, _ = refine_mask(image, boxes)
         out |= refined & hole

@@ -117,6 +117,61 @@ def _chw(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
+def _window_any(mask: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], outside: bool,
+                step: int) -> np.ndarray:
+    """(rows * cols,) bool: whether each 2*step-side window at `step` holds a set pixel of
+    `mask` padded by `pads` with `outside` (a 2x2 OR of step x step cells: no float pass)."""
+    grid = np.pad(np.asarray(mask, bool), pads, constant_values=outside)
+    height, width = grid.shape
+    cells = grid.reshape(height // step, step, width // step, step).any(axis=(1, 3))
+    return (cells[:-1, :-1] | cells[1:, :-1] | cells[:-1, 1:] | cells[1:, 1:]).ravel()
+
+
+def _descriptors(smooth: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], reach: int,
+                 sigma: float, patch: int, step: int) -> torch.Tensor:
+    """(rows * cols, 3 * side^2): the low frequencies of `smooth` in a window twice the patch
+    around each patch, sampled every DESCRIPTOR_STEP px. The 2-sigma blur runs at half scale
+    after a 2x2 mean (the same low-pass within a fraction of a grey level, a quarter of the
+    pixels and half the kernel), then a DESCRIPTOR_STEP / 2 mean."""
+    (_, pad_h), (_, pad_w) = pads
+    around = np.pad(np.asarray(smooth, np.float32),
+                    ((reach, reach + pad_h), (reach, reach + pad_w), (0, 0)), mode="reflect")
+    half = cv2.resize(around, (around.shape[1] // 2, around.shape[0] // 2),
+                      interpolation=cv2.INTER_AREA)
+    half = low_pass(half, sigma / 2)  # `sigma` source px
+    cells = (around.shape[1] // DESCRIPTOR_STEP, around.shape[0] // DESCRIPTOR_STEP)
+    small = cv2.resize(half, cells, interpolation=cv2.INTER_AREA)
+    side, hop = 2 * patch // DESCRIPTOR_STEP, step // DESCRIPTOR_STEP
+    return _windows(_chw(small), side, hop)
+
+
+def _reflect(index: np.ndarray, size: int) -> np.ndarray:
+    """Indices past either end of [0, size) mirrored back, the edge not repeated (reflect-101)."""
+    if size == 1:
+        return np.zeros_like(index)
+    period = 2 * (size - 1)
+    index = np.abs(index) % period
+    return np.where(index >= size, period - index, index)
+
+
+def _source_detail(original: np.ndarray, windows: np.ndarray, cols: int, sigma: float,
+                   patch: int, step: int) -> np.ndarray:
+    """(len(windows), patch, patch, 3): the detail (`original` minus its `sigma` low-pass,
+    mirrored past the crop's edge) of the given windows only: patches cut with the margin the
+    blur's kernel needs (gathered straight from `original`, no padded copy of the crop) and
+    blurred as one stacked image, whose margins keep the patches apart."""
+    radius = int(np.ceil(4 * sigma))  # cv2's float Gaussian kernel reaches 4 sigma
+    height, width = original.shape[:2]
+    span = np.arange(-radius, patch + radius)
+    ys = _reflect(((windows // cols) * step)[:, None] + span[None, :], height)  # (n, side)
+    xs = _reflect(((windows % cols) * step)[:, None] + span[None, :], width)
+    cut = np.asarray(original)[ys[:, :, None], xs[:, None, :]].astype(np.float32)
+    side = patch + 2 * radius
+    blurred = low_pass(cut.reshape(-1, side, 3), sigma).reshape(cut.shape)
+    inner = slice(radius, radius + patch)
+    return (cut - blurred)[:, inner, inner]
+
+
 def transfer_grain(
     smooth: np.ndarray, original: np.ndarray, painted: np.ndarray, exclude: np.ndarray, *,
     sigma: float = 1.0, patch: int = GRAIN_PATCH,
@@ -124,62 +179,73 @@ def transfer_grain(
     """float32 (H, W, 3): grain (the photo's detail finer than `sigma`) for the `painted` pixels,
     copied from the context of `original`.
 
-    The crop is cut into `patch` x `patch` windows overlapping by half. Each window touching
-    `painted` takes the grain of the context window whose surroundings (twice the side: the low
-    frequencies of `smooth` sampled every DESCRIPTOR_STEP px) look most alike; context windows
-    touch no `exclude` pixel (the hole and what may hold a logo). Overlaps are blended with
-    sin^2 weights normalised by their root sum of squares, so the copied grain keeps its
-    strength where two copies meet. Zero where no context window exists.
+    The crop is cut into `patch` x `patch` windows overlapping by half (`patch` even). Each
+    window touching `painted` takes the grain of the context window whose surroundings (twice
+    the side: the low frequencies of `smooth` sampled every DESCRIPTOR_STEP px) look most alike;
+    context windows touch no `exclude` pixel (the hole and what may hold a logo). Overlaps are
+    blended with sin^2 weights normalised by their root sum of squares, so the copied grain
+    keeps its strength where two copies meet. Zero where no context window exists.
+
+    Cost follows the painted area, not the crop's: the only full-crop passes are two 8x8-cell
+    ORs and the descriptors' low-pass at half scale; the detail is computed for the chosen
+    context windows only.
     """
+    if patch % 2 or patch % DESCRIPTOR_STEP:
+        raise ValueError(f"patch must be a multiple of {DESCRIPTOR_STEP}, got {patch}")
     height, width = painted.shape
     step = patch // 2
     rows, cols = -(-max(height - patch, 0) // step) + 1, -(-max(width - patch, 0) // step) + 1
     pad_h, pad_w = (rows - 1) * step + patch - height, (cols - 1) * step + patch - width
     pads = ((0, pad_h), (0, pad_w))
+    target = np.flatnonzero(_window_any(painted, pads, False, step))
+    source = np.flatnonzero(~_window_any(exclude, pads, True, step))
+    if target.size == 0 or source.size == 0:
+        return np.zeros((height, width, 3), np.float32)
     with torch.inference_mode():
-        # which windows touch the painted pixels, which touch an excluded one (or the padding)
-        def pooled(mask: np.ndarray, outside: bool) -> torch.Tensor:
-            grid = torch.from_numpy(np.pad(mask, pads, constant_values=outside).astype(np.float32))
-            return F.max_pool2d(grid[None, None], patch, step).flatten() > 0  # (rows * cols,)
-
-        target = torch.nonzero(pooled(painted, False))[:, 0]
-        source = torch.nonzero(~pooled(exclude, True))[:, 0]
-        if target.numel() == 0 or source.numel() == 0:
-            return np.zeros((height, width, 3), np.float32)
-        # descriptors: the low frequencies of a window twice the patch around each patch
-        reach = patch // 2
-        around = np.pad(low_pass(smooth, 2 * sigma),
-                        ((reach, reach + pad_h), (reach, reach + pad_w), (0, 0)), mode="reflect")
-        small = cv2.resize(around, (around.shape[1] // DESCRIPTOR_STEP,
-                                    around.shape[0] // DESCRIPTOR_STEP),
-                           interpolation=cv2.INTER_AREA)
-        side, hop = 2 * patch // DESCRIPTOR_STEP, step // DESCRIPTOR_STEP
-        descriptors = _windows(_chw(small), side, hop)  # (rows * cols, 3 * side^2)
-        if source.numel() > MAX_SOURCES:  # an even spread of the context, for time
-            source = source[torch.linspace(0, source.numel() - 1, MAX_SOURCES).long()]
-        t, s = descriptors[target], descriptors[source]
+        descriptors = _descriptors(smooth, pads, patch // 2, 2 * sigma, patch, step)
+        if source.size > MAX_SOURCES:  # an even spread of the context, for time
+            source = source[torch.linspace(0, source.size - 1, MAX_SOURCES).long().numpy()]
+        t, s = descriptors[torch.from_numpy(target)], descriptors[torch.from_numpy(source)]
         distance = torch.addmm((s * s).sum(1)[None], t, s.T, alpha=-2.0)  # |t - s|^2 - |t|^2
-        best = source[distance.argmin(1)].numpy()
-    detail = np.asarray(original, np.float32)
-    detail = np.pad(detail - low_pass(detail, sigma), (*pads, (0, 0)), mode="reflect")
-    # overlap-add of the chosen patches over the rows and columns that hold targets only
-    cells = target.numpy()
-    r0, c0 = cells // cols, cells % cols
-    top, left = int(r0.min()), int(c0.min())
-    sub_rows, sub_cols = int(r0.max()) - top + 1, int(c0.max()) - left + 1
+        best = distance.argmin(1).numpy()  # index into `source`
+    used, which = np.unique(best, return_inverse=True)
+    detail = _source_detail(original, source[used], cols, sigma, patch, step)
     span = np.arange(patch)
-    ys = ((best // cols) * step)[:, None, None] + span[None, :, None]  # (targets, patch, 1)
-    xs = ((best % cols) * step)[:, None, None] + span[None, None, :]  # (targets, 1, patch)
     ramp = np.sin(np.pi * (span + 0.5) / patch) ** 2
     weight = (ramp[:, None] * ramp[None, :]).astype(np.float32)
-    height_sub, width_sub = (sub_rows + 1) * step, (sub_cols + 1) * step
-    out = np.zeros((height_sub, width_sub, 3), np.float32)
-    energy = np.zeros((height_sub, width_sub), np.float32)
-    copied = detail[ys, xs] * weight[..., None]  # (targets, patch, patch, 3)
-    for k, (row, col) in enumerate(zip(r0 - top, c0 - left, strict=True)):
-        out[row * step : row * step + patch, col * step : col * step + patch] += copied[k]
-        energy[row * step : row * step + patch, col * step : col * step + patch] += weight**2
+    copied = detail[which] * weight[..., None]  # (targets, patch, patch, 3)
+    return _overlap_add(copied, weight, target, rows, cols, step, (height, width))
+
+
+def _overlap_add(copied: np.ndarray, weight: np.ndarray, target: np.ndarray, rows: int,
+                 cols: int, step: int, shape: tuple[int, int]) -> np.ndarray:
+    """Windows of side 2*step placed at (target // cols, target % cols) * step and summed,
+    normalised by the root of their summed squared weights. Windows of the same row and column
+    parity do not overlap, so each parity is one scatter into a grid of whole windows."""
+    r0, c0 = target // cols, target % cols
+    top, left = int(r0.min()), int(c0.min())
+    sub_rows, sub_cols = int(r0.max()) - top + 1, int(c0.max()) - left + 1
+    out = np.zeros(((sub_rows + 1) * step, (sub_cols + 1) * step, 3), np.float32)
+    energy = np.zeros(out.shape[:2], np.float32)
+    patch = 2 * step
+    for row_parity in (0, 1):
+        for col_parity in (0, 1):
+            pick = ((r0 - top) % 2 == row_parity) & ((c0 - left) % 2 == col_parity)
+            if not pick.any():
+                continue
+            grid_r = -(-(sub_rows - row_parity) // 2)
+            grid_c = -(-(sub_cols - col_parity) // 2)
+            grid = np.zeros((grid_r, grid_c, patch, patch, 3), np.float32)
+            mass = np.zeros((grid_r, grid_c, patch, patch), np.float32)
+            gr, gc = (r0[pick] - top) // 2, (c0[pick] - left) // 2
+            grid[gr, gc] = copied[pick]
+            mass[gr, gc] = weight**2
+            y, x = row_parity * step, col_parity * step
+            h, w = grid_r * patch, grid_c * patch
+            out[y : y + h, x : x + w] += grid.transpose(0, 2, 1, 3, 4).reshape(h, w, 3)
+            energy[y : y + h, x : x + w] += mass.transpose(0, 2, 1, 3).reshape(h, w)
     out /= np.sqrt(np.maximum(energy, 1e-6))[..., None]
+    height, width = shape
     full = np.zeros((rows * step + step, cols * step + step, 3), np.float32)
-    full[top * step : top * step + height_sub, left * step : left * step + width_sub] = out
+    full[top * step : top * step + out.shape[0], left * step : left * step + out.shape[1]] = out
     return full[:height, :width]
