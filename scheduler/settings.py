@@ -34,7 +34,6 @@ PLACEHOLDER_SECRETS = frozenset(
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["auto", "fp32", "fp16", "bf16"]
-Backend = Literal["eager", "onnx"]
 
 
 class Settings(BaseSettings):
@@ -73,11 +72,6 @@ class Settings(BaseSettings):
     )
     device: Device = Field(default="auto", description="Inference device.")
     precision: Precision = Field(default="auto", description="Inference precision.")
-    backend: Backend = Field(
-        default="eager",
-        description="What runs the generator: eager (PyTorch) or onnx (ONNX Runtime, fp32 CPU; "
-        "falls back to eager without onnxruntime).",
-    )
     max_pixels: int = Field(
         default=DEFAULT_MAX_PIXELS, gt=0, description="Refuse images with more pixels (bomb guard)."
     )

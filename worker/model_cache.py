@@ -21,17 +21,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What to load: weights file (None = shipped default), device, precision and backend."""
+    """What to load: weights file (None = shipped default), device and precision."""
 
     weights: str | None = None
     device: str = "auto"
     precision: str = "auto"
-    backend: str = "eager"  # inpaint_core.model.backends.BACKENDS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelSpec:
         return cls(weights=settings.model_weights or None, device=settings.device,
-                   precision=settings.precision, backend=settings.backend)
+                   precision=settings.precision)
 
 
 def check_weights(spec: ModelSpec) -> None:
@@ -80,8 +79,7 @@ def load_inpainter(spec: ModelSpec) -> Inpainter:
     """Load an Inpainter for `spec` (imports torch)."""
     from inpaint_core.inference.inpainter import Inpainter
 
-    return Inpainter.load(spec.weights, device=spec.device, precision=spec.precision,
-                          backend=spec.backend)
+    return Inpainter.load(spec.weights, device=spec.device, precision=spec.precision)
 
 
 _PROCESS_CACHE = ModelCache()

@@ -33,10 +33,10 @@ from inpaint_core.inference.planner import CropPlan, PlannerConfig, grow, plan_c
 from inpaint_core.inference.prefill import generator_input, logo_pixels, prefill_scaled
 from inpaint_core.inference.texture import fuse_texture, fusion_weight, transfer_grain
 from inpaint_core.masks.imageio import image_to_arrays
-from inpaint_core.model.backends import make_forward
 from inpaint_core.model.checkpoint import load_default_generator, load_generator
 from inpaint_core.model.config import AOTConfig
 from inpaint_core.model.device import DTYPES, resolve_device, resolve_precision
+from inpaint_core.model.fused import fused_kernels
 from inpaint_core.model.network import AOTGenerator
 
 ImageLike = np.ndarray | Image.Image
@@ -101,7 +101,6 @@ class Inpainter:
         planner: PlannerConfig | None = None,
         model_version: str = "untrained",
         critic: Critic | None = None,
-        backend: str = "eager",
     ) -> None:
         self.device = resolve_device(device)
         self.critic = critic  # judges fills (realness); None: no discriminator available
@@ -116,8 +115,6 @@ class Inpainter:
             generator = copy.deepcopy(generator)  # never convert the caller's module in place
         self.generator = generator.to(self.device, self.dtype).eval()
         self.generator = self.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        # where the forward pass runs (model/backends.py): "eager" PyTorch or "onnx" Runtime
-        self.backend, self._forward = make_forward(self.generator, backend)
         self._grain = self.planner.texture.method == "patchmatch" and self.config.residual
         if self._grain and not patchmatch_available():  # a platform without PyPatchMatch's wheel
             logger.warning("PyPatchMatch's native library is missing: fills stay smooth "
@@ -133,7 +130,6 @@ class Inpainter:
         *,
         planner: PlannerConfig | None = None,
         critic: str | Path | None = "auto",
-        backend: str = "eager",
     ) -> Inpainter:
         """From a checkpoint (our .safetensors + card, or the authors' .pt); None = default.
 
@@ -148,7 +144,6 @@ class Inpainter:
             precision=precision,
             planner=planner,
             model_version=str(version),
-            backend=backend,
         )
         if critic == "auto":
             shipped = default_critic_path()
@@ -328,7 +323,8 @@ class Inpainter:
             )  # (B, 1, H, W)
             prefilled = all(crop.base is not None for crop in batch)
             masked = generator_input(image, hole, self.config.prefill, prefilled=prefilled)
-            pred = self._forward(masked.to(self.dtype), hole.to(self.dtype)).float()
+            with fused_kernels():
+                pred = self.generator(masked.to(self.dtype), hole.to(self.dtype)).float()
 
             def pixels_of(x: torch.Tensor) -> np.ndarray:  # (B, H, W, 3) in [0, 255]
                 return ((x.float() + 1.0) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu().numpy()

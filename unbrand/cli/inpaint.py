@@ -17,10 +17,8 @@ from inpaint_core.masks.boxes import parse_box_text
 from unbrand.cli.exits import EXIT_JOBS_FAILED, errors_to_exit, fail
 from unbrand.cli.mask_flags import MaskMode
 from unbrand.cli.options import (
-    Backend,
     Device,
     Precision,
-    backend_option,
     device_option,
     precision_option,
     quality_option,
@@ -69,7 +67,6 @@ def inpaint_command(
     weights: Path | None = weights_option(),
     device: Device = device_option(),
     precision: Precision = precision_option(),
-    backend: Backend = backend_option(),
     margin: int | None = typer.Option(
         None,
         "--margin",
@@ -119,8 +116,7 @@ def inpaint_command(
                 mask, size=(width, height), max_pixels=max_pixels or DEFAULT_MAX_PIXELS
             )
         start = time.perf_counter()
-        inpainter = Inpainter.load(weights, device=device.value, precision=precision.value,
-                                   backend=backend.value)
+        inpainter = Inpainter.load(weights, device=device.value, precision=precision.value)
         removal = remove(inpainter, loaded.rgb, boxes=boxes, mask=region, mode=mask_mode.value,
                          margin=margin)
         if mask_mode is MaskMode.refine:

@@ -7,7 +7,6 @@ the same short flag and the same choices on every verb.
     -w/--weights   generator checkpoint
     --device       auto | cpu | cuda (pick a GPU with CUDA_VISIBLE_DEVICES)
     --precision    auto | fp32 | bf16 | fp16
-    --backend      eager | onnx
     -Q/--queue(s)  gpu | cpu
     --db           job database URL (old name kept: db upgrade --url)
     --quality      JPEG/WebP quality of the outputs (default: near the source's own)
@@ -39,13 +38,6 @@ class Precision(StrEnum):
     fp16 = "fp16"
 
 
-class Backend(StrEnum):
-    """What runs the model's forward pass (inpaint_core.model.backends.BACKENDS)."""
-
-    eager = "eager"
-    onnx = "onnx"
-
-
 class DatasetFormat(StrEnum):
     """Dataset layouts (scheduler.datasets.FORMATS)."""
 
@@ -73,8 +65,6 @@ class Pool(StrEnum):
 
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda; pick a GPU with CUDA_VISIBLE_DEVICES."
 PRECISION_HELP = "auto (bf16 where the CPU/GPU is fast at it), fp32, bf16 or fp16 (GPU)."
-BACKEND_HELP = ("eager (PyTorch) or onnx (ONNX Runtime, fp32 on the CPU: faster on CPUs without "
-                "fast bf16; needs unbrand[onnx], else falls back to eager).")
 FORMAT_HELP = ("Dataset layout; auto detects openlogo, masks or manifest, and picks images "
                "(a plain folder) only with --box or --mask.")
 QUALITY_HELP = ("JPEG/WebP quality 1-100 of the outputs (default: the source JPEG's own quality, "
@@ -114,10 +104,6 @@ def device_option(default: Device | None = Device.auto, help: str = DEVICE_HELP)
 def precision_option(default: Precision | None = Precision.auto,
                      help: str = PRECISION_HELP) -> Any:
     return typer.Option(default, "--precision", help=help)
-
-
-def backend_option(default: Backend | None = Backend.eager, help: str = BACKEND_HELP) -> Any:
-    return typer.Option(default, "--backend", help=help)
 
 
 def quality_option() -> Any:

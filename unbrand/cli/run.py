@@ -23,11 +23,9 @@ from unbrand.cli.mask_flags import (
     batch_mask_options,
 )
 from unbrand.cli.options import (
-    Backend,
     DatasetFormat,
     Device,
     Precision,
-    backend_option,
     class_list,
     classes_option,
     device_option,
@@ -61,7 +59,6 @@ def run(
     weights: Path | None = weights_option(),
     device: Device = device_option(),
     precision: Precision = precision_option(),
-    backend: Backend = backend_option(),
     quality: int | None = quality_option(),
     db: str | None = db_option(help="Job database URL (default: sqlite file OUT/unbrand.db)."),
     name: str | None = name_option(),
@@ -106,7 +103,7 @@ def run(
             keep_aspect=keep_aspect, jpeg_quality=quality,
             min_confidence=min_confidence)
     spec = ModelSpec(weights=str(weights) if weights else None, device=device.value,
-                     precision=precision.value, backend=backend.value)
+                     precision=precision.value)
     bar = make_progress(console) if progress and not quiet else None
     try:
         with errors_to_exit(InpaintError), (bar.display if bar else nullcontext()):

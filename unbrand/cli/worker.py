@@ -8,11 +8,9 @@ import typer
 
 from unbrand.cli.exits import errors_to_exit, fail
 from unbrand.cli.options import (
-    Backend,
     Device,
     Pool,
     Precision,
-    backend_option,
     device_option,
     precision_option,
     value,
@@ -49,8 +47,6 @@ def worker(
         "CUDA_VISIBLE_DEVICES."),
     precision: Precision | None = precision_option(
         None, help="auto, fp32, bf16 or fp16; overrides UNBRAND_PRECISION."),
-    backend: Backend | None = backend_option(
-        None, help="eager or onnx (ONNX Runtime on the CPU); overrides UNBRAND_BACKEND."),
     events: bool = typer.Option(
         True, "--events/--no-events", "-E",
         help="Send task events (Celery's -E), which Flower and `celery events` show.",
@@ -72,7 +68,7 @@ def worker(
              "(or threads) for several")
     # The Celery app and its child processes read the model choice from the environment.
     overrides = {"UNBRAND_MODEL_WEIGHTS": weights, "UNBRAND_DEVICE": value(device),
-                 "UNBRAND_PRECISION": value(precision), "UNBRAND_BACKEND": value(backend)}
+                 "UNBRAND_PRECISION": value(precision)}
     os.environ.update({key: text for key, text in overrides.items() if text is not None})
     with errors_to_exit(InpaintError):
         settings = get_settings()
