@@ -1,7 +1,14 @@
 """Experiment (issue #17, item 4): the generator on CPUs where bf16 cannot help (AVX2 only).
 
-    nice -n 10 .venv/bin/python bench/bench_cpu_backends.py            # ~15-25 min on 2 cores
+    nice -n 10 .venv/bin/python bench/bench_cpu_backends.py            # ~25 min on 2 cores
     nice -n 10 .venv/bin/python bench/bench_cpu_backends.py --quick    # lite only, 3 rounds
+    OMP_WAIT_POLICY=PASSIVE nice -n 10 .venv/bin/python bench/bench_cpu_backends.py ...
+
+On a machine whose cores are busy with other work, torch's OpenMP threads (which spin while
+they wait) make eager 2-5x slower than with OMP_WAIT_POLICY=PASSIVE or one thread, while ONNX
+Runtime and OpenVINO run their own thread pools: compare with PASSIVE (and --threads 1) before
+reading a ratio (bench/RESULTS-cpu-backends.md). Needs onnx, onnxruntime, openvino and nncf
+(pip install them into .venv; the product does not depend on them).
 
 Backends, each against the product's eager fp32 path (channels_last, inference_mode, the fused
 oneDNN kernels of model/fused.py; what `Inpainter(precision="fp32")` runs):
