@@ -3,7 +3,9 @@
 device:    "auto" -> cuda when available, else cpu; "cuda" without a GPU -> DeviceError
 precision: "auto" -> bf16 on CUDA (fp16 on GPUs without bf16) and on CPUs with AMX or
            AVX512-BF16, else fp32; "fp16" on a CPU -> DeviceError (CPU half kernels are slow
-           and lossy: use bf16 or fp32 there)
+           and lossy: use bf16 or fp32 there); "bf16" on a CPU whose oneDNN has no bf16
+           convolution (AVX2 only: it needs AVX512 BW/VL/DQ or AVX-NE-CONVERT) -> DeviceError
+           (PyTorch would emulate it there at ~1/6 of fp32 speed: bench/RESULTS-cpu-backends.md)
 """
 
 from __future__ import annotations
@@ -74,6 +76,14 @@ def cpu_has_amx() -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
+def cpu_runs_bf16() -> bool:
+    """True when oneDNN can convolve bf16 on this CPU at all (fast or not). AVX2-only CPUs
+    cannot: its fused convolution raises there, and PyTorch's own emulates bf16 slowly."""
+    supported = getattr(getattr(torch.ops, "mkldnn", None), "_is_mkldnn_bf16_supported", None)
+    return bool(supported()) if supported is not None else cpu_has_fast_bf16()
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """'auto' | 'fp32' | 'bf16' | 'fp16' -> the concrete precision for `device`."""
     name = precision.lower()
@@ -90,4 +100,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         )
     if name == "auto":
         return "bf16" if cpu_has_fast_bf16() else "fp32"
+    if name == "bf16" and not cpu_runs_bf16():
+        raise DeviceError(
+            "precision bf16 needs a CPU with AVX512 (BW, VL, DQ) or AVX-NE-CONVERT; this one "
+            "has neither (AVX2 only): use --precision fp32 or auto"
+        )
     return name

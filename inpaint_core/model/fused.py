@@ -14,11 +14,12 @@ import contextlib
 import contextvars
 import math
 from collections.abc import Iterator
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from inpaint_core.model.device import cpu_runs_bf16
 
 _POINTWISE = getattr(getattr(torch.ops, "mkldnn", None), "_convolution_pointwise", None)
 _EPS = 1e-18  # GroupNorm's eps, inside the square root: the reference's 1e-9 on the std, squared
@@ -43,18 +44,10 @@ def fused_available(x: torch.Tensor) -> bool:
         _ENABLED.get()
         and _POINTWISE is not None
         and x.device.type == "cpu"
-        and (x.dtype == torch.float32 or (x.dtype == torch.bfloat16 and onednn_has_bf16()))
+        and (x.dtype == torch.float32 or (x.dtype == torch.bfloat16 and cpu_runs_bf16()))
         and not torch.is_grad_enabled()
         and torch.backends.mkldnn.is_available()
     )
-
-
-@lru_cache(maxsize=1)
-def onednn_has_bf16() -> bool:
-    """oneDNN convolves bf16 only with AVX512 (BW/VL/DQ) or AVX-NE-CONVERT; on an AVX2-only CPU
-    its fused op raises, so bf16 there takes PyTorch's own convolution."""
-    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(probe is not None and probe())
 
 
 def conv_relu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:

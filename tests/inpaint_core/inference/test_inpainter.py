@@ -13,7 +13,13 @@ from inpaint_core.errors import DeviceError, ImageInputError
 from inpaint_core.evaluation.metrics import psnr
 from inpaint_core.inference.inpainter import Inpainter
 from inpaint_core.inference.planner import PlannerConfig
-from inpaint_core.model.device import cpu_has_fast_bf16, resolve_device, resolve_precision
+from inpaint_core.model import device
+from inpaint_core.model.device import (
+    cpu_has_fast_bf16,
+    cpu_runs_bf16,
+    resolve_device,
+    resolve_precision,
+)
 from tests.fixtures.images import photo_like
 from tests.fixtures.models import TINY, RecordingGenerator
 
@@ -112,6 +118,17 @@ def test_device_and_precision_choices() -> None:
         assert resolve_device("auto") == cpu
 
 
+def test_bf16_on_a_cpu_without_bf16_convolutions_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(device, "cpu_runs_bf16", lambda: False)  # an AVX2-only CPU
+    with pytest.raises(DeviceError, match="bf16 needs a CPU with AVX512"):
+        resolve_precision("bf16", resolve_device("cpu"))
+    monkeypatch.setattr(device, "cpu_runs_bf16", lambda: True)
+    assert resolve_precision("bf16", resolve_device("cpu")) == "bf16"
+
+
+@pytest.mark.skipif(not cpu_runs_bf16(), reason="oneDNN has no bf16 convolution on this CPU")
 def test_bf16_agrees_with_fp32(tiny_generator: RecordingGenerator) -> None:
     image = photo_like(96, 96)
     mask = _mask(96, 96, [(30, 30, 60, 60)])

@@ -92,7 +92,7 @@ def test_bf16_takes_the_plain_convolution_where_onednn_has_no_bf16(monkeypatch) 
     # support avx_ne_convert or avx512bw, avx512vl and avx512dq"): bf16 must not reach it there.
     import inpaint_core.model.fused as fused
 
-    monkeypatch.setattr(fused, "onednn_has_bf16", lambda: False)
+    monkeypatch.setattr(fused, "cpu_runs_bf16", lambda: False)
     x = torch.zeros(1, 4, 8, 8)
     with torch.inference_mode(), fused_kernels():
         assert fused_available(x) and not fused_available(x.bfloat16())
