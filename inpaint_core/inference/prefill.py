@@ -13,6 +13,8 @@ way everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import torch
@@ -33,19 +35,31 @@ def telea(image: np.ndarray, mask: np.ndarray, radius: int = TELEA_RADIUS) -> np
 
 
 def telea_scaled(image: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
-    """`telea(image, mask)` computed at `scale` (< 1: on a downscaled copy, upscaled back and
-    used only inside the mask; pixels outside it stay byte-identical). Telea's cost grows with
+    """`telea(image, mask)` computed at `scale` (see `fill_at_scale`). Telea's cost grows with
     the hole's pixel count, so a large logo filled at a fraction of its size costs that
     fraction squared."""
+    return fill_at_scale(telea, image, mask, scale, upsample=cv2.INTER_LINEAR)
+
+
+def fill_at_scale(
+    fill: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    image: np.ndarray,
+    mask: np.ndarray,
+    scale: float,
+    *,
+    upsample: int,
+) -> np.ndarray:
+    """`fill(image, hole)` computed at `scale`: < 1 on a downscaled copy (a small pixel is a
+    hole when any source hole pixel falls in it), brought back up with the `upsample`
+    interpolation and used only inside the mask; pixels outside it stay byte-identical."""
     hole = np.asarray(mask).astype(bool)
     if scale >= 1.0 or not hole.any():
-        return telea(image, hole)
+        return fill(image, hole)
     height, width = hole.shape
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    # a small pixel is a hole when any source hole pixel falls in it
     small_hole = cv2.resize(hole.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 0
-    filled = cv2.resize(telea(small, small_hole), (width, height), interpolation=cv2.INTER_LINEAR)
+    filled = cv2.resize(fill(small, small_hole), (width, height), interpolation=upsample)
     out = np.array(image, copy=True)
     out[hole] = filled[hole]
     return out
