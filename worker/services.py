@@ -197,13 +197,21 @@ class HeartbeatLoop:
     database blip).
     """
 
+    FORK_WAIT = 10.0  # seconds a fork waits for a running heartbeat action to finish
+
     def __init__(self) -> None:
         self._reset()
-        os.register_at_fork(after_in_child=self._reset)
+        self._held_for_fork = False
+        os.register_at_fork(before=self._before_fork, after_in_parent=self._after_fork,
+                            after_in_child=self._reset)
 
     def _reset(self) -> None:
         """Fresh state (also in a forked child, where the parent's lock may be held)."""
         self._lock = threading.Lock()
+        # held while an action runs: a fork (a prefork pool replacing a lost child) waits for
+        # it, so the child never inherits a lock the action held mid-call in the database
+        # driver or the connection pool, which nothing in the child would ever release
+        self._acting = threading.Lock()
         self._wake = threading.Event()
         self._beats: dict[int, _Beat] = {}
         self._next_id = 0
@@ -233,6 +241,16 @@ class HeartbeatLoop:
         finally:
             stop()
 
+    def _before_fork(self) -> None:
+        # bounded: an action stuck longer (a database that does not answer) must not stop the
+        # fork for good; the thread that forks never runs an action itself
+        self._held_for_fork = self._acting.acquire(timeout=self.FORK_WAIT)
+
+    def _after_fork(self) -> None:
+        if self._held_for_fork:
+            self._held_for_fork = False
+            self._acting.release()
+
     def _ensure_thread(self) -> None:
         if self._owner_pid != os.getpid():
             self._owner_pid = os.getpid()
@@ -249,7 +267,8 @@ class HeartbeatLoop:
                 next_due = min((b.due for b in self._beats.values()), default=now + 60.0)
             for beat in due:
                 try:
-                    beat.action()
+                    with self._acting:
+                        beat.action()
                 except UnbrandError as exc:
                     log.warning("heartbeat failed: %s", exc)
                 except Exception:  # one broken action must not stop every other heartbeat

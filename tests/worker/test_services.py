@@ -147,3 +147,31 @@ def test_one_heartbeat_thread_serves_every_running_job() -> None:
     assert len(slow) == slow_seen  # untracked jobs get no more beats
     assert len(fast) == after
     assert sum(t.name == "job-heartbeats" for t in threading.enumerate()) >= 1
+
+
+def test_a_fork_waits_for_a_running_beat_so_the_child_inherits_no_held_lock() -> None:
+    # A prefork pool forks a replacement child while the parent's heartbeat thread may be
+    # inside the database driver; a lock held there at the fork stays held in the child for
+    # ever (CI saw a replacement child hang until its hard time limit). `driver` stands in
+    # for such a lock.
+    import os
+
+    driver = threading.Lock()
+    inside = threading.Event()
+
+    def beat() -> None:
+        with driver:
+            inside.set()
+            time.sleep(0.4)
+
+    loop = HeartbeatLoop()
+    stop = loop.start(beat, 0.01)
+    try:
+        assert inside.wait(5)
+        pid = os.fork()
+        if pid == 0:  # the child: can it take the driver's lock?
+            os._exit(0 if driver.acquire(timeout=2) else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        stop()
+    assert os.waitstatus_to_exitcode(status) == 0
