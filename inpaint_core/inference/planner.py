@@ -34,10 +34,9 @@ import cv2
 import numpy as np
 
 from inpaint_core.inference.texture import TextureConfig
-from inpaint_core.masks.components import Component, component_boxes, label_components
+from inpaint_core.masks.components import Box, Component, component_boxes, label_components
 from inpaint_core.model.config import AOTConfig
 
-Box = tuple[int, int, int, int]  # x1, y1, x2, y2 (end exclusive)
 SIZE_STEP = 16  # unscaled crops are rounded up to this many pixels so that they batch together
 MAX_BOXES = 500  # above this many mask components, group them by a dilation first
 
@@ -98,15 +97,6 @@ def grow(mask: np.ndarray, radius: int) -> np.ndarray:
     if radius <= 0:
         return mask_u8.astype(bool)
     return cv2.dilate(mask_u8, disk(radius)).astype(bool)
-
-
-def _component_boxes(mask_u8: np.ndarray) -> list[Box]:
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask_u8, connectivity=8)
-    boxes = []
-    for label in range(1, count):
-        x, y, w, h = (int(v) for v in stats[label, :4])
-        boxes.append((x, y, x + w, y + h))
-    return boxes
 
 
 def _merge_overlapping(boxes: list[Box]) -> list[Box]:
@@ -175,7 +165,7 @@ def find_regions(
     if len(boxes) > MAX_BOXES and merge_distance > 1:
         fill_u8 = np.asarray(fill).astype(np.uint8)
         grouped = cv2.dilate(fill_u8, disk(merge_distance // 2))
-        boxes = [_shrink(fill_u8, box) for box in _component_boxes(grouped)]
+        boxes = [_shrink(fill_u8, box) for box in component_boxes(label_components(grouped))]
     if merge_distance > 0 and len(boxes) > 1:
         boxes = _group_near(boxes, merge_distance)
     return _merge_overlapping(boxes)
