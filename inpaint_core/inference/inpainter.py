@@ -44,6 +44,10 @@ ImageLike = np.ndarray | Image.Image
 # px around a crop's fill region whose source-scale fill the grain step sees: its descriptors
 # reach a patch (16 px) beyond each target window
 TEXTURE_REACH = 32
+# px around that window where the grain step looks for context to copy from: nearby texture, and
+# a cost that follows the region instead of the crop (crops of large logos on hi-res photos hold
+# several megapixels, most of them far from the hole)
+GRAIN_CONTEXT = 256
 logger = logging.getLogger(__name__)
 
 
@@ -91,6 +95,18 @@ def _file_version(path: Path, config: AOTConfig) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return f"{config.name}-{path.stem}-{digest.hexdigest()[:12]}"
+
+
+def _dilated_within(mask: np.ndarray, window: tuple[slice, slice], radius: int) -> np.ndarray:
+    """`mask` dilated by a (2 radius + 1)^2 square, computed for `window` only (the pixels
+    within `radius` outside the window count as they do in the whole mask)."""
+    height, width = mask.shape
+    y1, y2 = max(0, window[0].start - radius), min(height, window[0].stop + radius)
+    x1, x2 = max(0, window[1].start - radius), min(width, window[1].stop + radius)
+    side = 2 * radius + 1
+    grown = cv2.dilate(mask[y1:y2, x1:x2].astype(np.uint8), np.ones((side, side), np.uint8)) > 0
+    return grown[window[0].start - y1 : window[0].stop - y1,
+                 window[1].start - x1 : window[1].stop - x1]
 
 
 class Inpainter:
@@ -299,16 +315,7 @@ class Inpainter:
               slice(window[1].start + vx, window[1].stop + vx))  # the same in crop coordinates
         details = None
         if grain.grain == "transfer":
-            # the context's low frequencies: the photo, the fill's mix inside the view
-            smooth = original.astype(np.float32)
-            smooth[view] = grain.mix * filled + (1 - grain.mix) * crop.texture[view].astype(
-                np.float32)
-            # context windows keep clear of every fill pixel (a kept box background may hold
-            # logo fringe) and of JPEG ringing around it
-            exclude = cv2.dilate(crop.fill.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
-            painted = np.zeros_like(crop.painted)  # other regions' pixels are not pasted here
-            painted[view] = crop.painted[view]
-            details = transfer_grain(smooth, original, painted, exclude, sigma=grain.sigma)[at]
+            details = self._context_grain(filled, view, original, crop)[window]
         part = filled[window]
         fused = fuse_texture(part, crop.texture[at], crop.painted[at], mix=grain.mix,
                              amount=grain.amount, sigma=grain.sigma, grain=details)
@@ -318,6 +325,30 @@ class Inpainter:
         out = filled if filled.dtype == np.float32 else filled.astype(np.float32)
         out[window] = np.clip(fused, 0, 255)  # in place: `filled` is this crop's own array
         return out
+
+    def _context_grain(self, filled: np.ndarray, view: tuple[slice, slice], original: np.ndarray,
+                       crop: _Crop) -> np.ndarray:
+        """float32 grain for the prefilled pixels of `view` (its shape), copied from the context
+        of `original` within GRAIN_CONTEXT px of the view (texture.transfer_grain)."""
+        grain = self.planner.texture
+        assert crop.texture is not None and crop.painted is not None
+        height, width = original.shape[:2]
+        top, left = max(0, view[0].start - GRAIN_CONTEXT), max(0, view[1].start - GRAIN_CONTEXT)
+        around = (slice(top, min(height, view[0].stop + GRAIN_CONTEXT)),
+                  slice(left, min(width, view[1].stop + GRAIN_CONTEXT)))
+        inner = (slice(view[0].start - top, view[0].stop - top),
+                 slice(view[1].start - left, view[1].stop - left))  # the view within `around`
+        context = original[around]
+        # the context's low frequencies: the photo, the fill's mix inside the view
+        smooth = context.astype(np.float32)
+        smooth[inner] = grain.mix * filled + (1 - grain.mix) * crop.texture[view].astype(
+            np.float32)
+        # context windows keep clear of every fill pixel (a kept box background may hold logo
+        # fringe) and of JPEG ringing around it
+        exclude = _dilated_within(crop.fill, around, 3)
+        painted = np.zeros(smooth.shape[:2], bool)  # other regions' pixels are not pasted here
+        painted[inner] = crop.painted[view]
+        return transfer_grain(smooth, context, painted, exclude, sigma=grain.sigma)[inner]
 
     def _run(self, batch: list[_Crop]) -> tuple[np.ndarray, np.ndarray]:
         """One forward pass over crops of equal padded size -> the predictions and the inputs

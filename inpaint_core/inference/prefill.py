@@ -37,8 +37,10 @@ def telea(image: np.ndarray, mask: np.ndarray, radius: int = TELEA_RADIUS) -> np
 def telea_scaled(image: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
     """`telea(image, mask)` computed at `scale` (see `fill_at_scale`). Telea's cost grows with
     the hole's pixel count, so a large logo filled at a fraction of its size costs that
-    fraction squared."""
-    return fill_at_scale(telea, image, mask, scale, upsample=cv2.INTER_LINEAR)
+    fraction squared. Telea reads only TELEA_RADIUS px around the hole, so the fill is made on
+    the hole's bounding box grown by that much (at `scale`, plus a pixel for the resampling)."""
+    reach = int(np.ceil((TELEA_RADIUS + 2) / min(scale, 1.0)))
+    return fill_at_scale(telea, image, mask, scale, upsample=cv2.INTER_LINEAR, reach=reach)
 
 
 def fill_at_scale(
@@ -48,11 +50,26 @@ def fill_at_scale(
     scale: float,
     *,
     upsample: int,
+    reach: int | None = None,
 ) -> np.ndarray:
     """`fill(image, hole)` computed at `scale`: < 1 on a downscaled copy (a small pixel is a
     hole when any source hole pixel falls in it), brought back up with the `upsample`
-    interpolation and used only inside the mask; pixels outside it stay byte-identical."""
+    interpolation and used only inside the mask; pixels outside it stay byte-identical.
+    `reach`: source px around the hole that `fill` reads at most (a local fill such as Telea);
+    the fill is then made on the hole's bounding box grown by that much, not on all of `image`."""
     hole = np.asarray(mask).astype(bool)
+    if reach is not None:
+        rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+        if rows.size == 0:
+            return np.array(image, copy=True)
+        height, width = hole.shape
+        window = (slice(max(0, int(rows[0]) - reach), min(height, int(rows[-1]) + 1 + reach)),
+                  slice(max(0, int(cols[0]) - reach), min(width, int(cols[-1]) + 1 + reach)))
+        if (window[0].stop - window[0].start) * (window[1].stop - window[1].start) < hole.size:
+            out = np.array(image, copy=True)
+            out[window] = fill_at_scale(fill, image[window], hole[window], scale,
+                                        upsample=upsample)
+            return out
     if scale >= 1.0 or not hole.any():
         return fill(image, hole)
     height, width = hole.shape

@@ -134,8 +134,9 @@ def _descriptors(smooth: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int
     after a 2x2 mean (the same low-pass within a fraction of a grey level, a quarter of the
     pixels and half the kernel), then a DESCRIPTOR_STEP / 2 mean."""
     (_, pad_h), (_, pad_w) = pads
-    around = np.pad(np.asarray(smooth, np.float32),
-                    ((reach, reach + pad_h), (reach, reach + pad_w), (0, 0)), mode="reflect")
+    # numpy's "reflect" padding, which cv2 does in a fraction of the time
+    around = cv2.copyMakeBorder(np.ascontiguousarray(smooth, np.float32), reach, reach + pad_h,
+                                reach, reach + pad_w, cv2.BORDER_REFLECT_101)
     half = cv2.resize(around, (around.shape[1] // 2, around.shape[0] // 2),
                       interpolation=cv2.INTER_AREA)
     half = low_pass(half, sigma / 2)  # `sigma` source px

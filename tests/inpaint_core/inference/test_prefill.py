@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from inpaint_core import Inpainter
-from inpaint_core.inference.prefill import generator_input, telea, telea_scaled
+from inpaint_core.inference.prefill import fill_at_scale, generator_input, telea, telea_scaled
 from inpaint_core.model.config import AOTConfig
 from tests.fixtures.images import photo_like
 from tests.fixtures.models import TINY, RecordingGenerator
@@ -126,3 +127,27 @@ def test_telea_scaled_fills_only_the_hole_and_follows_the_surroundings() -> None
     error = np.abs(small[hole].astype(float) - truth[hole]).mean()
     assert error < 12.0 and error < 1.5 * np.abs(full[hole].astype(float) - truth[hole]).mean()
     assert np.abs(small[hole].astype(float) - (255, 0, 255)).mean() > 100  # no magenta left
+
+
+def test_a_local_fill_runs_on_the_holes_surroundings_only() -> None:
+    """fill_at_scale(reach=r) hands `fill` the hole's bounding box grown by r (scaled), not the
+    whole image, and keeps every other pixel; Telea reads no further, so at source scale the
+    result is the whole-image one exactly, and downscaled it stays within a grey level or two."""
+    image = photo_like(900, 1200, seed=3)
+    hole = np.zeros((900, 1200), bool)
+    hole[400:440, 500:560] = True
+    seen: list[tuple[int, ...]] = []
+
+    def recording(picture: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        seen.append(picture.shape)
+        return telea(picture, mask)
+
+    out = fill_at_scale(recording, image, hole, 0.5, upsample=cv2.INTER_LINEAR, reach=16)
+    assert seen == [(36, 46, 3)]  # (40 + 2 * 16) x (60 + 2 * 16) at half scale
+    np.testing.assert_array_equal(out[~hole], image[~hole])
+    whole = fill_at_scale(telea, image, hole, 0.5, upsample=cv2.INTER_LINEAR)
+    assert np.abs(out[hole].astype(float) - whole[hole]).mean() < 2.0
+    np.testing.assert_array_equal(telea_scaled(image, hole, 1.0), telea(image, hole))
+    assert fill_at_scale(recording, image, np.zeros_like(hole), 0.5, upsample=cv2.INTER_LINEAR,
+                         reach=16).tobytes() == image.tobytes()
+    assert len(seen) == 1  # nothing to fill: `fill` is not called

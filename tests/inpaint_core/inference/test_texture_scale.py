@@ -111,3 +111,40 @@ def test_odd_patch_is_refused() -> None:
     smooth, photo, painted, exclude = _scene(40, 40)
     with pytest.raises(ValueError, match="patch"):
         transfer_grain(smooth, photo, painted, exclude, patch=12)
+
+
+def test_the_inpainter_takes_grain_from_near_the_hole_not_from_the_whole_crop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large logo's crop holds megapixels far from the hole; the grain step is handed the
+    view around the fill grown by GRAIN_CONTEXT px, so its cost follows the region, and it still
+    paints grain into the hole."""
+    from dataclasses import replace
+
+    from inpaint_core import Inpainter
+    from inpaint_core.inference import inpainter as module
+    from inpaint_core.model.network import AOTGenerator
+    from tests.fixtures.images import photo_like
+    from tests.fixtures.models import TINY
+
+    seen: list[tuple[int, int]] = []
+    grains: list[np.ndarray] = []
+
+    def recording(smooth: np.ndarray, original: np.ndarray, painted: np.ndarray,
+                  exclude: np.ndarray, **kwargs: float) -> np.ndarray:
+        seen.append(painted.shape)
+        grains.append(transfer_grain(smooth, original, painted, exclude, **kwargs))
+        return grains[-1]
+
+    monkeypatch.setattr(module, "transfer_grain", recording)
+    generator = AOTGenerator(replace(TINY, residual=True, prefill="telea", work_size=32)).eval()
+    inpainter = Inpainter(generator)
+    image = photo_like(1500, 1500, seed=4)
+    mask = np.zeros((1500, 1500), bool)
+    mask[500:1000, 500:1000] = True
+    out = inpainter.inpaint(image, mask, keep_background=False)
+    assert seen, "the grain step did not run"
+    side = 500 + 2 * (inpainter.planner.margin + 1 + module.TEXTURE_REACH + module.GRAIN_CONTEXT)
+    assert all(h <= side and w <= side for h, w in seen), seen
+    assert all(np.abs(g).max() > 1 for g in grains)  # the photo's grain was copied in
+    assert not np.array_equal(out[mask], image[mask])
