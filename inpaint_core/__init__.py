@@ -15,7 +15,16 @@ until it is used, so `inpaint_core.masks` stays importable without torch.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
+
+# PyTorch's OpenMP threads spin on the cores while they wait for the next parallel region. A
+# worker's own threads (decode, refine and encode beside the model, heartbeats) and anything else
+# on the machine then wait behind the spinning: on 2 cores one other busy process made a forward
+# pass 5x slower (docs/performance.md). Passive waiting gives the cores back. It has to be set
+# before torch is loaded (this package is imported before any of its modules load torch); a value
+# the user sets wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if TYPE_CHECKING:
     from inpaint_core.errors import (

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -123,3 +124,33 @@ def test_control_plane_and_mask_tools_import_without_torch(statement: str) -> No
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("statement", [
+    "import worker; import torch",  # e.g. the Celery child's torch.set_num_threads
+    "import unbrand.cli.doctor; import torch",  # doctor's and train-critic's own torch imports
+    "import inpaint_core.model.network",
+])
+@pytest.mark.parametrize("given", [None, "ACTIVE"])
+def test_torch_is_loaded_with_passive_openmp_waiting_unless_the_user_chose(
+    statement: str, given: str | None
+) -> None:
+    """OpenMP reads OMP_WAIT_POLICY once, when torch loads it: in a process that imported any of
+    our packages, the variable must already say PASSIVE then (inpaint_core/__init__.py, imported
+    by worker and unbrand first thing), and a value the user set is kept."""
+    code = ("import importlib.abc, os, sys\n"
+            "seen = []\n"
+            "class Hook(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'torch' and not seen:\n"
+            "            seen.append(os.environ.get('OMP_WAIT_POLICY'))\n"
+            "sys.meta_path.insert(0, Hook())\n"
+            f"{statement}\n"
+            "print(seen)\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr([given or "PASSIVE"]), result.stdout

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+import inpaint_core  # noqa: F401  (sets OpenMP's wait policy before anything loads torch)
+
 try:
     __version__ = version("unbrand")
 except PackageNotFoundError:  # a source tree that was never installed
