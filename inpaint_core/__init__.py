@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 # PyTorch's OpenMP threads spin on the cores while they wait for the next parallel region. A
 # worker's own threads (decode, refine and encode beside the model, heartbeats) and anything else
-# on the machine then wait behind the spinning: on 2 cores one other busy process made a forward
-# pass 5x slower (docs/performance.md). Passive waiting gives the cores back. It has to be set
-# before torch is loaded (this package is imported before any of its modules load torch); a value
-# the user sets wins.
+# on the machine then wait behind the spinning: two model processes on 2 cores made each forward
+# pass 4.5x slower, and a job's overhead under load was 3-5x (docs/performance.md). Passive
+# waiting gives the cores back, for 6-16 % of a bare forward pass on a quiet machine. It has to
+# be set before torch is loaded (this package is imported before any of its modules load torch);
+# a value the user sets wins (OMP_WAIT_POLICY=ACTIVE for a dedicated single-process worker).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if TYPE_CHECKING:
