@@ -49,6 +49,7 @@ WORK_SIDE = 384
 SNAP_SURE = 0.25  # band pixels whose P(logo) is this far from 0.5 follow their colour
 _BINS = 32  # histogram bins per Lab channel
 _SURE = 0.9  # P(logo) above which a pixel is certain logo for GrabCut
+GRABCUT_SEED = 0  # OpenCV's random generator is seeded with this before every GrabCut
 RING_WEIGHT = 2.0  # background colours inside the box are rarer than in the ring (gradients, mixes)
 
 
@@ -271,6 +272,9 @@ def _grabcut(
     bgd_model = np.zeros((1, 65), np.float64)
     fgd_model = np.zeros((1, 65), np.float64)
     bgr = np.ascontiguousarray(crop[:, :, ::-1])
+    # GrabCut starts its colour models with k-means on OpenCV's random generator (one per
+    # thread): seeded here, the same image gives the same mask in every run, call and thread
+    cv2.setRNGSeed(GRABCUT_SEED)
     try:
         cv2.grabCut(bgr, seeds, None, bgd_model, fgd_model, 3, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
