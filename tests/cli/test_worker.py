@@ -90,6 +90,7 @@ def test_doctor_passes_on_a_working_setup(sqlite_url: str, redis_url: str, tmp_p
     assert lines == {"database": "ok", "broker": "ok", "output": "ok", "weights": "ok",
                      "compute": "ok"}
     assert "tiny-test" in result.output and "fp32 on cpu" in result.output
+    assert "waiting passive (OMP_WAIT_POLICY)" in result.output
 
 
 def test_doctor_names_every_problem_and_its_fix(tmp_path: Path) -> None:

@@ -195,6 +195,10 @@ def check_compute() -> Check:
 
     cores = os.cpu_count() or 1
     parts = [f"{cores} CPU core(s), bf16 {'fast' if cpu_has_fast_bf16() else 'slow'} on CPU"]
+    # read when torch loaded; inpaint_core sets PASSIVE unless the environment chose
+    waiting = os.environ.get("OMP_WAIT_POLICY", "libgomp's default (spinning)")
+    parts.append(f"{torch.get_num_threads()} CPU thread(s) per process, waiting "
+                 f"{waiting.lower()} (OMP_WAIT_POLICY)")
     if torch.cuda.is_available():
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         parts.append(f"{len(names)} GPU(s): {', '.join(names)}")
