@@ -13,7 +13,8 @@ runs the full frame; it
    `min_context` pixels), square by default (the larger side's context on every edge) or,
    with `min_aspect` < 1, shaped like the region (its shorter side at least `min_aspect` x
    the longer), shifted to stay inside the image,
-4. scales the crop so its side is at most `work_size` (the side the weights were trained on):
+4. scales the crop so its side is at most `work_size` (the side the weights were trained on, or
+   the planner's `min_work_size` when larger):
    a large logo is seen by the model at the scale it was trained for; small crops are never
    upscaled (that adds pixels, not information) but rounded up to a multiple of 16 so
    crops of similar size batch together; a downscaled crop's shorter side is likewise rounded
@@ -69,6 +70,10 @@ class PlannerConfig:
     # residual models: the repainted pixels get PatchMatch's grain on the network's colours
     # (texture.py); TextureConfig(method="none") keeps the network's smooth fill
     texture: TextureConfig = TextureConfig()
+    # crops are scaled to at most max(the weights' work_size, this) model pixels; 0: the
+    # weights' own. A checkpoint's card may ask for more (`inference_work_size`): the shipped
+    # lite weights, trained at 128 px, fill large logos better seen at 256 (Inpainter.load)
+    min_work_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,11 @@ def _place(center: float, side: int, limit: int) -> tuple[int, int]:
     return start, start + side
 
 
+def work_size(config: AOTConfig, planner: PlannerConfig) -> int:
+    """The largest crop side, in model pixels, that the generator is given."""
+    return max(config.work_size, int(math.ceil(planner.min_work_size / 4)) * 4)
+
+
 def min_model_side(config: AOTConfig) -> int:
     """Smallest input side: the 1/4-resolution features must exceed the largest dilation."""
     return 4 * (max(config.rates) + 1)
@@ -205,14 +215,15 @@ def _crop_sides(region: Box, config: AOTConfig, planner: PlannerConfig) -> tuple
     floor = int(math.ceil(planner.min_aspect * max(crop)))
     crop = [max(c, floor, min_model_side(config)) for c in crop]
     longest = max(crop)
-    if longest <= config.work_size:  # unscaled: round up so that similar crops batch together
+    side = work_size(config, planner)
+    if longest <= side:  # unscaled: round up so that similar crops batch together
         crop = [int(math.ceil(c / SIZE_STEP) * SIZE_STEP) for c in crop]
     else:  # scaled to the work size: the shorter side, in model pixels, is rounded up to an
         # eighth of the work size (more context), so that different logos' crops batch together
-        scale = config.work_size / longest
-        step = max(4, config.work_size // 8)
-        model = [min(config.work_size, int(math.ceil(c * scale / step)) * step) for c in crop]
-        crop = [longest if m == config.work_size else round(m / scale) for m in model]
+        scale = side / longest
+        step = max(4, side // 8)
+        model = [min(side, int(math.ceil(c * scale / step)) * step) for c in crop]
+        crop = [longest if m == side else round(m / scale) for m in model]
     return crop[0], crop[1]
 
 
@@ -226,7 +237,7 @@ def plan_region(
     cx1, cx2 = _place((x1 + x2) / 2, crop_w, width)
     cy1, cy2 = _place((y1 + y2) / 2, crop_h, height)
     crop_w, crop_h = cx2 - cx1, cy2 - cy1
-    scale = min(1.0, config.work_size / max(crop_w, crop_h))
+    scale = min(1.0, work_size(config, planner) / max(crop_w, crop_h))
     size = (max(1, round(crop_w * scale)), max(1, round(crop_h * scale)))
     smallest = min_model_side(config)
     padded = tuple(int(math.ceil(max(s, smallest) / 4) * 4) for s in size)

@@ -160,3 +160,23 @@ def test_merging_is_transitive_and_handles_many_specks() -> None:
     specks[10:110:4, 10:110:4] = True  # 625 single pixels, 3 px apart
     specks[180, 180] = True
     assert find_regions(specks, merge_distance=24) == [(10, 10, 107, 107), (180, 180, 181, 181)]
+
+
+def test_a_larger_inference_work_size_is_a_floor_over_the_weights_own() -> None:
+    """min_work_size raises the crop side the model sees above the weights' training size
+    (never below it), and the shipped weights' card asks for 256 (lite weights trained at 128)."""
+    lite = AOTConfig(width=32, blocks=4, rates=(1, 2, 4, 8), work_size=128, name="lite")
+    region = (1000, 1000, 1600, 1400)
+    square = PlannerConfig(min_aspect=1.0)
+    assert plan_region(region, (4000, 3000), lite, square).size == (128, 128)
+    wider = PlannerConfig(min_aspect=1.0, min_work_size=256)
+    assert plan_region(region, (4000, 3000), lite, wider).size == (256, 256)
+    assert plan_region(region, (4000, 3000), REFERENCE, wider).size == (512, 512)
+    small = (100, 100, 160, 140)  # a crop of 180 px: now unscaled instead of shrunk to 128
+    assert plan_region(small, (4000, 3000), lite, wider).scale == 1.0
+    assert plan_region(small, (4000, 3000), lite, square).scale < 1.0
+    shipped = Inpainter.load(None, device="cpu", precision="fp32", critic=None)
+    assert shipped.config.work_size == 128 and shipped.planner.min_work_size == 256
+    own = Inpainter.load(None, device="cpu", precision="fp32", critic=None,
+                         planner=PlannerConfig())
+    assert own.planner.min_work_size == 0  # a planner given by the caller wins
