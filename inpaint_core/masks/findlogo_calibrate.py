@@ -11,9 +11,13 @@ best false candidate, so per logo and size class (a long side under SMALL_PX wor
    spread (the standard deviation if they were normal): both come from the lowest quarter, so
    the photos that do hold the logo (their maxima sit high) hardly move them as long as the
    logo is in well under three quarters of the photos;
-3. the threshold is location + SPREAD_K spread, never below FLOOR. SPREAD_K was set on the
-   tuning benchmark (train-photos shards) for at most 1 false detection per 100 photos with
-   eight logos searched at once (bench/RESULTS-masks-find.md).
+3. the threshold is location + SPREAD_K spread, never below FLOOR = PRIOR: calibration only
+   raises a logo's threshold above the fixed one, never lowers it. The lower quarter of 60
+   photos says nothing about the top 1 % of them, where the false finds are: a floor under
+   the fixed threshold (it was 0) let through false swooshes and rings that the fixed
+   threshold kept out (bench/RESULTS-masks-find.md). SPREAD_K was set on the tuning benchmark
+   (train-photos shards) for at most 1 false detection per 100 photos with eight logos
+   searched at once.
 
 With fewer than MIN_IMAGES such photos the threshold is PRIOR, a strict value
 (bench/RESULTS-masks-find.md).
@@ -33,8 +37,8 @@ SMALL_PX = 64.0  # work px of the logo's long side below which a candidate is "s
 SPREAD_K = 2.0  # spreads above the lower quartile of the per-image maxima
 MIN_IMAGES = 12  # photos needed to calibrate
 MIN_SPREAD = 0.25  # log-odds: the spread is never taken smaller
-FLOOR = 0.0  # log-odds: a threshold never goes below the verifier's own 50 % point
 PRIOR = 0.5  # log-odds threshold when a logo cannot be calibrated (fewer than MIN_IMAGES photos)
+FLOOR = PRIOR  # log-odds: a calibrated threshold is never laxer than the fixed one
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,16 @@ def test_photos_without_a_candidate_do_not_widen_the_spread() -> None:
     assert alone.value > 1.5  # above the floor, so a drop would show
     assert calibration.calibrate(with_small, ["mark"])["mark/large"].value == pytest.approx(
         alone.value, abs=0.6)
+
+
+def test_calibration_never_makes_a_threshold_laxer_than_the_fixed_one() -> None:
+    """Logos whose false matches all score far below the fixed threshold keep it: the lower
+    quarter of the photos cannot vouch for a laxer one (the floor was log-odds 0, under the
+    fixed 0.5, and the calibrated default found more false marks than the fixed threshold)."""
+    images = _batch(np.random.default_rng(4), 60, {"ring": -8.0, "swoosh": 1.0})
+    found = calibration.calibrate(images, ["ring", "swoosh"])
+    assert found["ring/large"].value == pytest.approx(calibration.PRIOR)
+    assert found["swoosh/large"].value > calibration.PRIOR + 1  # raising still works
+    candidates = [_candidate("ring", 0.3)]  # between the old floor and the fixed threshold
+    assert select(candidates, calibration.threshold_values(found)) == []
+    assert select(candidates, {}) == []  # the fixed threshold agrees
