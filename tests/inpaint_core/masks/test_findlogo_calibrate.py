@@ -85,3 +85,16 @@ def test_calibration_never_makes_a_threshold_laxer_than_the_fixed_one() -> None:
     candidates = [_candidate("ring", 0.3)]  # between the old floor and the fixed threshold
     assert select(candidates, calibration.threshold_values(found)) == []
     assert select(candidates, {}) == []  # the fixed threshold agrees
+
+
+def test_a_long_lower_tail_of_maxima_does_not_make_the_threshold_stricter() -> None:
+    """Photos where only a few poor poses of a logo fit have very low maxima; they spread the
+    lowest tenth, not the false matches that matter (the spread came from q25 - q10 and put a
+    small swoosh's threshold at log-odds 6.2, above most true finds)."""
+    rng = np.random.default_rng(5)
+    images = _batch(rng, 51, {"swoosh": -4.0})
+    alone = calibration.calibrate(images, ["swoosh"])["swoosh/large"].value
+    tail = [[_candidate("swoosh", float(v))] for v in np.linspace(-20.0, -8.0, 9)]
+    with_tail = calibration.calibrate(images + tail, ["swoosh"])["swoosh/large"].value
+    assert alone == pytest.approx(calibration.PRIOR)
+    assert with_tail == pytest.approx(calibration.PRIOR)
