@@ -13,11 +13,11 @@ the find-logo of each `--baseline` commit (its findlogo*.py modules imported fro
 the working tree's; the versions take turns image by image, so their CPU seconds compare under
 the same load) and by the working tree's (candidates of all images, thresholds calibrated per
 logo on those images, as find-logo does). Without --max-angle each version searches the angles
-of its own default settings. A detection is a hit when its box has IoU >= 0.5 with a not yet matched pasted
-target of the same logo, best confidence first; anything else is a false detection (a distractor,
-another target, background). Printed per method: precision, recall, false detections per 100
-photos without a target, seconds per image, then per logo shape and for upright / rotated,
-small (< 8 % of the width) / larger pastes.
+of its own default settings. A detection is a hit when its box has IoU >= 0.5 with a not yet
+matched pasted target of the same logo, best confidence first; anything else is a false
+detection (a distractor, another target, background). Printed per method: precision, recall,
+false detections per 100 photos without a target, seconds per image, then per logo shape and
+for upright / rotated, small (< 8 % of the width) / larger pastes.
 
 errors: every false detection of a `features` file (fixed threshold and calibrated), with
 its logo, log-odds, cues and what it lies on: a duplicate of a find, misplaced on its target,
