@@ -53,7 +53,7 @@ def find_logo(
     max_angle: float = typer.Option(
         30.0, "--max-angle", min=0.0, max=90.0,
         help="Also look for logos tilted up to this many degrees, either way (steps of about "
-        "10-12); 0 looks for upright logos only, in about 40 % of the time."),
+        "10-12); 0 looks for upright logos only, in about a third of the time."),
     calibrate: bool = typer.Option(
         True, "--calibrate/--no-calibrate",
         help="Set each logo's threshold from its false matches on these images (needs a few "
