@@ -1,19 +1,27 @@
 """find-logo measured on a `unbrand make-benchmark --kind find-logo` folder: before and after.
 
     .venv/bin/python bench/bench_findlogo.py run --benchmark B [--limit N] [--max-angle 30]
-        [--before] [--write]
+        [--baseline REF ...] [--before] [--write]
     .venv/bin/python bench/bench_findlogo.py features --benchmark B --out F.jsonl [--max-angle 30]
+    .venv/bin/python bench/bench_findlogo.py errors F.jsonl --benchmark B
     .venv/bin/python bench/bench_findlogo.py fit F.jsonl [F2.jsonl ...]
 
 run: every image of B is searched for every target logo of B (B/logos/*.png, all at once, as
 `unbrand find-logo --logo ...` would), by the matcher of main commit 1a9fc00 (`--before`, read
-from git: default threshold 0.40, or 0.5 with the rotation search as its README advised) and by
-the current one (candidates of all images, thresholds calibrated per logo on those images, as
-find-logo does). A detection is a hit when its box has IoU >= 0.5 with a not yet matched pasted
-target of the same logo, best confidence first; anything else is a false detection (a distractor,
-another target, background). Printed per method: precision, recall, false detections per 100
-photos without a target, seconds per image, then per logo shape and for upright / rotated,
-small (< 8 % of the width) / larger pastes.
+from git: default threshold 0.40, or 0.5 with the rotation search as its README advised), by
+the find-logo of each `--baseline` commit (its findlogo*.py modules imported from git beside
+the working tree's; the versions take turns image by image, so their CPU seconds compare under
+the same load) and by the working tree's (candidates of all images, thresholds calibrated per
+logo on those images, as find-logo does). Without --max-angle each version searches the angles
+of its own default settings. A detection is a hit when its box has IoU >= 0.5 with a not yet
+matched pasted target of the same logo, best confidence first; anything else is a false
+detection (a distractor, another target, background). Printed per method: precision, recall,
+false detections per 100 photos without a target, seconds per image, then per logo shape and
+for upright / rotated, small (< 8 % of the width) / larger pastes.
+
+errors: every false detection of a `features` file (fixed threshold and calibrated), with
+its logo, log-odds, cues and what it lies on: a duplicate of a find, misplaced on its target,
+another logo's target, a distractor or the photo.
 
 features / fit: the cue values of every verified candidate with its label (hit or not), and the
 logistic regression on them whose weights findlogo_verify uses. Fit only on benchmarks built from
@@ -31,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +72,14 @@ def parse_args() -> argparse.Namespace:
     run = sub.add_parser("run", help="precision, recall, speed: before and after")
     run.add_argument("--benchmark", required=True)
     run.add_argument("--limit", type=int, default=None)
-    run.add_argument("--max-angle", type=float, default=0.0)
+    run.add_argument("--max-angle", type=float, default=None,
+                     help="rotation search up to this; default: each version's own default")
     run.add_argument("--before", action="store_true", help="also run the matcher of 1a9fc00")
+    run.add_argument("--baseline", action="append", default=[], metavar="REF",
+                     help="also run the find-logo of this git commit, image by image beside "
+                     "the working tree's (repeatable)")
     run.add_argument("--no-after", dest="after", action="store_false",
-                     help="only the matcher of 1a9fc00 (with --before)")
+                     help="leave out the working tree's find-logo")
     run.add_argument("--write", type=Path, default=None, help="append the text to this file")
     features = sub.add_parser("features", help="cue values and labels of every candidate")
     features.add_argument("--benchmark", required=True)
@@ -84,6 +97,10 @@ def parse_args() -> argparse.Namespace:
     crop.add_argument("--image", required=True, help="image id")
     crop.add_argument("--label", required=True, help="the object's class name")
     crop.add_argument("--out", required=True, type=Path, help="PNG to write")
+    errors = sub.add_parser("errors", help="every false detection of a features file: logo, "
+                            "threshold, what it lies on")
+    errors.add_argument("features", type=Path, help="written by `features`")
+    errors.add_argument("--benchmark", required=True)
     fit = sub.add_parser("fit", help="logistic regression of the cues")
     fit.add_argument("files", nargs="+", type=Path)
     return parser.parse_args()
@@ -163,15 +180,68 @@ def run_before(folder: Path, items: list[dict], max_angle: float) -> tuple[list,
     return found, clock.per_image(len(items))
 
 
-def run_after(folder: Path, items: list[dict], templates: list, max_angle: float
-              ) -> tuple[list, dict, float]:
-    config = FinderConfig(angles=angle_steps(max_angle))
-    finder = LogoFinder(templates, config)
-    candidates, clock = [], Clock()
+@dataclass
+class Version:
+    """One find-logo to measure: its modules (findlogo, findlogo_calibrate) and a label."""
+
+    label: str
+    finder: Any  # the findlogo module
+    calibration: Any  # the findlogo_calibrate module
+
+
+def load_version(ref: str) -> Version:
+    """The find-logo modules of git commit `ref`, imported as a package of their own (their
+    imports of each other rewritten), to run beside the working tree's in one process."""
+    sha = _git("rev-parse", "--short=10", ref).strip()
+    package = f"findlogo_{sha}"
+    folder = Path(tempfile.mkdtemp()) / package
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    for path in _git("ls-tree", "--name-only", ref, "inpaint_core/masks/").split():
+        name = Path(path).name
+        if name.startswith("findlogo") and name.endswith(".py"):
+            text = _git("show", f"{ref}:{path}")
+            text = text.replace("from inpaint_core.masks import findlogo",
+                                f"from {package} import findlogo")
+            (folder / name).write_text(text.replace("inpaint_core.masks.findlogo",
+                                                    f"{package}.findlogo"))
+    sys.path.insert(0, str(folder.parent))
+    return Version(f"before ({ref} = {sha})", importlib.import_module(f"{package}.findlogo"),
+                   importlib.import_module(f"{package}.findlogo_calibrate"))
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def finder_config(version: Version, max_angle: float | None) -> Any:
+    """The version's default settings, or its rotation search up to `max_angle`."""
+    module = version.finder
+    if max_angle is None:
+        return module.FinderConfig()
+    return module.FinderConfig(angles=module.angle_steps(max_angle))
+
+
+def run_versions(folder: Path, items: list[dict], names: list[str], versions: list[Version],
+                 max_angle: float | None) -> list[tuple[list, dict, tuple[float, float]]]:
+    """Per version: the candidates of every image, the thresholds calibrated on them and the
+    (wall, CPU) seconds per image; the versions take turns on each image, so a load on the
+    machine weighs on all alike."""
+    finders = [v.finder.LogoFinder([v.finder.load_logo(folder / "logos" / f"{n}.png")
+                                    for n in names], finder_config(v, max_angle))
+               for v in versions]
+    found: list[list] = [[] for _ in versions]
+    spent = np.zeros((len(versions), 2))
     for item in items:
-        candidates.append(finder.candidates(read_image(folder, item)))
-    thresholds = calibrate(candidates, [t.name for t in templates])
-    return candidates, thresholds, clock.per_image(len(items))
+        image = read_image(folder, item)
+        for k, finder in enumerate(finders):
+            wall, cpu = time.perf_counter(), time.process_time()
+            found[k].append(finder.candidates(image))
+            spent[k] += (time.perf_counter() - wall, time.process_time() - cpu)
+    count = max(len(items), 1)
+    return [(cands, v.calibration.calibrate(cands, names), tuple(spent[k] / count))
+            for k, (v, cands) in enumerate(zip(versions, found, strict=True))]
 
 
 def score(items: list[dict], found: list[list[Detection]]) -> dict[str, Any]:
@@ -222,14 +292,22 @@ def report(label: str, counts: dict[str, Any], seconds: tuple[float, float]) -> 
 def bench_run(args: argparse.Namespace) -> str:
     folder = Path(args.benchmark)
     templates, items = load_benchmark(folder, args.limit)
-    lines = [f"{len(items)} images of {folder}, {len(templates)} logos searched at once "
-             f"({', '.join(t.name for t in templates)}), max angle {args.max_angle:g}; "
-             f"CPU: {cpu_name()}", ""]
-    if args.before:
-        found, seconds = run_before(folder, items, args.max_angle)
-        lines += report(f"before ({BEFORE_COMMIT})", score(items, found), seconds) + [""]
+    names = [t.name for t in templates]
+    versions = [load_version(ref) for ref in args.baseline]
     if args.after:
-        lines += _after_lines(folder, items, templates, args.max_angle)
+        versions.append(Version("after (working tree)", sys.modules[LogoFinder.__module__],
+                                sys.modules[calibrate.__module__]))
+    angles = "; ".join(f"{v.label}: angles {finder_config(v, args.max_angle).angles}"
+                       for v in versions)
+    lines = [f"{len(items)} images of {folder}, {len(templates)} logos searched at once "
+             f"({', '.join(names)}); {angles}; CPU: {cpu_name()}; load average "
+             f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} at the start", ""]
+    if args.before:
+        found, seconds = run_before(folder, items, args.max_angle or 0.0)
+        lines += report(f"before ({BEFORE_COMMIT})", score(items, found), seconds) + [""]
+    results = run_versions(folder, items, names, versions, args.max_angle)
+    for version, (candidates, thresholds, seconds) in zip(versions, results, strict=True):
+        lines += _version_lines(version, items, names, candidates, thresholds, seconds)
     text = "\n".join(lines)
     if args.write:
         with args.write.open("a") as out:
@@ -237,19 +315,20 @@ def bench_run(args: argparse.Namespace) -> str:
     return text
 
 
-def _after_lines(folder: Path, items: list[dict], templates: list, max_angle: float
-                 ) -> list[str]:
-    candidates, thresholds, seconds = run_after(folder, items, templates, max_angle)
-    config = FinderConfig(angles=angle_steps(max_angle))
-    plain = [select(c, {t.name: DEFAULT_THRESHOLD for t in templates}, config)
-             for c in candidates]
-    lines = report(f"after, one threshold for every logo (log-odds {DEFAULT_THRESHOLD:g}, "
+def _version_lines(version: Version, items: list[dict], names: list[str], candidates: list,
+                   thresholds: dict, seconds: tuple[float, float]) -> list[str]:
+    module = version.finder
+    fixed = module.DEFAULT_THRESHOLD
+    plain = [module.select(c, dict.fromkeys(names, fixed)) for c in candidates]
+    lines = report(f"{version.label}, one threshold for every logo (log-odds {fixed:g}, "
                    "no calibration)", score(items, plain), seconds) + [""]
-    tuned = [select(c, threshold_values(thresholds), config) for c in candidates]
-    lines += report("after, calibrated per logo (find-logo's default)", score(items, tuned),
-                    seconds)
+    values = version.calibration.threshold_values(thresholds)
+    tuned = [module.select(c, values) for c in candidates]
+    lines += report(f"{version.label}, calibrated per logo (find-logo's default)",
+                    score(items, tuned), seconds)
     return lines + ["", "thresholds (log-odds): " + ", ".join(
-        f"{k} {t.value:.2f}" for k, t in sorted(thresholds.items()))]
+        f"{k} {t.value:.2f}" for k, t in sorted(thresholds.items())), ""]
+
 
 def dump_features(args: argparse.Namespace) -> str:
     folder = Path(args.benchmark)
@@ -267,6 +346,76 @@ def dump_features(args: argparse.Namespace) -> str:
     args.out.write_text("".join(json.dumps(row) + "\n" for row in rows))
     seconds = (time.perf_counter() - started) / max(len(items), 1)
     return f"{len(rows)} candidates of {len(items)} images, {seconds:.2f} s per image"
+
+
+def _overlap(a: list[int] | tuple, b: list[int] | tuple) -> float:
+    """Intersection over the smaller box's area."""
+    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / max(smaller, 1)
+
+
+def cause(det: Detection, item: dict[str, Any], hits: list[Detection]) -> str:
+    """What a false detection lies on: a found target of its logo (a duplicate), a missed one
+    (misplaced), another logo's target, a distractor, or the photo."""
+    for paste in item["pastes"]:
+        if _overlap(det.box, paste["box"]) < 0.3:
+            continue
+        if paste["role"] == "distractor":
+            return f"distractor {paste['logo']}"
+        if paste["logo"] != det.name:
+            return "another target"
+        found = any(box_iou(h.box, paste["box"]) >= MATCH_IOU for h in hits)
+        return "duplicate of a find" if found else "misplaced on its target"
+    return "photo"
+
+
+def read_features(path: Path, folder: Path) -> tuple[list[str], list[dict], list[list]]:
+    """The target names, the images (from the first to the last of the file) and each one's
+    candidates, rebuilt from a `features` file."""
+    manifest = json.loads((folder / "findlogo.json").read_text())
+    by_id: dict[str, list[Detection]] = {}
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        cues = {k: row[k] for k in (*verify.CUES, "size") if k in row}
+        by_id.setdefault(row["id"], []).append(Detection(
+            row["logo"], tuple(row["box"]), row["edge"], 1.0, row["angle"], row["logit"], 0.0,
+            cues))
+    ids = [item["id"] for item in manifest["images"]]
+    first, last = min(ids.index(i) for i in by_id), max(ids.index(i) for i in by_id)
+    items = manifest["images"][first : last + 1]
+    return manifest["targets"], items, [by_id.get(item["id"], []) for item in items]
+
+
+def list_errors(args: argparse.Namespace) -> str:
+    """Every false detection, fixed threshold and calibrated, with its cause and cues."""
+    names, items, candidates = read_features(args.features, Path(args.benchmark))
+    thresholds = threshold_values(calibrate(candidates, names))
+    lines = [f"{len(items)} images of {args.benchmark}; thresholds: " + ", ".join(
+        f"{k} {v:.2f}" for k, v in sorted(thresholds.items()) if v != DEFAULT_THRESHOLD)]
+    for label, values in (("fixed", {n: DEFAULT_THRESHOLD for n in names}),
+                          ("calibrated", thresholds)):
+        tally: dict[str, int] = {}
+        hit_count = 0
+        for item, found in zip(items, candidates, strict=True):
+            chosen = select(found, values)
+            marks, _ = match(chosen, item)
+            hits = [d for d, hit in zip(chosen, marks, strict=True) if hit]
+            hit_count += len(hits)
+            for det, hit in zip(chosen, marks, strict=True):
+                if hit:
+                    continue
+                why = cause(det, item, hits)
+                tally[f"{det.name}: {why}"] = tally.get(f"{det.name}: {why}", 0) + 1
+                cues = " ".join(f"{k} {det.cues.get(k, 0):.2f}" for k in verify.MODEL_CUES)
+                lines.append(f"  {label} {item['id']} {det.name} {why}: logit {det.logit:.2f} "
+                             f"conf {det.confidence:.2f} size {det.cues.get('size', 0):.0f} "
+                             f"angle {det.angle:g} | {cues}")
+        false = sum(tally.values())
+        lines.append(f"{label}: {hit_count} hits, {false} false: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(tally.items())))
+    return "\n".join(lines)
 
 
 def fit(args: argparse.Namespace) -> str:
@@ -349,6 +498,8 @@ def main() -> None:
         print(bench_speed(args))
     elif args.what == "features":
         print(dump_features(args))
+    elif args.what == "errors":
+        print(list_errors(args))
     elif args.what == "fit":
         print(fit(args))
     else:

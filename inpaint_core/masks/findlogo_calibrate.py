@@ -7,13 +7,19 @@ best false candidate, so per logo and size class (a long side under SMALL_PX wor
 
 1. take the best candidate log-odds of every image searched that has a candidate of the logo
    and size class (the per-image maxima; a small photo has no candidate of a large logo);
-2. their lower quartile is the location, and (lower quartile - 10th percentile) / 0.6075 their
-   spread (the standard deviation if they were normal): both come from the lowest quarter, so
-   the photos that do hold the logo (their maxima sit high) hardly move them as long as the
-   logo is in well under three quarters of the photos;
-3. the threshold is location + SPREAD_K spread, never below FLOOR. SPREAD_K was set on the
-   tuning benchmark (train-photos shards) for at most 1 false detection per 100 photos with
-   eight logos searched at once (bench/RESULTS-masks-find.md).
+2. their lower quartile is the location, and their spread the smaller of
+   (lower quartile - 10th percentile) / 0.6075 and (median - lower quartile) / 0.6745 (each
+   the standard deviation if they were normal): the photos that do hold the logo (their
+   maxima sit high) can widen only the second, a long lower tail of maxima (photos where few
+   poses of the logo fit) only the first. The first alone put a small swoosh's threshold at
+   log-odds 6.2 with the rotation search on train-photos shard 3, above most true finds;
+3. the threshold is location + SPREAD_K spread, never below FLOOR = PRIOR: calibration only
+   raises a logo's threshold above the fixed one, never lowers it. The lower quarter of 60
+   photos says nothing about the top 1 % of them, where the false finds are: a floor under
+   the fixed threshold (it was 0) let through false swooshes and rings that the fixed
+   threshold kept out (bench/RESULTS-masks-find.md). SPREAD_K was set on the tuning benchmark
+   (train-photos shards) for at most 1 false detection per 100 photos with eight logos
+   searched at once.
 
 With fewer than MIN_IMAGES such photos the threshold is PRIOR, a strict value
 (bench/RESULTS-masks-find.md).
@@ -33,8 +39,8 @@ SMALL_PX = 64.0  # work px of the logo's long side below which a candidate is "s
 SPREAD_K = 2.0  # spreads above the lower quartile of the per-image maxima
 MIN_IMAGES = 12  # photos needed to calibrate
 MIN_SPREAD = 0.25  # log-odds: the spread is never taken smaller
-FLOOR = 0.0  # log-odds: a threshold never goes below the verifier's own 50 % point
 PRIOR = 0.5  # log-odds threshold when a logo cannot be calibrated (fewer than MIN_IMAGES photos)
+FLOOR = PRIOR  # log-odds: a calibrated threshold is never laxer than the fixed one
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class Threshold:
     value: float
     images: int  # per-image maxima used
     location: float = 0.0  # lower quartile of the per-image maxima
-    spread: float = 0.0  # (lower quartile - 10th percentile) / 0.6075
+    spread: float = 0.0  # min((q25 - q10) / 0.6075, (q50 - q25) / 0.6745)
 
 
 def size_class(size: float) -> str:
@@ -75,8 +81,8 @@ def spread_threshold(maxima: Sequence[float]) -> Threshold:
     values = values[np.isfinite(values)]  # photos without a candidate of this key say nothing
     if len(values) < MIN_IMAGES:
         return Threshold(PRIOR, len(values))
-    q10, q25 = np.percentile(values, [10, 25])
-    spread = max(float(q25 - q10) / 0.6075, MIN_SPREAD)
+    q10, q25, q50 = np.percentile(values, [10, 25, 50])
+    spread = max(min(float(q25 - q10) / 0.6075, float(q50 - q25) / 0.6745), MIN_SPREAD)
     return Threshold(max(FLOOR, float(q25) + SPREAD_K * spread), len(values), float(q25), spread)
 
 

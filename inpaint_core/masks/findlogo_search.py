@@ -5,11 +5,13 @@
    (short side >= COARSE_SHORT, long side >= COARSE_LONG px), with the fast correlation of
    findlogo_fields. The image's fields are computed once per level and shared by every logo,
    size and angle. Peaks above `coarse_threshold` are pooled per logo, reduced by non-maximum
-   suppression and the best `candidates` kept.
+   suppression and the best `candidates` kept. Tilted angles are matched one level coarser and
+   at every other size (ROTATED_*), and their best peaks are kept beside the upright ones.
 2. Fine: each kept peak is matched again on the level where the logo's short side is about
    FINE_SHORT px, in a small window around it, at the neighbouring sizes (x 1/SCALE_HALF, 1,
    SCALE_HALF) and angles (+- a third of the angle step), with the exact masked correlation.
-   The best of these is the candidate's pose and edge score; findlogo_verify judges it.
+   A tilted peak first climbs to its best size (its coarse size can be 1.5x off). The best
+   of these is the candidate's pose and edge score; findlogo_verify judges it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ FINE_SHORT = 40  # px: the fine level keeps the logo's short side between this a
 SCALE_STEP = 1.15  # coarse sizes differ by 15 %; the fine step halves it
 SCALE_HALF = float(np.sqrt(SCALE_STEP))
 MIN_LONG_PX = 20  # px at work size: smaller logos are not searched
+# a tilted pose is matched coarser than an upright one: on the level where the logo keeps half
+# the sides above, at every ROTATED_SIZE_STRIDE-th size; the rotation search then costs about
+# what the upright one does, not 4x more. So coarse a match misjudges the size by up to 1.5x:
+# the fine stage first climbs in SCALE_STEP steps (at most ROTATED_CLIMB of them) to the best
+# size, then refines as for an upright pose
+ROTATED_SHRINK = 2
+ROTATED_SIZE_STRIDE = 2
+ROTATED_CLIMB = 3
+ROTATED_CANDIDATES = 4  # per logo and octave, apart from the upright ones
 
 
 class Pyramid:
@@ -172,15 +183,37 @@ class TemplateCache:
 def coarse_search(pyramid: Pyramid, cache: TemplateCache, index: int,
                   config: SearchConfig) -> list[Pose]:
     """The best `config.candidates` coarse poses of one logo per octave of size (small
-    logos have many more positions, and their false peaks would crowd out big ones), apart."""
+    logos have many more positions, and their false peaks would crowd out big ones), apart;
+    tilted poses are chosen apart from upright ones (ROTATED_CANDIDATES per octave): a tilted
+    peak beside an upright logo must not suppress it (the verification picks the better)."""
+    upright = _coarse_poses(pyramid, cache, index, config, (0.0,))
+    tilted = _coarse_poses(pyramid, cache, index, config, tuple(a for a in config.angles if a))
+    return (_per_octave(upright, config.candidates)
+            + _per_octave(tilted, ROTATED_CANDIDATES))
+
+
+def _per_octave(poses: list[Pose], limit: int) -> list[Pose]:
+    octaves: dict[int, list[Pose]] = {}
+    for pose in poses:
+        octaves.setdefault(int(np.log2(pose.long_side)), []).append(pose)
+    kept = [p for group in octaves.values() for p in best_apart(group, 0.3, limit)]
+    return best_apart(kept, 0.3, len(kept))
+
+
+def _coarse_poses(pyramid: Pyramid, cache: TemplateCache, index: int, config: SearchConfig,
+                  angles: tuple[float, ...]) -> list[Pose]:
+    """Every coarse peak of one logo at the given angles (upright: every size on the level
+    COARSE_SHORT x COARSE_LONG; tilted: ROTATED_SHRINK x coarser, every other size)."""
     height, width = pyramid.rgb(0).shape[:2]
+    sizes = list(long_sides((height, width), config))
     found: list[Pose] = []
-    for angle in config.angles:
-        for long_side in long_sides((height, width), config):
+    for angle in angles:
+        shrink, stride = (ROTATED_SHRINK, ROTATED_SIZE_STRIDE) if angle else (1, 1)
+        for long_side in sizes[::stride]:
             w, h = cache.size_at(index, angle, long_side)
             if w > width or h > height:
                 continue
-            factor = 2 ** level_for(w, h, COARSE_SHORT, COARSE_LONG)
+            factor = 2 ** level_for(w, h, COARSE_SHORT / shrink, COARSE_LONG / shrink)
             field, energy = pyramid.field(int(np.log2(factor)))
             size = (max(3, round(w / factor)), max(3, round(h / factor)))
             if size[0] > field.shape[1] or size[1] > field.shape[0]:
@@ -189,11 +222,7 @@ def coarse_search(pyramid: Pyramid, cache: TemplateCache, index: int,
             found += [Pose(index, long_side, angle, x * factor, y * factor, size[0] * factor,
                            size[1] * factor, value)
                       for value, x, y in peaks(score, config.coarse_threshold, size)]
-    octaves: dict[int, list[Pose]] = {}
-    for pose in found:
-        octaves.setdefault(int(np.log2(pose.long_side)), []).append(pose)
-    kept = [p for group in octaves.values() for p in best_apart(group, 0.3, config.candidates)]
-    return best_apart(kept, 0.3, len(kept))
+    return found
 
 
 def refine(pyramid: Pyramid, cache: TemplateCache, pose: Pose, config: SearchConfig) -> Pose:
@@ -201,6 +230,8 @@ def refine(pyramid: Pyramid, cache: TemplateCache, pose: Pose, config: SearchCon
     with the exact masked correlation on the fine level."""
     turns = (0.0,) if config.angles == (0.0,) else (-config.angle_step / 3, 0.0,
                                                     config.angle_step / 3)
+    if pose.angle:
+        pose = _climb(pyramid, cache, pose)
     best = Pose(pose.logo, pose.long_side, pose.angle, pose.x, pose.y, pose.width, pose.height,
                 -1.0)
     for turn in turns:
@@ -209,6 +240,23 @@ def refine(pyramid: Pyramid, cache: TemplateCache, pose: Pose, config: SearchCon
             if found is not None and found.score > best.score:
                 best = found
     return best
+
+
+def _climb(pyramid: Pyramid, cache: TemplateCache, pose: Pose) -> Pose:
+    """The pose moved in SCALE_STEP size steps while the fine score rises (ROTATED_CLIMB at
+    most), at its best place for that size; the coarse pose when no size fits."""
+    scored = {0: _refine_one(pyramid, cache, pose, pose.angle, pose.long_side)}
+    at = 0
+    for _ in range(ROTATED_CLIMB):
+        for k in (at - 1, at + 1):
+            if k not in scored:
+                scored[k] = _refine_one(pyramid, cache, pose, pose.angle,
+                                        pose.long_side * SCALE_STEP**k)
+        fits = {k: p.score for k, p in scored.items() if p is not None and abs(k - at) <= 1}
+        if not fits or max(fits, key=fits.__getitem__) == at:
+            break
+        at = max(fits, key=fits.__getitem__)
+    return scored[at] or pose
 
 
 def _refine_one(pyramid: Pyramid, cache: TemplateCache, pose: Pose, angle: float,

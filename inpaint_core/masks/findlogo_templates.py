@@ -11,6 +11,7 @@ import numpy as np
 from inpaint_core.errors import ImageInputError
 
 ANGLE_STEP = 12.0  # degrees between searched rotations: a coarse match tolerates about +-6
+DEFAULT_MAX_ANGLE = 30.0  # tilts searched by default: 0, +-10, +-20, +-30 degrees
 
 
 @dataclass(frozen=True)

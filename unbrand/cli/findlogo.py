@@ -51,9 +51,9 @@ def find_logo(
     max_size: float = typer.Option(
         0.7, "--max-size", min=0.01, max=1.0, help="Largest logo searched, the same way."),
     max_angle: float = typer.Option(
-        0.0, "--max-angle", min=0.0, max=90.0,
-        help="Also look for logos tilted up to this many degrees (steps of about 12; "
-        "30 costs about 5x the time)."),
+        30.0, "--max-angle", min=0.0, max=90.0,
+        help="Also look for logos tilted up to this many degrees, either way (steps of about "
+        "10-12); 0 looks for upright logos only, in about a third of the time."),
     calibrate: bool = typer.Option(
         True, "--calibrate/--no-calibrate",
         help="Set each logo's threshold from its false matches on these images (needs a few "

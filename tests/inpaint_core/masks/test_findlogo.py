@@ -163,11 +163,50 @@ def test_rotated_template_keeps_every_pixel_of_the_logo(template) -> None:
 def test_a_tilted_logo_needs_the_rotation_search(template) -> None:
     tilted = np.asarray(Image.fromarray(_logo()).rotate(20, expand=True, resample=Image.BILINEAR))
     image, truth = _paste(_clutter(320, 460, 12), tilted, 120, 80, 1.0, 1.0)
-    upright_only = find_logos(image, [template], CONFIG)
+    upright_only = find_logos(image, [template], replace(CONFIG, angles=(0.0,)))
     assert not any(box_iou(d.box, truth) > 0.5 for d in upright_only)
     found = find_logos(image, [template], replace(CONFIG, angles=angle_steps(24)))
     assert len(found) == 1 and box_iou(found[0].box, truth) > 0.7
     assert found[0].angle == pytest.approx(20, abs=6)
+
+
+@pytest.mark.parametrize(("angle", "seed", "scale"), [(-24.0, 24, 0.9), (14.0, 22, 0.9),
+                                                   (26.0, 27, 1.0)])
+def test_a_tilted_logo_is_found_with_the_default_settings(template, angle: float, seed: int,
+                                                          scale: float) -> None:
+    """Tilts up to 30 degrees are searched by default (it used to take --max-angle)."""
+    tilted = np.asarray(Image.fromarray(_logo()).rotate(angle, expand=True,
+                                                        resample=Image.BILINEAR))
+    image, truth = _paste(_clutter(400, 560, seed), tilted, 150, 90, scale, 1.0)
+    found = find_logos(image, [template], FinderConfig())
+    assert len(found) == 1 and box_iou(found[0].box, truth) > 0.6
+    assert found[0].angle == pytest.approx(angle, abs=6)
+
+
+def test_tilted_poses_are_matched_on_a_coarser_level(template, monkeypatch) -> None:
+    """The rotation search costs about what the upright one does: a tilted pose is matched on
+    the level above the upright one's, at every other size."""
+    from inpaint_core.masks import findlogo_search as search
+
+    seen: dict[float, list[int]] = {}
+    real = search.coarse_scores
+
+    def spy(field, energy, tfield):
+        seen.setdefault(current[0], []).append(field.shape[0] * field.shape[1])
+        return real(field, energy, tfield)
+
+    current = [0.0]
+    real_poses = search._coarse_poses
+
+    def poses(pyramid, cache, index, config, angles):
+        current[0] = angles[0] if angles else 0.0
+        return real_poses(pyramid, cache, index, config, angles)
+
+    monkeypatch.setattr(search, "coarse_scores", spy)
+    monkeypatch.setattr(search, "_coarse_poses", poses)
+    find_logos(_clutter(600, 800, 23), [template], FinderConfig(angles=(0.0, 10.0)))
+    upright, tilted = sum(seen[0.0]), sum(seen[10.0])
+    assert tilted < 0.4 * upright  # half the sizes, most on a quarter of the pixels
 
 
 def test_a_small_logo_is_found_whatever_the_size_of_the_logo_file(template) -> None:

@@ -72,3 +72,29 @@ def test_photos_without_a_candidate_do_not_widen_the_spread() -> None:
     assert alone.value > 1.5  # above the floor, so a drop would show
     assert calibration.calibrate(with_small, ["mark"])["mark/large"].value == pytest.approx(
         alone.value, abs=0.6)
+
+
+def test_calibration_never_makes_a_threshold_laxer_than_the_fixed_one() -> None:
+    """Logos whose false matches all score far below the fixed threshold keep it: the lower
+    quarter of the photos cannot vouch for a laxer one (the floor was log-odds 0, under the
+    fixed 0.5, and the calibrated default found more false marks than the fixed threshold)."""
+    images = _batch(np.random.default_rng(4), 60, {"ring": -8.0, "swoosh": 1.0})
+    found = calibration.calibrate(images, ["ring", "swoosh"])
+    assert found["ring/large"].value == pytest.approx(calibration.PRIOR)
+    assert found["swoosh/large"].value > calibration.PRIOR + 1  # raising still works
+    candidates = [_candidate("ring", 0.3)]  # between the old floor and the fixed threshold
+    assert select(candidates, calibration.threshold_values(found)) == []
+    assert select(candidates, {}) == []  # the fixed threshold agrees
+
+
+def test_a_long_lower_tail_of_maxima_does_not_make_the_threshold_stricter() -> None:
+    """Photos where only a few poor poses of a logo fit have very low maxima; they spread the
+    lowest tenth, not the false matches that matter (the spread came from q25 - q10 and put a
+    small swoosh's threshold at log-odds 6.2, above most true finds)."""
+    rng = np.random.default_rng(5)
+    images = _batch(rng, 51, {"swoosh": -4.0})
+    alone = calibration.calibrate(images, ["swoosh"])["swoosh/large"].value
+    tail = [[_candidate("swoosh", float(v))] for v in np.linspace(-20.0, -8.0, 9)]
+    with_tail = calibration.calibrate(images + tail, ["swoosh"])["swoosh/large"].value
+    assert alone == pytest.approx(calibration.PRIOR)
+    assert with_tail == pytest.approx(calibration.PRIOR)
