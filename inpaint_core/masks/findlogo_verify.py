@@ -56,6 +56,9 @@ def _parts(template: TemplateField, inside: np.ndarray) -> np.ndarray:
         labels[inside] = 1
         return labels
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    # k-means++ draws its start from OpenCV's random generator (one per thread): seeded, the
+    # same logo gets the same parts, and find-logo the same confidences, in every run
+    cv2.setRNGSeed(0)
     _, found, _ = cv2.kmeans(colours.astype(np.float32), 3, None, criteria, 2,
                              cv2.KMEANS_PP_CENTERS)
     labels[inside] = found.ravel() + 1

@@ -258,3 +258,24 @@ def test_thin_curves_are_not_the_swoosh_but_the_swoosh_is_found() -> None:
             assert len(found) == 1 and box_iou(found[0].box, truths[seed]) > 0.6, (seed, found)
         else:
             assert found == [], (seed, found)
+
+
+def test_a_logos_colour_parts_do_not_depend_on_the_random_generator() -> None:
+    """The verifier splits a many-coloured logo into parts by k-means++, whose start comes from
+    OpenCV's global random generator; seeded before the call, the parts (and every confidence
+    built on them) are the same whatever earlier OpenCV calls left in the generator."""
+    from types import SimpleNamespace
+
+    from inpaint_core.masks.findlogo_verify import _parts
+
+    rng = np.random.default_rng(3)
+    ys, xs = np.mgrid[0:48, 0:64]
+    rgb = np.stack([xs * 4, ys * 5, 255 - xs * 3], axis=2) + rng.integers(0, 40, (48, 64, 3))
+    template = SimpleNamespace(rgb=np.clip(rgb, 0, 255).astype(np.uint8))
+    inside = np.ones((48, 64), bool)
+    parts = []
+    for state in (1, 2, 3, 12345):
+        cv2.setRNGSeed(state)
+        parts.append(_parts(template, inside))  # type: ignore[arg-type]
+    assert parts[0].max() == 3
+    assert all(np.array_equal(parts[0], other) for other in parts[1:])
