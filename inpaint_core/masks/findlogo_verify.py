@@ -41,6 +41,7 @@ WEIGHTS = (9.68, 7.07, 6.52, 1.54)
 INTERCEPT = -18.62
 MIN_DELTA_E = 6.0  # Lab distance under which two colours count as the same
 SECTORS = 8  # angular sectors around the logo for the "worst" cues
+KMEANS_SEED = 0  # OpenCV's random generator is seeded with this before the colour-parts k-means
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -58,7 +59,7 @@ def _parts(template: TemplateField, inside: np.ndarray) -> np.ndarray:
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     # k-means++ draws its start from OpenCV's random generator (one per thread): seeded, the
     # same logo gets the same parts, and find-logo the same confidences, in every run
-    cv2.setRNGSeed(0)
+    cv2.setRNGSeed(KMEANS_SEED)
     _, found, _ = cv2.kmeans(colours.astype(np.float32), 3, None, criteria, 2,
                              cv2.KMEANS_PP_CENTERS)
     labels[inside] = found.ravel() + 1
