@@ -16,7 +16,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -157,9 +157,10 @@ class Inpainter:
         shipped generator is used and the file exists; None: no critic; else a path).
         """
         generator, card = load_default_generator() if weights is None else load_generator(weights)
-        if planner is None and card.get("inference_work_size"):
+        planner = planner or PlannerConfig()
+        if planner.min_work_size is None and card.get("inference_work_size"):
             # the crop size these weights fill best at, measured (may exceed the training size)
-            planner = PlannerConfig(min_work_size=int(card["inference_work_size"]))
+            planner = replace(planner, min_work_size=int(card["inference_work_size"]))
         version = card.get("model_version") or _file_version(Path(card["source"]), generator.config)
         inpainter = cls(
             generator,

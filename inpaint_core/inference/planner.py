@@ -71,9 +71,10 @@ class PlannerConfig:
     # (texture.py); TextureConfig(method="none") keeps the network's smooth fill
     texture: TextureConfig = TextureConfig()
     # crops are scaled to at most max(the weights' work_size, this) model pixels; 0: the
-    # weights' own. A checkpoint's card may ask for more (`inference_work_size`): the shipped
-    # lite weights, trained at 128 px, fill large logos better seen at 256 (Inpainter.load)
-    min_work_size: int = 0
+    # weights' own. None: what the checkpoint's card asks for (`inference_work_size`, applied
+    # by Inpainter.load; else 0): the shipped lite weights, trained at 128 px, fill large logos
+    # better seen at 256. A planner given for its other fields keeps that floor
+    min_work_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def _place(center: float, side: int, limit: int) -> tuple[int, int]:
 
 def work_size(config: AOTConfig, planner: PlannerConfig) -> int:
     """The largest crop side, in model pixels, that the generator is given."""
-    return max(config.work_size, int(math.ceil(planner.min_work_size / 4)) * 4)
+    return max(config.work_size, int(math.ceil((planner.min_work_size or 0) / 4)) * 4)
 
 
 def min_model_side(config: AOTConfig) -> int:

@@ -11,6 +11,7 @@ from inpaint_core.inference.blend import blend_weights
 from inpaint_core.inference.detail import restore_detail, upscale
 from inpaint_core.inference.inpainter import Inpainter
 from inpaint_core.inference.planner import PlannerConfig, find_regions, plan_crops, plan_region
+from inpaint_core.inference.texture import TextureConfig
 from inpaint_core.model.config import AOTConfig
 from tests.fixtures.images import photo_like
 from tests.fixtures.models import TINY, RecordingGenerator
@@ -178,5 +179,14 @@ def test_a_larger_inference_work_size_is_a_floor_over_the_weights_own() -> None:
     shipped = Inpainter.load(None, device="cpu", precision="fp32", critic=None)
     assert shipped.config.work_size == 128 and shipped.planner.min_work_size == 256
     own = Inpainter.load(None, device="cpu", precision="fp32", critic=None,
-                         planner=PlannerConfig())
-    assert own.planner.min_work_size == 0  # a planner given by the caller wins
+                         planner=PlannerConfig(min_work_size=0))
+    assert own.planner.min_work_size == 0  # a work size the caller sets wins
+
+
+def test_a_planner_given_for_other_settings_keeps_the_cards_work_size() -> None:
+    """The benchmarks pass a PlannerConfig for its texture or margin; they silently measured
+    the shipped weights at 128 px instead of the card's 256 (what `unbrand run` uses)."""
+    other = PlannerConfig(texture=TextureConfig(method="none"), margin=0)
+    shipped = Inpainter.load(None, device="cpu", precision="fp32", critic=None, planner=other)
+    assert shipped.planner.min_work_size == 256
+    assert shipped.planner.texture.method == "none" and shipped.planner.margin == 0
