@@ -110,3 +110,23 @@ def test_grown_boxes_contain_the_given_ones_and_stay_in_the_image() -> None:
         assert 0 <= grown[0] <= clipped[0] and 0 <= grown[1] <= clipped[1]
         assert clipped[2] <= grown[2] <= 80 and clipped[3] <= grown[3] <= 64
         assert clipped[0] - grown[0] <= MAX_GROW and grown[3] - clipped[3] <= MAX_GROW
+
+
+def test_a_round_mark_bleeds_out_where_it_touches_even_beside_photo_structure() -> None:
+    """A ring touches the top of its pixel-tight box; over half of that side a red roof begins
+    5 px above the box (structure of the photo: the lines there never settle to the roof's
+    colour). The side still grows over the ring's JPEG fringe (the demo's lighthouse emblem
+    kept a purple line above its box)."""
+    rng = np.random.default_rng(1)
+    clean = np.empty((160, 200, 3), np.float32)
+    clean[:] = (215, 205, 160)  # a beige wall
+    clean[:45, :95] = (170, 50, 40)  # a red roof, its edge 5 px above the box, left half
+    clean += rng.normal(0, 3, clean.shape)
+    clean = clean.clip(0, 255).astype(np.uint8)
+    logo = clean.copy()
+    box = (60, 50, 141, 131)  # x1, y1, x2, y2 of the ring's pixel-tight box
+    cv2.circle(logo, (100, 90), 36, (140, 90, 220), 9)  # purple ring, touching all four sides
+    image = _jpeg(logo, quality=75)
+    assert (np.abs(image[49, 90:111].astype(int) - clean[49, 90:111]).max(axis=1) > 20).any()
+    (grown,) = grow_for_bleed(image, [box])
+    assert 1 <= box[1] - grown[1] <= MAX_GROW, grown
