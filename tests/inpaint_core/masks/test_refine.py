@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -146,7 +148,8 @@ def test_mask_for_mode() -> None:
     plan = removal_mask(image, boxes=[[10, 10, 20, 30]], mode="box")
     mask, infos = plan.mask, plan.infos
     assert int(mask.sum()) == 200 and infos[0]["method"] == "box" and not infos[0]["fell_back"]
-    flat = removal_mask(np.zeros((50, 60, 3), np.uint8), boxes=[[10, 10, 20, 30]], mode="refine").mask
+    black = np.zeros((50, 60, 3), np.uint8)
+    flat = removal_mask(black, boxes=[[10, 10, 20, 30]], mode="refine").mask
     assert int(flat.sum()) == 200  # nothing to separate: the whole box
     with pytest.raises(ImageInputError, match="mask mode"):
         removal_mask(image, boxes=[[0, 0, 5, 5]], mode="tight")
@@ -168,8 +171,6 @@ def test_grabcut_gives_the_same_mask_whatever_the_random_generator_held() -> Non
     """GrabCut's k-means start draws from OpenCV's global random generator, so the same photo
     could come out with a different mask from one run (or job) to the next (628 of ~4,000 box
     pixels differed on the demo's motocross photo); refine seeds it before every GrabCut."""
-    from pathlib import Path
-
     import cv2
 
     photo = Path(__file__).resolve().parents[3] / "demo" / "JPEGImages" / "demo_01_kodim05.jpg"
@@ -189,8 +190,6 @@ def test_grabcut_never_adds_pixels_whose_colour_is_plainly_background() -> None:
     (40 % of the box), but GrabCut's colour models flooded the grass and fence inside the ring
     (56 %), which then had to be invented: a light blob with the ring's fringe around the
     one kept patch. Pixels whose colour is plainly the surroundings' stay background."""
-    from pathlib import Path
-
     photo = Path(__file__).resolve().parents[3] / "demo" / "JPEGImages" / "demo_04_kodim21.jpg"
     image = np.asarray(Image.open(photo).convert("RGB"))
     box = (163, 278, 232, 347)  # the ring-and-triangle emblem (0-based, end exclusive)
@@ -199,3 +198,18 @@ def test_grabcut_never_adds_pixels_whose_colour_is_plainly_background() -> None:
     share = mask[box[1] : box[3], box[0] : box[2]].mean()
     assert share < 0.48, share
     assert not mask[306:314, 181:187].any()  # grass and fence inside the ring, left of centre
+
+
+FLICKR = Path(__file__).resolve().parents[4] / "shared" / "data" / "flickrlogos27-openlogo"
+
+
+@pytest.mark.skipif(not FLICKR.is_dir(), reason="needs ../shared/data (FlickrLogos-27)")
+def test_a_chrome_logo_keeps_its_reflections_in_the_mask() -> None:
+    """The sibling of the flooded ring: a chrome horse reflects the dark fence behind it, so
+    its reflections have the surroundings' colour too. They are small areas inside the horse
+    (3-4 % of its box) and must stay logo, or the fill leaves a ghost of the horse."""
+    image = np.asarray(Image.open(FLICKR / "JPEGImages" / "fl27_2519143928.jpg").convert("RGB"))
+    box = (166, 96, 318, 299)  # the Ferrari horse on a fence
+    mask, infos = refine_mask(image, [box], margin=0)
+    assert infos[0]["method"] == "grabcut"
+    assert mask[box[1] : box[3], box[0] : box[2]].mean() > 0.25
