@@ -9,6 +9,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
+from inpaint_core.model.checkpoint import default_weights_path
 from scheduler.queue import publish_jobs
 from scheduler.settings import get_settings
 from tests.faults.conftest import BUCKET, Services, assert_nothing_lost
@@ -37,11 +38,15 @@ def test_visibility_timeout_redelivery_cannot_make_two_outputs(services: Service
     # A job can outlive the visibility timeout only when workers disagree on it (one limit per
     # worker): the second worker, configured with a 2 s timeout, hands the unacknowledged
     # message of the job the first is still running to itself.
-    # 40 boxes keep the job running for 10-25 s (20 s on a 2-core AVX2 EPYC): long enough for
-    # the second worker to start while the first still holds the message, on a fast machine too.
+    # The first worker runs the SHIPPED weights: with the fixture's tiny network 40 boxes took
+    # 1.4-1.7 s (4 s with the 6000x4000 JPEG's I/O), and the job was done by the time the second
+    # worker was ready (seen in CI on a loaded 2-core EPYC). The shipped weights take 19 s for
+    # them on a 2-core AVX2 EPYC (about 10 s on an AMX Xeon): long enough for the second worker
+    # to start while the first still holds the message, on a fast machine too.
     source = upload_manifest(services, "vis", big=1, big_boxes=40)
-    first = services.start_worker("first@faults", UNBRAND_TASK_TIME_LIMIT="60",
-                                  UNBRAND_VISIBILITY_TIMEOUT="120")
+    first = services.start_worker("first@faults", UNBRAND_TASK_TIME_LIMIT="180",
+                                  UNBRAND_VISIBILITY_TIMEOUT="600",
+                                  UNBRAND_MODEL_WEIGHTS=str(default_weights_path()))
     assert submit(services, source, "vis").exit_code == 0
     services.wait_until(lambda rows: rows[0]["status"] == "running", 120, "the job to start")
     time.sleep(2.5)  # the message is now older than the second worker's visibility timeout
