@@ -37,7 +37,7 @@ SETTLED = 0.1
 MIN_FADING = 0.1
 # medians over a few pixels mean nothing: a side needs MIN_STRONG edge pixels with a chroma
 # step, and a fading run at least MIN_RUN long. On the 8-12 px sides of small boxes in noise a
-# run of 10 % is one pixel, and medians over the 3-6 strong pixels there grew 2 of 80 boxes
+# run of 10 % is one pixel, and medians over the 3-6 strong pixels there grew 3 of 12 test boxes
 MIN_STRONG = 10
 MIN_RUN = 6
 _CHROMA = np.array(  # RGB -> (Cb, Cr) without the offset of 128

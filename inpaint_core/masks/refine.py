@@ -218,11 +218,16 @@ def _segment(
 
 def _flooded(plain: np.ndarray, box_area: int) -> np.ndarray:
     """The connected areas of `plain` (bool) of at least _FLOOD x `box_area` pixels."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(plain.astype(np.uint8),
+    return _areas_of_at_least(plain, max(1, int(_FLOOD * box_area)))
+
+
+def _areas_of_at_least(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """The 8-connected areas of `mask` (bool) holding at least `pixels` pixels."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8),
                                                                connectivity=8)
-    large = np.zeros(count, bool)
-    large[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(1, int(_FLOOD * box_area))
-    return large[labels]
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= pixels
+    return keep[labels]
 
 
 def _context(
@@ -316,10 +321,7 @@ def _spans_box(fg: np.ndarray, in_box: np.ndarray) -> bool:
 
 def _clean(fg: np.ndarray, box_area: int) -> np.ndarray:
     """Drop specks smaller than 0.1 % of the box."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
-    keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(3, int(0.001 * box_area))
-    return keep[labels]
+    return _areas_of_at_least(fg, max(3, int(0.001 * box_area)))
 
 
 def _grow(fg: np.ndarray, margin: int) -> np.ndarray:
