@@ -12,7 +12,8 @@ Methods (names for --methods):
 - `model-pm:box|whole`: a PatchMatch prefill instead of Telea's, the network's fill alone
   (`PlannerConfig(prefill_fill="patchmatch")`).
 `--texture mix,amount,sigma,pixels,context,inner,ramp,grain` overrides the fusion's parameters
-(TextureConfig) of the `model` rows.
+(TextureConfig) of the `model` rows; `--variant NAME=mix,...,grain` (repeatable) adds a family
+`NAME` with those parameters, so that `NAME:box` / `NAME:whole` run beside the others.
 `--weights` replaces the shipped weights for the model rows. Figures: PSNR and SSIM inside the
 boxes, the texture ratio there (metrics.texture_ratio), PSNR on the whole image, and seconds per
 image (the whole call). Run single-threaded for comparable times: OMP_NUM_THREADS=1.
@@ -45,6 +46,14 @@ DEFAULT_METHODS = ("telea", "patchmatch", "model:box", "model:whole")
 Method = Callable[[np.ndarray, list[list[int]], np.ndarray], np.ndarray]
 
 
+def parse_texture(spec: str) -> TextureConfig:
+    """`mix,amount,sigma,pixels,context,inner,ramp,grain` -> TextureConfig."""
+    *values, grain = spec.split(",")
+    mix, amount, sigma, pixels, context, inner, ramp = (float(v) for v in values)
+    return TextureConfig(mix=mix, amount=amount, sigma=sigma, max_pixels=int(pixels),
+                         context=context, grain=grain, inner=inner, ramp=ramp)
+
+
 def make_method(name: str, weights: str | None, models: dict[str, Inpainter],
                 planners: dict[str, PlannerConfig]) -> Method:
     if name == "telea":
@@ -70,16 +79,16 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write the per-image figures here")
     parser.add_argument("--texture", default=None,
                         help="mix,amount,sigma,pixels,context,inner,ramp,grain of the model rows")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="NAME=mix,amount,sigma,pixels,context,inner,ramp,grain: a family of "
+                             "rows NAME:box / NAME:whole with that fusion")
     args = parser.parse_args()
     items = list_benchmark(args.benchmark)[: args.limit]
-    texture = TextureConfig()
-    if args.texture:
-        *values, grain = args.texture.split(",")
-        mix, amount, sigma, pixels, context, inner, ramp = (float(v) for v in values)
-        texture = TextureConfig(mix=mix, amount=amount, sigma=sigma, max_pixels=int(pixels),
-                                context=context, grain=grain, inner=inner, ramp=ramp)
+    texture = parse_texture(args.texture) if args.texture else TextureConfig()
     planners = {
         "model": PlannerConfig(texture=texture),
+        **{name: PlannerConfig(texture=parse_texture(spec))
+           for name, _, spec in (variant.partition("=") for variant in args.variant)},
 
         "smooth": PlannerConfig(texture=TextureConfig(method="none")),
         "model-pm": PlannerConfig(prefill_fill="patchmatch", texture=TextureConfig(method="none")),

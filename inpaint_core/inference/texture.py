@@ -32,11 +32,13 @@ class TextureConfig:
     # "patchmatch": fuse the network's fill with a PatchMatch fill; "none": the network's alone
     method: str = "patchmatch"
     # PatchMatch runs on a window around the hole (its box grown by `context` x its sides),
-    # scaled down to at most `max_pixels`: PyPatchMatch's time grows with the window (0.01 s at
-    # 1,250 px, 0.1 s at 5,000, 0.35 s at 10,000 on one loaded EPYC core); its low frequencies
-    # need no more (5,000 px gave the same PSNR as 20,000 within 0.1 dB, 1,500 px no gain)
-    max_pixels: int = 5_000
-    context: float = 1.0
+    # scaled down to at most `max_pixels`: PyPatchMatch's time grows with the window (about
+    # 10 us per pixel on one EPYC core: 0.08 s at 5,000 px, 0.28 s at 20,000). 15,000 px and
+    # 0.75 (since 2026-11-30; 5,000 and 1.0 before) keep the PatchMatch fill near source scale
+    # on 512-px photos, so its grain and shapes survive the fusion, within #16's time limit
+    # (x1.94 the smooth path's time in whole mode on 1-MP photos; 30,000 px: x2.59)
+    max_pixels: int = 15_000
+    context: float = 0.75
     mix: float = 0.4  # the network's share of the low frequencies
     amount: float = 0.9  # how much grain is added
     sigma: float = 1.0  # px (source scale): the split between low and high frequencies
@@ -44,12 +46,12 @@ class TextureConfig:
     # or "patchmatch" (the PatchMatch fill's own, which is soft where it ran downscaled)
     grain: str = "transfer"
     # px: the fusion fades in with the distance from the edge of the repainted pixels, from 0
-    # at `inner` px to full at `inner + ramp` px, so thin repainted strokes (a refined word)
-    # keep the network's fill: a smooth 3-px stroke is no visible smear. On a default-style
-    # set from training photos (shard-2, 60 images, seed 7) box mode lost 0.54 dB to the
-    # smooth fill with the fusion everywhere, 0.32 with (2, 2), 0.18 with (3, 4)
-    inner: float = 3.0
-    ramp: float = 4.0
+    # at `inner` px to full at `inner + ramp` px. With (3, 4) (before 2026-11-30) a repainted
+    # band up to 14 px wide (a ring's stroke grown by the 3-px margin) kept mostly the
+    # network's smooth fill and showed as a blurred circle; with the sharper PatchMatch fill
+    # above, (1.5, 1.5) is as good in PSNR on the tuning sets (bench/RESULTS-removal.md)
+    inner: float = 1.5
+    ramp: float = 1.5
 
     def __post_init__(self) -> None:
         if self.method not in ("patchmatch", "none"):
