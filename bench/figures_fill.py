@@ -6,7 +6,8 @@ fusion (the previous default) and with it, on the bundled demo and on FlickrLogo
         --ids fl27_... --out flickr.jpg
 
 One row per logo box (at most --per-image boxes per photo): the input with the box outlined,
-the smooth fill (TextureConfig(method="none")), the fill with grain (the shipped default).
+the smooth fill (TextureConfig(method="none"); with --before SPEC another fusion), the fill with
+grain (the shipped default).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_fill import parse_texture  # noqa: E402
 
 from inpaint_core.evaluation.evaluate import read_rgb  # noqa: E402
 from inpaint_core.inference.inpainter import Inpainter  # noqa: E402
@@ -45,11 +50,15 @@ def main() -> None:
     parser.add_argument("--per-image", type=int, default=2, help="boxes shown per photo")
     parser.add_argument("--cell", type=int, default=220, help="width of a picture in px")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--before", default=None, metavar="SPEC",
+                        help="the middle column's fusion instead of the smooth path: "
+                             "mix,amount,sigma,pixels,context,inner,ramp,grain (bench_fill.py)")
     args = parser.parse_args()
     root = Path(args.dataset)
     ids = args.ids or read_split(root, "test")
+    before_texture = parse_texture(args.before) if args.before else TextureConfig(method="none")
     smooth = Inpainter.load(None, device="cpu", critic=None,
-                            planner=PlannerConfig(texture=TextureConfig(method="none")))
+                            planner=PlannerConfig(texture=before_texture))
     sharp = Inpainter.load(None, device="cpu", critic=None)
     rows = []
     for image_id in ids:
@@ -76,7 +85,8 @@ def main() -> None:
     canvas = Image.new("RGB", (args.cell * 3, total), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=14)
-    for col, title in enumerate(COLUMNS):
+    titles = COLUMNS if args.before is None else ("input", f"before ({args.before})", "after")
+    for col, title in enumerate(titles):
         draw.text((col * args.cell + 6, 4), title, fill=(0, 0, 0), font=font)
     y = header
     for image_id, tiles in rows:
