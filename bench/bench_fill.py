@@ -89,7 +89,6 @@ def main() -> None:
         "model": PlannerConfig(texture=texture),
         **{name: PlannerConfig(texture=parse_texture(spec))
            for name, _, spec in (variant.partition("=") for variant in args.variant)},
-
         "smooth": PlannerConfig(texture=TextureConfig(method="none")),
         "model-pm": PlannerConfig(prefill_fill="patchmatch", texture=TextureConfig(method="none")),
     }

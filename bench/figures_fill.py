@@ -20,7 +20,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_fill import parse_texture  # noqa: E402

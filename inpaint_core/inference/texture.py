@@ -36,12 +36,12 @@ class TextureConfig:
     # 10 us per pixel on one EPYC core: 0.08 s at 5,000 px, 0.28 s at 20,000). 15,000 px and
     # 0.75 (since 2026-11-30; 5,000 and 1.0 before) keep the PatchMatch fill near source scale
     # on 512-px photos, so its grain and shapes survive the fusion, within #16's time limit
-    # (x1.94 the smooth path's time in whole mode on 1-MP photos; 30,000 px: x2.59)
+    # (x1.96 the smooth path's time in whole mode on 1-MP photos; 30,000 px: x2.59)
     max_pixels: int = 15_000
     context: float = 0.75
     mix: float = 0.4  # the network's share of the low frequencies
     # how much grain is added: 0.8 since 2026-11-30 (0.9 before: with the sharper PatchMatch
-    # fill the texture ratio was 0.91-0.93 and 0.8 gains 0.07-0.10 dB, texture 0.82-0.86)
+    # fill the texture ratio was 0.91-0.93 and 0.8 gains 0.08-0.10 dB, texture 0.82-0.86)
     amount: float = 0.8
     sigma: float = 1.0  # px (source scale): the split between low and high frequencies
     # where the grain comes from: "transfer" (transfer_grain: context patches at source scale)
