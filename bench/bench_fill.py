@@ -54,6 +54,12 @@ def parse_texture(spec: str) -> TextureConfig:
                          context=context, grain=grain, inner=inner, ramp=ramp)
 
 
+def parse_variants(variants: list[str]) -> dict[str, TextureConfig]:
+    """`NAME=mix,amount,sigma,pixels,context,inner,ramp,grain` arguments -> {NAME: config}."""
+    return {name: parse_texture(spec)
+            for name, _, spec in (variant.partition("=") for variant in variants)}
+
+
 def make_method(name: str, weights: str | None, models: dict[str, Inpainter],
                 planners: dict[str, PlannerConfig]) -> Method:
     if name == "telea":
@@ -87,8 +93,8 @@ def main() -> None:
     texture = parse_texture(args.texture) if args.texture else TextureConfig()
     planners = {
         "model": PlannerConfig(texture=texture),
-        **{name: PlannerConfig(texture=parse_texture(spec))
-           for name, _, spec in (variant.partition("=") for variant in args.variant)},
+        **{name: PlannerConfig(texture=texture)
+           for name, texture in parse_variants(args.variant).items()},
         "smooth": PlannerConfig(texture=TextureConfig(method="none")),
         "model-pm": PlannerConfig(prefill_fill="patchmatch", texture=TextureConfig(method="none")),
     }

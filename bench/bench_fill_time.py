@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_fill import parse_texture  # noqa: E402
+from bench_fill import parse_variants  # noqa: E402
 from bench_throughput import cpu_line  # noqa: E402
 
 from inpaint_core.evaluation.evaluate import list_benchmark, read_rgb  # noqa: E402
@@ -57,10 +57,8 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[],
                         help="NAME=mix,amount,sigma,pixels,context,inner,ramp,grain")
     args = parser.parse_args()
-    textures = {"smooth": TextureConfig(method="none"), "default": TextureConfig()}
-    for variant in args.variant:
-        name, _, spec = variant.partition("=")
-        textures[name] = parse_texture(spec)
+    textures = {"smooth": TextureConfig(method="none"), "default": TextureConfig(),
+                **parse_variants(args.variant)}
     models = {name: Inpainter.load(planner=PlannerConfig(texture=texture), critic=None)
               for name, texture in textures.items()}
     modes = ("box", "whole")

@@ -12,6 +12,7 @@ from PIL import Image
 from inpaint_core.masks import bleed
 from inpaint_core.masks.bleed import MAX_GROW, grow_for_bleed
 from inpaint_core.masks.modes import removal_mask
+from tests.fixtures.images import photo_like
 
 BADGE = (60, 40, 140, 80)  # x1, y1, x2, y2 of an opaque magenta badge
 
@@ -146,8 +147,6 @@ def test_small_boxes_on_noise_without_a_logo_stay() -> None:
     """Medians over a handful of edge pixels must not find bleed in noise: on a 12 x 8 box a
     run of 10 % of a side is one or two pixels (the first per-pixel version grew 8 of these 12
     boxes by 1-3 px), and the median over 3-6 strong pixels grew 3 of 12 before that."""
-    from tests.fixtures.images import photo_like
-
     for seed in range(6):
         for (height, width), box in (((48, 64), (50, 38, 62, 46)), ((96, 128), (114, 86, 126, 94))):
             image = photo_like(height, width, seed)
