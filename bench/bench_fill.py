@@ -14,9 +14,11 @@ Methods (names for --methods):
 `--texture mix,amount,sigma,pixels,context,inner,ramp,grain` overrides the fusion's parameters
 (TextureConfig) of the `model` rows; `--variant NAME=mix,...,grain` (repeatable) adds a family
 `NAME` with those parameters, so that `NAME:box` / `NAME:whole` run beside the others.
-`--weights` replaces the shipped weights for the model rows. Figures: PSNR and SSIM inside the
-boxes, the texture ratio there (metrics.texture_ratio), PSNR on the whole image, and seconds per
-image (the whole call). Run single-threaded for comparable times: OMP_NUM_THREADS=1.
+`--weights` replaces the shipped weights for the model rows; `--generator NAME=WEIGHTS`
+(repeatable) adds a family `NAME` run with those weights and the default fusion, so that two
+generators are compared in one run. Figures: PSNR and SSIM inside the boxes, the texture ratio
+there (metrics.texture_ratio), PSNR on the whole image, and seconds per image (the whole call).
+Run single-threaded for comparable times: OMP_NUM_THREADS=1.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def parse_variants(variants: list[str]) -> dict[str, TextureConfig]:
             for name, _, spec in (variant.partition("=") for variant in variants)}
 
 
-def make_method(name: str, weights: str | None, models: dict[str, Inpainter],
+def make_method(name: str, weights: dict[str, str | None], models: dict[str, Inpainter],
                 planners: dict[str, PlannerConfig]) -> Method:
     if name == "telea":
         return lambda image, boxes, box: telea(image, box)
@@ -70,7 +72,7 @@ def make_method(name: str, weights: str | None, models: dict[str, Inpainter],
     if family not in planners or mode not in ("box", "whole", "refine"):
         raise SystemExit(f"unknown method {name!r}")
     if family not in models:
-        models[family] = Inpainter.load(weights, device="cpu", precision="auto",
+        models[family] = Inpainter.load(weights.get(family), device="cpu", precision="auto",
                                         planner=planners[family], critic=None)
     model = models[family]
     return lambda image, boxes, box: remove(model, image, boxes=boxes, mode=mode).output
@@ -88,6 +90,9 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[],
                         help="NAME=mix,amount,sigma,pixels,context,inner,ramp,grain: a family of "
                              "rows NAME:box / NAME:whole with that fusion")
+    parser.add_argument("--generator", action="append", default=[],
+                        help="NAME=WEIGHTS: a family of rows NAME:box / NAME:whole run with "
+                             "these weights")
     args = parser.parse_args()
     items = list_benchmark(args.benchmark)[: args.limit]
     texture = parse_texture(args.texture) if args.texture else TextureConfig()
@@ -98,8 +103,11 @@ def main() -> None:
         "smooth": PlannerConfig(texture=TextureConfig(method="none")),
         "model-pm": PlannerConfig(prefill_fill="patchmatch", texture=TextureConfig(method="none")),
     }
+    generators = dict(spec.partition("=")[::2] for spec in args.generator)
+    planners.update({name: PlannerConfig(texture=texture) for name in generators})
+    weights = {family: generators.get(family, args.weights) for family in planners}
     models: dict[str, Inpainter] = {}
-    methods = {name: make_method(name, args.weights, models, planners) for name in args.methods}
+    methods = {name: make_method(name, weights, models, planners) for name in args.methods}
     keys = ("psnr_box", "ssim_box", "texture_box", "psnr", "seconds")
     scores: dict[str, dict[str, list[float]]] = {m: {k: [] for k in keys} for m in methods}
     for item in items:

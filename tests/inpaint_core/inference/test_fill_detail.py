@@ -42,3 +42,36 @@ def test_a_repainted_ring_band_is_as_detailed_as_the_grass_around_it() -> None:
     assert np.array_equal(out[outside], image[outside])
     ratio = _detail(out, inside) / _detail(image, around)
     assert 0.6 < ratio < 1.3, ratio
+
+
+# patches of the lighthouse photo that hold no logo: rocks, surf, cloud, grass and rock
+CLEAN_BOXES = ([280, 350, 340, 400], [330, 420, 400, 460], [380, 150, 440, 190],
+               [20, 320, 80, 370])
+
+
+def _psnr(out: np.ndarray, truth: np.ndarray, where: np.ndarray) -> float:
+    error = ((out[where].astype(float) - truth[where]) ** 2).mean()
+    return float(10 * np.log10(255.0**2 / error))
+
+
+@pytest.mark.skipif(not patchmatch_available(), reason="pypatchmatch not installed")
+def test_the_shipped_model_repaints_clean_patches_closer_and_more_detailed_than_telea() -> None:
+    """Pure inpainting of real photo content (each box repainted whole, the truth known): the
+    shipped path beats Telea on PSNR and keeps the patch's detail, which Telea smooths away."""
+    image = np.asarray(Image.open(DEMO / "demo_04_kodim21.jpg").convert("RGB"))
+    inpainter = Inpainter.load(precision="fp32", critic=None)
+    scores: dict[str, list[tuple[float, float]]] = {"telea": [], "model": []}
+    for x1, y1, x2, y2 in CLEAN_BOXES:
+        box = np.zeros(image.shape[:2], bool)
+        box[y1:y2, x1:x2] = True
+        fills = {
+            "telea": cv2.inpaint(image, box.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA),
+            "model": remove(inpainter, image, boxes=[[x1, y1, x2, y2]], mode="whole").output,
+        }
+        for name, out in fills.items():
+            scores[name].append((_psnr(out, image, box), _detail(out, box) / _detail(image, box)))
+    (telea_db, telea_detail), (model_db, model_detail) = (
+        np.mean(scores[name], axis=0) for name in ("telea", "model"))
+    # measured (fp32, 2026-11-30): Telea 19.11 dB, detail 0.20; shipped 19.78 dB, 0.70
+    assert model_db >= telea_db + 0.3, scores
+    assert model_detail >= 0.5 > telea_detail, scores
