@@ -1,4 +1,6 @@
-"""Build the free-licence training photos of `aot-free.safetensors` (issue #16, item 5).
+"""Build a training set of photos whose licences all allow commercial use (issue #16, item 5:
+weights users may use on their own catalogue; none are trained from it yet, see
+bench/RESULTS-removal.md, "Free-licence weights").
 
 Every photo comes from a Debian `main` package (DFSG-free) or from Kodak24 (unrestricted):
 - gcompris-qt-data: the photos of the `erase` and `explore_*` activities (GCompris' own under
@@ -98,13 +100,13 @@ def write_photo(out: Path, tag: str, image: Image.Image, rng: random.Random) -> 
     """The photo at long side <= 512 and, for large ones, two closer 512x384 tiles."""
     written = []
     small = image.copy()
-    small.thumbnail((512, 512), Image.LANCZOS)
+    small.thumbnail((512, 512), Image.Resampling.LANCZOS)
     if min(small.size) >= MIN_SIDE:
         small.save(out / f"{tag}.jpg", quality=JPEG_QUALITY)
         written.append(f"{tag}.jpg")
     if max(image.size) >= 1500:
         mid = image.copy()
-        mid.thumbnail((1024, 1024), Image.LANCZOS)
+        mid.thumbnail((1024, 1024), Image.Resampling.LANCZOS)
         width, height = mid.size
         for k in range(2):
             x, y = rng.randint(0, max(0, width - 512)), rng.randint(0, max(0, height - 384))
