@@ -44,6 +44,10 @@ def make_benchmark_command(
         help="built-in logos: 'default' (words, emblems, badges) or 'badges' (opaque plates, "
         "stickers, translucent outlined watermarks: boxes a fill must repaint whole)",
     ),
+    box_slack: float = typer.Option(
+        0.0, "--box-slack", min=0.0, max=1.0,
+        help="grow each box side by a random 0..this share of the logo's extent, like a "
+        "hand-drawn box (default 0: tight boxes, 2 px margin)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
     kind: str = typer.Option(
         "inpaint", "--kind",
@@ -77,6 +81,7 @@ def make_benchmark_command(
             seed=seed,
             max_side=max_side,
             styles=styles,
+            box_slack=box_slack,
             progress=progress,
         )
     except (InpaintError, FileNotFoundError) as exc:

@@ -223,3 +223,29 @@ def test_badge_styles(photos: Path, tmp_path: Path) -> None:
         assert (p["opacity"] == 1.0) == (p["kind"] != "watermark")
     with pytest.raises(ValueError, match="unknown styles"):
         make_benchmark(photos, tmp_path / "c", count=1, styles="fancy")
+
+
+def test_box_slack_grows_boxes_like_a_hand_drawn_annotation(photos: Path, tmp_path: Path) -> None:
+    tight = make_benchmark(photos, tmp_path / "tight", count=6, seed=11)
+    loose = make_benchmark(photos, tmp_path / "loose", count=6, seed=11, box_slack=0.3)
+    assert loose["box_slack"] == 0.3 and tight["box_slack"] == 0.0
+    grown = 0
+    for item in loose["images"]:
+        mask = np.asarray(Image.open(tmp_path / "loose" / "Masks" / f"{item['id']}.png")) > 0
+        for logo in item["logos"]:
+            x1, y1, x2, y2 = logo["box"]
+            inside = mask[y1:y2, x1:x2]
+            rows, cols = np.nonzero(inside)
+            # the logo stays inside its box; each side leaves at most 2 px + 30 % of its extent
+            extent_x, extent_y = cols.max() - cols.min() + 1, rows.max() - rows.min() + 1
+            for gap, extent, clipped in (
+                (cols.min(), extent_x, x1 == 0), (inside.shape[1] - 1 - cols.max(), extent_x,
+                                                  x2 == item["width"]),
+                (rows.min(), extent_y, y1 == 0), (inside.shape[0] - 1 - rows.max(), extent_y,
+                                                  y2 == item["height"]),
+            ):
+                assert gap <= BOX_MARGIN + round(0.3 * extent) + 1
+                grown += gap > BOX_MARGIN + 2 and not clipped
+    assert grown >= 6  # most sides are looser than the 2-px margin of a tight box
+    with pytest.raises(ValueError, match="box_slack"):
+        make_benchmark(photos, tmp_path / "bad", count=1, box_slack=1.5)
