@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from inpaint_core.evaluation.metrics import psnr  # noqa: E402
 from inpaint_core.inference.inpainter import Inpainter  # noqa: E402
-from inpaint_core.masks.boxes import boxes_to_mask
+from inpaint_core.masks.boxes import boxes_to_mask  # noqa: E402
 from inpaint_core.masks.imageio import encode_image, read_image  # noqa: E402
 from inpaint_core.model.config import AOTConfig  # noqa: E402
 from inpaint_core.model.device import cpu_has_fast_bf16  # noqa: E402

@@ -1,6 +1,7 @@
 """Logo removal on a make-benchmark set, method by method, in one run: where the dBs come from.
 
-    .venv/bin/python bench/bench_removal.py --benchmark B [--weights W ...] [--limit N] [--logos-only]
+    .venv/bin/python bench/bench_removal.py --benchmark B [--weights W ...] [--limit N]
+        [--logos-only]
 
 Every method gets the same boxes (the union of the annotated boxes of each image) and is scored
 inside them and on the whole image against the ground truth (PSNR, mean over images):
@@ -76,8 +77,10 @@ def main() -> None:
             scores[name]["box"].append(psnr(truth, out, box))
             scores[name]["image"].append(psnr(truth, out))
     base = np.asarray(scores["telea (boxes)"]["box"])
-    print(f"{len(items)} images of {args.benchmark}" + (" (user logos only)" if args.logos_only else ""))
-    print("| method | PSNR box (dB) | PSNR image (dB) | vs Telea box (mean / median / worst) | s per image |")
+    print(f"{len(items)} images of {args.benchmark}"
+          + (" (user logos only)" if args.logos_only else ""))
+    print("| method | PSNR box (dB) | PSNR image (dB) | vs Telea box (mean / median / worst) "
+          "| s per image |")
     print("|---|---|---|---|---|")
     for name in methods:
         box_db, image_db = np.asarray(scores[name]["box"]), np.asarray(scores[name]["image"])

@@ -3,8 +3,10 @@ generalises: DejaVu fonts (the built-in logos use Pillow's default font), gradie
 two-colour fills, outline-only marks, and opaque "sticker" patches cut from the real FlickrLogos
 photos (the box's whole content is the logo there).
 
-    .venv/bin/python bench/heldout_logos.py --out L [--count 24] [--stickers ../shared/data/flickrlogos27-openlogo]
-    unbrand make-benchmark --photos ../shared/data/train-photos/shard-3 --logos L --out B2 --count 120 --seed 1
+    .venv/bin/python bench/heldout_logos.py --out L [--count 24]
+        [--stickers ../shared/data/flickrlogos27-openlogo]
+    unbrand make-benchmark --photos ../shared/data/train-photos/shard-3 --logos L --out B2
+        --count 120 --seed 1
 
 Half of the logos a benchmark pastes are then these files (the other half built-in ones);
 `bench/bench_removal.py --logos-only` scores only the images whose logos are all files.
@@ -81,7 +83,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--count", type=int, default=24, help="rendered logos")
-    parser.add_argument("--stickers", default=None, help="OpenLogo folder to cut sticker logos from")
+    parser.add_argument("--stickers", default=None,
+                        help="OpenLogo folder to cut sticker logos from")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)

@@ -250,7 +250,8 @@ load average before the run: {figures['load_before']}).
 | stray output objects | {figures['stray_outputs']} | 0 |
 | jobs that needed a 2nd attempt | {figures['retried_jobs']} | |
 | throughput | {figures['images_per_s']} images/s over {figures['processing_s']} s | |
-| seconds from each kill until the killed worker's job was done | {figures['recovery_s']} | a minute or two |
+| seconds from each kill until the killed worker's job was done | {figures['recovery_s']} \
+| a minute or two |
 
 Kills: {json.dumps(figures['kill_log'])}
 """

@@ -1,9 +1,11 @@
 """Errors raised by inpaint_core.
 
     InpaintError
-    ├── CheckpointError        a weights file is missing, unreadable, truncated or does not fit the config
+    ├── CheckpointError        a weights file is missing, unreadable, truncated or does not fit
+    │                          the config
     │   └── NoDefaultWeightsError   the shipped default weights are not present
-    ├── ImageInputError        an image or mask cannot be read or used (bad file, bad mode, mismatch)
+    ├── ImageInputError        an image or mask cannot be read or used (bad file, bad mode,
+    │                          mismatch)
     │   └── ImageTooLargeError      more pixels than the configured limit (decompression-bomb guard)
     └── DeviceError            the requested device or precision is not available
 """

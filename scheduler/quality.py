@@ -8,11 +8,13 @@ what "bad" means. Keys it understands (all optional):
         psnr_hole, ssim_hole, l1_hole      inside the filled hole (what matters)
         psnr, ssim, l1, psnr_outside       whole image / outside (informative only)
     no-reference figures, always available
-        seam_score      inpaint_core.evaluation.metrics.seam_score: ~1 = invisible seam, >1 = visible edge
+        seam_score      inpaint_core.evaluation.metrics.seam_score: ~1 = invisible seam, >1 =
+                        visible edge
         disc_realness   SM-PatchGAN discriminator's mean output over the filled area relative to
                         the untouched context around it, in [0, 1], 1 = as real as its context
-                        (inpaint_core/evaluation/critic.py; the worker computes it when discriminator
-                        weights are loaded, which the shipped default model has; absent otherwise)
+                        (inpaint_core/evaluation/critic.py; the worker computes it when
+                        discriminator weights are loaded, which the shipped default model has;
+                        absent otherwise)
         mask_ratio      share of the image the mask covers (0: nothing was removed; most of the
                         image: not a logo, a wrong mask)
         fill_change     mean absolute change inside the fill, 0..1 (near 0: the output is the
@@ -32,9 +34,9 @@ from typing import Any
 # PSNR inside a hole: 15 dB is a visibly wrong fill, 35 dB is close to invisible.
 PSNR_FLOOR_DB = 15.0
 PSNR_CEIL_DB = 35.0
-# Realness (inpaint_core/evaluation/critic.py: the fill relative to its own context) of 1 is as real as the
-# photo around it; on the benchmark no fill scored under 0.6 and real patches score ~0.98
-# (bench/RESULTS-critic.md), so the score spreads 0.6..1 over 0..1.
+# Realness (inpaint_core/evaluation/critic.py: the fill relative to its own context) of 1 is as
+# real as the photo around it; on the benchmark no fill scored under 0.6 and real patches score
+# ~0.98 (bench/RESULTS-critic.md), so the score spreads 0.6..1 over 0..1.
 REALNESS_FLOOR = 0.6
 # Seam score 1 is ideal; 1 + SEAM_SPAN or worse scores 0. A boundary smoother than its
 # surroundings (score < 1, often a blurry fill) costs half as much per unit.

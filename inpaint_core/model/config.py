@@ -12,10 +12,13 @@ PREFILLS = ("white", "telea", "refine")
 class AOTConfig:
     """Shape of an AOT generator; `AOTConfig.reference()` matches the authors' G0000000.pt."""
 
-    width: int = 64  # channels after the 7x7 stem; the encoder doubles twice, so the middle has 4*width
+    width: int = 64  # channels after the 7x7 stem; the encoder doubles twice, so the middle has
+                     # 4*width
     blocks: int = 8  # number of AOT blocks in the middle
-    rates: tuple[int, ...] = (1, 2, 4, 8)  # dilation of each branch; 4*width must divide by len(rates)
-    work_size: int = 512  # side of the square crops the weights were trained on; the planner aims holes at it
+    rates: tuple[int, ...] = (1, 2, 4, 8)  # dilation of each branch; 4*width must divide by
+                                           # len(rates)
+    work_size: int = 512  # side of the square crops the weights were trained on; the planner aims
+                          # holes at it
     name: str = "reference"
     # what the generator sees in the hole: "white" (the paper's +1), "telea" (OpenCV's Telea
     # fill of the hole, a classical first guess that the network refines) or "refine" (inside
@@ -31,7 +34,8 @@ class AOTConfig:
         if self.width < 1 or self.blocks < 1 or not self.rates:
             raise ValueError(f"invalid AOTConfig: {self}")
         if (4 * self.width) % len(self.rates):
-            raise ValueError(f"4*width={4 * self.width} does not split into {len(self.rates)} branches")
+            raise ValueError(f"4*width={4 * self.width} does not split into "
+                             f"{len(self.rates)} branches")
         if self.prefill not in PREFILLS:
             raise ValueError(f"prefill must be one of {PREFILLS}, got {self.prefill!r}")
         if self.prefill == "refine" and not self.residual:

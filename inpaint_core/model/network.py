@@ -17,7 +17,8 @@ GATE_EPS = 1e-9  # added to the unbiased std, as in the reference code
 
 
 def normalise_gate(g: torch.Tensor) -> torch.Tensor:
-    """The reference gate normalisation: 5 * (2 * (g - mean) / (std + 1e-9) - 1), per sample and channel.
+    """The reference gate normalisation: 5 * (2 * (g - mean) / (std + 1e-9) - 1), per sample and
+    channel.
 
     Computed in float32 whatever the input dtype: the std over H*W is the one place where
     bf16 rounding visibly shifts the output. Written as (g - mean) * (10 / (std + eps)) - 5,

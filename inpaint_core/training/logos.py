@@ -1,8 +1,9 @@
 """Logos to paste on photos: built-in rendered ones (text, emblems, badges) and user PNG/SVG files.
 
 A `Logo` is an RGBA array (straight alpha). Built-in logos use Pillow's bundled scalable font
-(`ImageFont.load_default(size=...)`) and the emblem shapes of `inpaint_core.training.holes`, with faux bold
-(stroke), italic (shear), two-tone outlines and badges, so that one font still gives varied marks.
+(`ImageFont.load_default(size=...)`) and the emblem shapes of `inpaint_core.training.holes`, with
+faux bold (stroke), italic (shear), two-tone outlines and badges, so that one font still gives
+varied marks.
 """
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ def test_delivery_rules_and_limits_come_from_settings() -> None:
 
 
 def test_short_visibility_timeout_sweeps_for_lost_messages_often() -> None:
-    """kombu restores unacked messages only every 10 x 10 s by default: too late for an 8 s timeout."""
+    """kombu restores unacked messages only every 10 x 10 s by default: too late for an 8 s
+    timeout."""
     settings = get_settings(broker_url="redis://127.0.0.1:6379/9", task_time_limit=6,
                             visibility_timeout=8)
     options = make_celery(settings).conf.broker_transport_options

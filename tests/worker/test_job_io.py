@@ -104,7 +104,8 @@ def test_refine_mode_keeps_the_logo_and_drops_background(tmp_path: Path) -> None
     assert (metrics["refined_boxes"], metrics["fallback_boxes"]) == (1, 0)
     assert metrics["mask_ratio"] == pytest.approx(plan.mask.sum() / plan.mask.size)
     whole_plan = whole.plan()
-    assert "refined_boxes" not in compute_metrics(whole, Removal(image, whole_plan.mask, whole_plan))
+    assert "refined_boxes" not in compute_metrics(whole,
+                                                  Removal(image, whole_plan.mask, whole_plan))
 
 
 def test_refine_falls_back_to_the_whole_box_on_a_flat_box(tmp_path: Path) -> None:

@@ -38,7 +38,8 @@ def find_logo(
     logo: list[Path] = typer.Option(
         ..., "--logo", help="Logo image to look for (PNG with alpha is best); repeat for "
         "several logos."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder for the OpenLogo-layout dataset."),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="Output folder for the OpenLogo-layout dataset."),
     min_confidence: float = typer.Option(
         0.5, "--min-confidence", min=0.0, max=1.0,
         help="Confidence a find needs; 0.5 is each logo's calibrated threshold, higher is "

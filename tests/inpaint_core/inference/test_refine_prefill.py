@@ -71,7 +71,8 @@ def test_prefilled_inputs_pass_through_and_plain_holes_get_telea() -> None:
     mask = torch.zeros(1, 1, 32, 40)
     mask[..., 8:20, 10:30] = 1
     assert generator_input(tensor, mask, "refine", prefilled=True) is tensor
-    assert torch.equal(generator_input(tensor, mask, "refine"), generator_input(tensor, mask, "telea"))
+    assert torch.equal(generator_input(tensor, mask, "refine"),
+                       generator_input(tensor, mask, "telea"))
 
 
 @pytest.mark.parametrize("work_size", [256, 64])  # the crop at source scale, then downscaled

@@ -28,7 +28,8 @@ def _expected_generator_shapes() -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-@pytest.mark.skipif(not LAYOUT.exists(), reason="shared/aot-checkpoint-layout.md not beside the repo")
+@pytest.mark.skipif(not LAYOUT.exists(),
+                    reason="shared/aot-checkpoint-layout.md not beside the repo")
 def test_reference_generator_matches_layout_file() -> None:
     expected = _expected_generator_shapes()
     model = AOTGenerator(AOTConfig.reference())
