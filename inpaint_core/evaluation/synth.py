@@ -8,8 +8,8 @@ benchmark.json (seed, source photo and the placement of every logo).
 Each logo covers 1-10 % of the image with its box (one or two logos per image), in a varied
 colour (built-in logos), opacity (35-100 %) and rotation. Boxes are the tight box of the logo
 grown by BOX_MARGIN px; `box_slack` grows each side further by a random share of the logo's
-extent, like the loose boxes of hand annotations (FlickrLogos boxes leave 7 % of a side
-around the logo in the median, 19 % at the 90th percentile).
+extent, like the loose boxes of hand annotations (the FlickrLogos boxes that refinement narrows
+leave 7 % of a side around the logo in the median, 19 % at the 90th percentile).
 
 `styles` picks the built-in logos: "default" (words, emblems, badges: the set every earlier
 figure was measured on; the same seed still gives the same images) or "badges" (logos.badge_logo:

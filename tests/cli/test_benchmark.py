@@ -139,3 +139,21 @@ def test_make_benchmark_badge_styles(tmp_path: Path) -> None:
     wrong = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
                                      str(tmp_path / "c"), "--styles", "fancy"])
     assert wrong.exit_code == 2 and "--styles" in wrong.output
+
+
+def test_make_benchmark_box_slack(tmp_path: Path) -> None:
+    cli = make_app()
+    photos = _photos(tmp_path / "photos")
+    made = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
+                                    str(tmp_path / "b"), "--count", "3", "--box-slack", "0.2",
+                                    "--no-progress"])
+    assert made.exit_code == 0, made.output
+    assert json.loads((tmp_path / "b" / "benchmark.json").read_text())["box_slack"] == 0.2
+    too_loose = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
+                                         str(tmp_path / "c"), "--box-slack", "2"])
+    assert too_loose.exit_code == 2 and "--box-slack" in too_loose.output
+    # find-logo benchmarks draw their own boxes: the option would be silently ignored
+    find = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
+                                    str(tmp_path / "d"), "--kind", "find-logo", "--box-slack",
+                                    "0.2"])
+    assert find.exit_code == 2 and "--box-slack" in find.output

@@ -68,6 +68,9 @@ def make_benchmark_command(
     if kind not in ("inpaint", "find-logo"):
         raise typer.BadParameter("choose 'inpaint' or 'find-logo'", param_hint="--kind")
     if kind == "find-logo":
+        if box_slack:
+            raise typer.BadParameter("only for --kind inpaint (find-logo benchmarks score "
+                                     "detections, not boxes)", param_hint="--box-slack")
         _make_find_benchmark(photos, out, logos, distractors, count, seed, max_side, progress)
         return
     if styles not in STYLES:
