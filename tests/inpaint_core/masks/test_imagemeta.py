@@ -4,6 +4,7 @@ ICC profile, DPI, XMP, and a JPEG compressed like its source (size within 1.3x o
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 from pathlib import Path
@@ -24,8 +25,11 @@ XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.o
 THUMBNAIL_MARK = b"THUMBNAIL-WITH-THE-LOGO"
 
 
+@functools.cache
 def _icc() -> bytes:
-    """A real ICC profile (LAB: unlike sRGB, dropping it changes every colour)."""
+    """A real ICC profile (LAB: unlike sRGB, dropping it changes every colour). Made once: its
+    header holds the time it was created, so two calls a second apart differ (the comparison of
+    written and given profile failed whenever a test straddled a second, e.g. under load)."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
 
 
