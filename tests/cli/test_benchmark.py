@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from click.testing import Result
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -125,35 +126,31 @@ def test_evaluate_errors(tmp_path: Path) -> None:
     assert missing_photos.exit_code == 2 and "not found" in missing_photos.output
 
 
+def _make(photos: Path, out: Path, *options: str) -> Result:
+    """`unbrand make-benchmark --photos PHOTOS --out OUT OPTIONS...` through the CLI."""
+    return CliRunner().invoke(make_app(), ["make-benchmark", "--photos", str(photos), "--out",
+                                           str(out), *options])
+
+
 def test_make_benchmark_badge_styles(tmp_path: Path) -> None:
-    cli = make_app()
     photos = _photos(tmp_path / "photos")
-    made = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
-                                    str(tmp_path / "b"), "--count", "3", "--styles", "badges",
-                                    "--no-progress"])
+    made = _make(photos, tmp_path / "b", "--count", "3", "--styles", "badges", "--no-progress")
     assert made.exit_code == 0, made.output
     manifest = json.loads((tmp_path / "b" / "benchmark.json").read_text())
     assert manifest["styles"] == "badges"
     assert all(logo["label"].startswith("badge_") for item in manifest["images"]
                for logo in item["logos"])
-    wrong = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
-                                     str(tmp_path / "c"), "--styles", "fancy"])
+    wrong = _make(photos, tmp_path / "c", "--styles", "fancy")
     assert wrong.exit_code == 2 and "--styles" in wrong.output
 
 
 def test_make_benchmark_box_slack(tmp_path: Path) -> None:
-    cli = make_app()
     photos = _photos(tmp_path / "photos")
-    made = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
-                                    str(tmp_path / "b"), "--count", "3", "--box-slack", "0.2",
-                                    "--no-progress"])
+    made = _make(photos, tmp_path / "b", "--count", "3", "--box-slack", "0.2", "--no-progress")
     assert made.exit_code == 0, made.output
     assert json.loads((tmp_path / "b" / "benchmark.json").read_text())["box_slack"] == 0.2
-    too_loose = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
-                                         str(tmp_path / "c"), "--box-slack", "2"])
+    too_loose = _make(photos, tmp_path / "c", "--box-slack", "2")
     assert too_loose.exit_code == 2 and "--box-slack" in too_loose.output
     # find-logo benchmarks draw their own boxes: the option would be silently ignored
-    find = CliRunner().invoke(cli, ["make-benchmark", "--photos", str(photos), "--out",
-                                    str(tmp_path / "d"), "--kind", "find-logo", "--box-slack",
-                                    "0.2"])
+    find = _make(photos, tmp_path / "d", "--kind", "find-logo", "--box-slack", "0.2")
     assert find.exit_code == 2 and "--box-slack" in find.output
