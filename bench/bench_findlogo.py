@@ -4,7 +4,9 @@
         [--baseline REF ...] [--before] [--write]
     .venv/bin/python bench/bench_findlogo.py features --benchmark B --out F.jsonl [--max-angle 30]
     .venv/bin/python bench/bench_findlogo.py errors F.jsonl --benchmark B
-    .venv/bin/python bench/bench_findlogo.py fit F.jsonl [F2.jsonl ...]
+    .venv/bin/python bench/bench_findlogo.py recue F.jsonl --benchmark B --out F2.jsonl
+    .venv/bin/python bench/bench_findlogo.py fit F.jsonl[:B] [F2.jsonl[:B2] ...] [--cues C,...]
+    .venv/bin/python bench/bench_findlogo.py assess F.jsonl --benchmark B [--model C=W,...]
 
 run: every image of B is searched for every target logo of B (B/logos/*.png, all at once, as
 `unbrand find-logo --logo ...` would), by the matcher of main commit 1a9fc00 (`--before`, read
@@ -23,14 +25,19 @@ errors: every false detection of a `features` file (fixed threshold and calibrat
 its logo, log-odds, cues and what it lies on: a duplicate of a find, misplaced on its target,
 another logo's target, a distractor or the photo.
 
-features / fit: the cue values of every verified candidate with its label (hit or not), and the
-logistic regression on them whose weights findlogo_verify uses. Fit only on benchmarks built from
-train-photos shards (never on the evaluation photos).
+features / fit: the cue values of every verified candidate with its label (hit or not) and the
+pose it was judged at, and the logistic regression on them whose weights findlogo_verify uses.
+Fit only on benchmarks built from train-photos shards (never on the evaluation photos).
+recue: the cues of a features file computed again at its poses by the working tree's verifier
+(seconds, where `features` searches for minutes). assess: a features file's candidates rescored
+by a model (the shipped one by default), selected and matched as `run` does, with a sweep of the
+threshold: a new cue is judged on the tuning sets without searching again.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -49,9 +56,11 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from inpaint_core.masks import findlogo  # noqa: E402
 from inpaint_core.masks import findlogo_verify as verify  # noqa: E402
 from inpaint_core.masks.findlogo import (  # noqa: E402
     DEFAULT_THRESHOLD,
+    TILTED_PENALTY,
     Detection,
     FinderConfig,
     LogoFinder,
@@ -61,8 +70,16 @@ from inpaint_core.masks.findlogo import (  # noqa: E402
     select,
 )
 from inpaint_core.masks.findlogo_calibrate import calibrate, threshold_values  # noqa: E402
+from inpaint_core.masks.findlogo_search import (  # noqa: E402
+    Pose,
+    Pyramid,
+    TemplateCache,
+    coarse_search,
+    refine,
+)
 
 MATCH_IOU = 0.5
+FIT_RIDGE = 1e-2
 BEFORE_COMMIT = "1a9fc00"
 
 
@@ -101,8 +118,25 @@ def parse_args() -> argparse.Namespace:
                             "threshold, what it lies on")
     errors.add_argument("features", type=Path, help="written by `features`")
     errors.add_argument("--benchmark", required=True)
+    again = sub.add_parser("recue", help="a features file's cues computed again at its poses")
+    again.add_argument("features", type=Path, help="written by `features`")
+    again.add_argument("--benchmark", required=True)
+    again.add_argument("--out", required=True, type=Path)
     fit = sub.add_parser("fit", help="logistic regression of the cues")
-    fit.add_argument("files", nargs="+", type=Path)
+    fit.add_argument("files", nargs="+", metavar="F.jsonl[:BENCHMARK]",
+                     help="features files; with the benchmark named, duplicates are left out")
+    fit.add_argument("--cues", default=",".join(verify.MODEL_CUES),
+                     help="comma-separated cues of the model (default: the shipped model's)")
+    fit.add_argument("--fixed", default="", metavar="CUE=W,...",
+                     help="cues whose weight is given, not fitted")
+    assess = sub.add_parser("assess", help="precision and recall of a features file rescored "
+                            "by a model given here (no search again; tilted penalty kept)")
+    assess.add_argument("features", type=Path, help="written by `features`")
+    assess.add_argument("--benchmark", required=True)
+    assess.add_argument("--model", default=None, metavar="CUE=W,...,intercept=B",
+                        help="weights of the model; default: the shipped one")
+    assess.add_argument("--tilted-penalty", type=float, default=None,
+                        help="log-odds a tilted candidate pays; default: what the search gave")
     return parser.parse_args()
 
 
@@ -337,15 +371,60 @@ def dump_features(args: argparse.Namespace) -> str:
     finder = LogoFinder(templates, FinderConfig(angles=angle_steps(args.max_angle)))
     rows, started = [], time.perf_counter()
     for item in items:
-        candidates = finder.candidates(read_image(folder, item))
+        found = _with_poses(finder, read_image(folder, item))
+        candidates = [c for c, _ in found]
         hits, _ = match(candidates, item)
         empty = not any(p["role"] == "target" for p in item["pastes"])
         rows += [{"id": item["id"], "logo": c.name, "hit": hit, "empty": empty,
-                  "logit": c.logit, "box": list(c.box), "angle": c.angle, **c.cues}
-                 for c, hit in zip(candidates, hits, strict=True)]
-    args.out.write_text("".join(json.dumps(row) + "\n" for row in rows))
+                  "logit": c.logit, "box": list(c.box), "angle": c.angle, **c.cues,
+                  "pose": pose}
+                 for (c, pose), hit in zip(found, hits, strict=True)]
+    args.out.write_text("".join(json.dumps(row, default=_plain) + "\n" for row in rows))
     seconds = (time.perf_counter() - started) / max(len(items), 1)
     return f"{len(rows)} candidates of {len(items)} images, {seconds:.2f} s per image"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (a pose's integer fields) as JSON numbers."""
+    return value.item()
+
+
+def _with_poses(finder: LogoFinder, image: np.ndarray) -> list[tuple[Detection, dict]]:
+    """LogoFinder.candidates, each with the pose it was judged at (for `recue`)."""
+    rgb = findlogo._checked(image)
+    factor = min(1.0, finder.config.work_side / max(rgb.shape[:2]))
+    pyramid = Pyramid(findlogo._resized(rgb, factor))
+    search = finder.config.search()
+    found = []
+    for index in range(len(finder.templates)):
+        for pose in coarse_search(pyramid, finder._cache, index, search):
+            fine = refine(pyramid, finder._cache, pose, search)
+            if fine.score > -1.0:
+                found.append((finder._judge(pyramid, fine, factor, rgb.shape[:2]),
+                              {**dataclasses.asdict(fine), "factor": factor}))
+    return sorted(found, key=lambda pair: pair[0].logit, reverse=True)
+
+
+def recue(args: argparse.Namespace) -> str:
+    """A features file's cues computed again by the working tree's verifier at the same poses
+    (the search is not run again); labels, boxes and the tilted penalty kept."""
+    folder = Path(args.benchmark)
+    templates, items = load_benchmark(folder, None)
+    by_id = {item["id"]: item for item in items}
+    cache = TemplateCache(templates)
+    rows = [json.loads(line) for line in args.features.read_text().splitlines()]
+    out, current, pyramid = [], None, None
+    for row in rows:
+        if row["id"] != current:
+            current = row["id"]
+            rgb = read_image(folder, by_id[current])
+            pyramid = Pyramid(findlogo._resized(rgb, row["pose"]["factor"]))
+        fields = {k: v for k, v in row["pose"].items() if k != "factor"}
+        pose = Pose(**fields)
+        values = findlogo._pose_cues(pyramid, cache, pose, int(pose.extra.get("level", 0)))
+        out.append({**row, **values, "logit": verify.logit(values) - _penalty(row["angle"])})
+    args.out.write_text("".join(json.dumps(row, default=_plain) + "\n" for row in out))
+    return f"{len(out)} candidates of {len({row['id'] for row in out})} images recued"
 
 
 def _overlap(a: list[int] | tuple, b: list[int] | tuple) -> float:
@@ -419,19 +498,80 @@ def list_errors(args: argparse.Namespace) -> str:
 
 
 def fit(args: argparse.Namespace) -> str:
-    rows = [json.loads(line) for path in args.files for line in path.read_text().splitlines()]
-    x = np.array([[row[name] for name in verify.MODEL_CUES] for row in rows])
+    """Logistic regression (Newton steps, a small ridge) of hit on the cues. With a file's
+    benchmark named (F.jsonl:BENCHMARK), candidates that are not the hit but lie on a target of
+    their own logo (duplicates, which selection suppresses) are left out."""
+    names = tuple(args.cues.split(","))
+    rows = []
+    for spec in args.files:
+        path, _, folder = str(spec).partition(":")
+        found = [json.loads(line) for line in Path(path).read_text().splitlines()]
+        if folder:
+            manifest = json.loads((Path(folder) / "findlogo.json").read_text())
+            targets = {item["id"]: [p for p in item["pastes"] if p["role"] == "target"]
+                       for item in manifest["images"]}
+            found = [row for row in found if row["hit"] or not any(
+                p["logo"] == row["logo"] and box_iou(row["box"], p["box"]) >= 0.3
+                for p in targets[row["id"]])]
+        rows += found
+    fixed = {k: float(v) for k, v in (pair.split("=") for pair in args.fixed.split(",") if pair)}
+    x = np.array([[row[name] for name in names] for row in rows])
+    offset = np.array([sum(w * row[k] for k, w in fixed.items()) for row in rows])
     y = np.array([float(row["hit"]) for row in rows])
     design = np.hstack([x, np.ones((len(x), 1))])
     weights = np.zeros(design.shape[1])
-    for _ in range(50):  # Newton steps (IRLS) with a small ridge
-        p = 1 / (1 + np.exp(-design @ weights))
-        gradient = design.T @ (y - p) - 1e-3 * weights
-        hessian = (design * (p * (1 - p))[:, None]).T @ design + 1e-3 * np.eye(len(weights))
-        weights += np.linalg.solve(hessian, gradient)
-    named = ", ".join(f"{n} {w:.2f}" for n, w in zip(verify.MODEL_CUES, weights, strict=False))
-    return (f"{len(rows)} candidates, {int(y.sum())} hits; weights {named}, "
-            f"intercept {weights[-1]:.2f}")
+    weights[-1] = -float(offset.mean()) - 5.0  # start where few candidates are called logos
+    for _ in range(60):
+        p = 1 / (1 + np.exp(-np.clip(design @ weights + offset, -30, 30)))
+        gradient = design.T @ (y - p) - FIT_RIDGE * weights
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + FIT_RIDGE * np.eye(len(weights))
+        weights += np.clip(np.linalg.solve(hessian, gradient), -5.0, 5.0)
+    named = ",".join(f"{n}={w:.2f}" for n, w in
+                     [*zip(names, weights, strict=False), *fixed.items()])
+    return (f"{len(rows)} candidates, {int(y.sum())} hits; model (for assess --model): "
+            f"{named},intercept={weights[-1]:.2f}")
+
+
+def assess(args: argparse.Namespace) -> str:
+    """A features file's candidates rescored by another model, then selected and matched as
+    `run` does, with one fixed threshold and calibrated."""
+    model = dict(zip(verify.MODEL_CUES, verify.WEIGHTS, strict=True))
+    model["intercept"] = verify.INTERCEPT
+    if args.model:
+        model = {k: float(v) for k, v in (pair.split("=") for pair in args.model.split(","))}
+    names, items, candidates = read_features(args.features, Path(args.benchmark))
+    rescored = [[_rescored(det, model, args.tilted_penalty) for det in dets]
+                for dets in candidates]
+    fixed = [select(dets, dict.fromkeys(names, DEFAULT_THRESHOLD)) for dets in rescored]
+    values = threshold_values(calibrate(rescored, names))
+    tuned = [select(dets, values) for dets in rescored]
+    sweep = ["threshold sweep (one threshold for every logo): log-odds: hits (upright + "
+             "tilted) / false / false on photos without a target"]
+    for threshold in np.arange(-2.0, 4.01, 0.5):
+        counts = score(items, [select(dets, dict.fromkeys(names, threshold))
+                               for dets in rescored])
+        _, hit, false = counts["table"].get("all", [0, 0, 0])
+        upright = counts["table"].get("upright", [0, 0, 0])[1]
+        sweep.append(f"  {threshold:+.1f}: {hit} ({upright} + {hit - upright}) / {false} / "
+                     f"{counts['empty_false']}")
+    return "\n".join([f"{len(items)} images of {args.benchmark}, model {model}", "", *sweep,
+                      "", *report("one threshold", score(items, fixed), (0.0, 0.0)), "",
+                      *report("calibrated", score(items, tuned), (0.0, 0.0)), "",
+                      "thresholds: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(values.items())
+                                                 if v != DEFAULT_THRESHOLD)])
+
+
+def _penalty(angle: float, tilted: float = TILTED_PENALTY) -> float:
+    """What find-logo takes off a candidate at this angle (default angles: 10 degree steps)."""
+    return tilted if abs(angle) > FinderConfig().search().angle_step / 2 else 0.0
+
+
+def _rescored(det: Detection, model: dict[str, float], tilted: float | None) -> Detection:
+    penalty = _penalty(det.angle, TILTED_PENALTY if tilted is None else tilted)
+    logit = model["intercept"] + sum(w * det.cues[k] for k, w in model.items()
+                                     if k != "intercept") - penalty
+    return Detection(det.name, det.box, det.score, det.scale, det.angle, logit,
+                     verify.probability(logit - DEFAULT_THRESHOLD), det.cues)
 
 
 def bench_speed(args: argparse.Namespace) -> str:
@@ -502,6 +642,10 @@ def main() -> None:
         print(list_errors(args))
     elif args.what == "fit":
         print(fit(args))
+    elif args.what == "recue":
+        print(recue(args))
+    elif args.what == "assess":
+        print(assess(args))
     else:
         print(bench_run(args))
 
