@@ -134,7 +134,8 @@ def parse_args() -> argparse.Namespace:
     assess.add_argument("features", type=Path, help="written by `features`")
     assess.add_argument("--benchmark", required=True)
     assess.add_argument("--model", default=None, metavar="CUE=W,...,intercept=B",
-                        help="weights of the model; default: the shipped one")
+                        help="weights of a linear model of the cues; default: the shipped "
+                        "verifier (its model and blur penalty)")
     assess.add_argument("--tilted-penalty", type=float, default=None,
                         help="log-odds a tilted candidate pays; default: what the search gave")
     return parser.parse_args()
@@ -535,8 +536,7 @@ def fit(args: argparse.Namespace) -> str:
 def assess(args: argparse.Namespace) -> str:
     """A features file's candidates rescored by another model, then selected and matched as
     `run` does, with one fixed threshold and calibrated."""
-    model = dict(zip(verify.MODEL_CUES, verify.WEIGHTS, strict=True))
-    model["intercept"] = verify.INTERCEPT
+    model = None  # the shipped verify.logit
     if args.model:
         model = {k: float(v) for k, v in (pair.split("=") for pair in args.model.split(","))}
     names, items, candidates = read_features(args.features, Path(args.benchmark))
@@ -554,7 +554,8 @@ def assess(args: argparse.Namespace) -> str:
         upright = counts["table"].get("upright", [0, 0, 0])[1]
         sweep.append(f"  {threshold:+.1f}: {hit} ({upright} + {hit - upright}) / {false} / "
                      f"{counts['empty_false']}")
-    return "\n".join([f"{len(items)} images of {args.benchmark}, model {model}", "", *sweep,
+    shown = model or "shipped (findlogo_verify.logit)"
+    return "\n".join([f"{len(items)} images of {args.benchmark}, model {shown}", "", *sweep,
                       "", *report("one threshold", score(items, fixed), (0.0, 0.0)), "",
                       *report("calibrated", score(items, tuned), (0.0, 0.0)), "",
                       "thresholds: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(values.items())
@@ -566,10 +567,16 @@ def _penalty(angle: float, tilted: float = TILTED_PENALTY) -> float:
     return tilted if abs(angle) > FinderConfig().search().angle_step / 2 else 0.0
 
 
-def _rescored(det: Detection, model: dict[str, float], tilted: float | None) -> Detection:
+def _rescored(det: Detection, model: dict[str, float] | None, tilted: float | None
+              ) -> Detection:
+    """`det` scored by a linear model of its cues (None: the shipped verify.logit), less the
+    tilted penalty."""
     penalty = _penalty(det.angle, TILTED_PENALTY if tilted is None else tilted)
-    logit = model["intercept"] + sum(w * det.cues[k] for k, w in model.items()
-                                     if k != "intercept") - penalty
+    if model is None:
+        logit = verify.logit(det.cues) - penalty
+    else:
+        logit = model["intercept"] + sum(w * det.cues[k] for k, w in model.items()
+                                         if k != "intercept") - penalty
     return Detection(det.name, det.box, det.score, det.scale, det.angle, logit,
                      verify.probability(logit - DEFAULT_THRESHOLD), det.cues)
 

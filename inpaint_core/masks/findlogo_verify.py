@@ -14,6 +14,10 @@ its silhouette all around. At the candidate's pose, on the fine pyramid level:
     flat      how much flatter the logo's inside is (within each colour part of the logo) than
               the band around it: 1 - spread_in / (spread_in + spread_band);
     contrast  median colour distance between band and rim against the inside spread;
+    sharp     how crisp the step across the outline is: the colour difference 1.5 px either
+              side of the outline over that 3.5 px either side, median over the outline where
+              there is a step (a mark has a crisp edge; many false matches are soft shapes:
+              out-of-focus leaves, blurred curves, bokeh);
     outline_worst, separate_worst
               the same two cues per eighth of the logo's surroundings (sectors by angle around
               its centre), the second-worst sector's value: a pasted logo stands apart all
@@ -21,8 +25,10 @@ its silhouette all around. At the candidate's pose, on the fine pyramid level:
               past a swoosh's tip, a wheel's rim is joined to the car).
 
 `logit` combines four of them with a logistic model fitted on synthetic pastes (train-photos,
-bench/bench_findlogo.py fit); its log-odds is what findlogo_calibrate calibrates per
-logo, so a simple shape whose false matches score high gets a stricter threshold.
+bench/bench_findlogo.py fit) and takes off a penalty for a blurred outline ("sharp" under a
+floor; crisp candidates pay nothing, so crisp clutter gains nothing from it); its log-odds is
+what findlogo_calibrate calibrates per logo, so a simple shape whose false matches score high
+gets a stricter threshold.
 """
 
 from __future__ import annotations
@@ -32,15 +38,28 @@ import numpy as np
 
 from inpaint_core.masks.findlogo_fields import TemplateField, gradients
 
-CUES = ("edge", "outline", "separate", "flat", "contrast", "outline_worst", "separate_worst")
+CUES = ("edge", "outline", "separate", "flat", "contrast", "sharp", "outline_worst",
+        "separate_worst")
 # the cues of the logistic model, its weights and intercept: `bench/bench_findlogo.py fit` on
 # 125 tuning images (train-photos shards 0-2 and 3, 89 true candidates among 13,700); the mean
 # cues ("outline", "separate") add nothing beside the worst-sector ones, "flat" nothing at all
 MODEL_CUES = ("edge", "outline_worst", "separate_worst", "contrast")
 WEIGHTS = (9.68, 7.07, 6.52, 1.54)
 INTERCEPT = -18.62
+# a blurred outline costs log-odds: BLUR_WEIGHT per unit of "sharp" under SHARP_FLOOR (chosen on
+# the tuning sets with `bench/bench_findlogo.py assess`, bench/RESULTS-masks-find.md). Only a
+# penalty: a crisp candidate scores what it did before, so crisp clutter gains nothing
+SHARP_FLOOR = 0.6
+BLUR_WEIGHT = 20.0
 MIN_DELTA_E = 6.0  # Lab distance under which two colours count as the same
 SECTORS = 8  # angular sectors around the logo for the "worst" cues
+SHARP_NEAR, SHARP_FAR = 1.5, 3.5  # px either side of the outline: the edge, and the step
+# under this short side (px, at the level judged) the far samples cross the whole logo, and
+# with fewer outline pixels than SHARP_MIN_STEPS on a colour step there is nothing to measure:
+# the sharpness is then SHARP_UNKNOWN, which pays no penalty
+SHARP_MIN_SIDE = 12
+SHARP_MIN_STEPS = 8
+SHARP_UNKNOWN = 1.0
 KMEANS_SEED = 0  # OpenCV's random generator is seeded with this before the colour-parts k-means
 
 
@@ -66,18 +85,61 @@ def _parts(template: TemplateField, inside: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _outline_contrast(crop_rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, float]:
-    """Mean over the outline of |image gradient . outline normal| / (that + 12), and the same
-    in the second-worst sector."""
+def _outline(alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(h, w) bool: the pixels of the logo's outline; and there, in row-major order, the unit
+    normal's x and y (the alpha's gradient direction)."""
     ax, ay = gradients(alpha * 255.0)
     strength = np.hypot(ax, ay)
     on_outline = strength > 0.25 * max(float(strength.max()), 1e-6)
+    along = np.maximum(strength[on_outline], 1e-6)
+    return on_outline, ax[on_outline] / along, ay[on_outline] / along
+
+
+def _outline_contrast(crop_rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, float]:
+    """Mean over the outline of |image gradient . outline normal| / (that + 12), and the same
+    in the second-worst sector."""
+    on_outline, nx, ny = _outline(alpha)
     if not on_outline.any():
         return 0.0, 0.0
     gx, gy = gradients(crop_rgb)
-    across = np.abs(gx * ax + gy * ay)[on_outline] / strength[on_outline]
+    across = np.abs(gx[on_outline] * nx + gy[on_outline] * ny)
     soft = across / (across + 12.0)
     return float(np.mean(soft)), _second_worst(soft, _sectors(alpha, 0)[on_outline])
+
+
+def _sharpness(padded_lab: np.ndarray, alpha: np.ndarray, pad: int) -> float:
+    """How crisp the image's step across the logo's outline is: per outline pixel with a colour
+    step (>= MIN_DELTA_E between SHARP_FAR px either side along the outline's normal, both
+    samples on their own side of the logo's edge), the colour difference SHARP_NEAR px either
+    side over that step (about 1 for a crisp edge, well under for a blurred one); the median."""
+    if min(alpha.shape) < SHARP_MIN_SIDE:
+        return SHARP_UNKNOWN
+    on_outline, nx, ny = _outline(alpha)
+    if not on_outline.any():
+        return SHARP_UNKNOWN
+    rows, cols = np.nonzero(on_outline)
+    xs, ys = (cols + pad).astype(np.float32), (rows + pad).astype(np.float32)
+
+    def step(image: np.ndarray, reach: float, both: bool = True) -> np.ndarray:
+        """|image reach px inside - reach px outside| per outline pixel (both=False: the two
+        samples side by side); the normal points up the alpha, into the logo."""
+        ahead = cv2.remap(image, (xs + reach * nx)[None], (ys + reach * ny)[None],
+                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(len(xs), -1)
+        behind = cv2.remap(image, (xs - reach * nx)[None], (ys - reach * ny)[None],
+                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(len(xs), -1)
+        if not both:
+            return np.concatenate([ahead, behind], axis=1)
+        return np.linalg.norm(ahead - behind, axis=1)
+
+    near, far = step(padded_lab, SHARP_NEAR), step(padded_lab, SHARP_FAR)
+    # where the logo barely differs from its surroundings, or a stroke is too thin for the
+    # inside sample to stay on it, the crispness of the edge cannot be told
+    padded_alpha = np.pad(alpha.astype(np.float32), pad)
+    sides = step(padded_alpha, SHARP_FAR, both=False)
+    stepped = (far >= MIN_DELTA_E) & (sides[:, 0] >= 0.5) & (sides[:, 1] < 0.5)
+    if stepped.sum() < SHARP_MIN_STEPS:
+        return SHARP_UNKNOWN
+    return float(np.median(np.minimum(near[stepped] / far[stepped], 1.0)))
 
 
 def _sectors(alpha: np.ndarray, pad: int) -> np.ndarray:
@@ -110,8 +172,10 @@ def cues(crop_rgb: np.ndarray, band_rgb: np.ndarray, band_mask: np.ndarray,
     pad = (band_rgb.shape[0] - height) // 2
     inside, rim, band = _regions(template.alpha, band_mask, pad)
     outline, outline_worst = _outline_contrast(crop_rgb, template.alpha)
-    values = {"edge": edge, "outline": outline, "outline_worst": outline_worst}
-    lab, band_lab = _lab(crop_rgb), _lab(band_rgb)[band]
+    lab, padded_lab = _lab(crop_rgb), _lab(band_rgb)
+    values = {"edge": edge, "outline": outline, "outline_worst": outline_worst,
+              "sharp": _sharpness(padded_lab, template.alpha, pad)}
+    band_lab = padded_lab[band]
     if inside.sum() < 6 or rim.sum() < 3 or len(band_lab) < 6:
         return {**values, "separate": 0.0, "flat": 0.0, "contrast": 0.0, "separate_worst": 0.0}
     spread_in = _spread_by_part(lab, _parts(template, inside))
@@ -153,8 +217,10 @@ def _spread_by_part(lab: np.ndarray, parts: np.ndarray) -> float:
 
 
 def logit(values: dict[str, float]) -> float:
-    """The logistic model's log-odds that the candidate is the logo."""
-    return INTERCEPT + sum(w * values[name] for w, name in zip(WEIGHTS, MODEL_CUES, strict=True))
+    """The logistic model's log-odds that the candidate is the logo, less the blur penalty."""
+    blur = BLUR_WEIGHT * max(0.0, SHARP_FLOOR - values.get("sharp", SHARP_FLOOR))
+    return INTERCEPT + sum(w * values[name] for w, name in zip(WEIGHTS, MODEL_CUES, strict=True)
+                           ) - blur
 
 
 def probability(value: float) -> float:
