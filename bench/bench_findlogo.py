@@ -70,13 +70,7 @@ from inpaint_core.masks.findlogo import (  # noqa: E402
     select,
 )
 from inpaint_core.masks.findlogo_calibrate import calibrate, threshold_values  # noqa: E402
-from inpaint_core.masks.findlogo_search import (  # noqa: E402
-    Pose,
-    Pyramid,
-    TemplateCache,
-    coarse_search,
-    refine,
-)
+from inpaint_core.masks.findlogo_search import Pose, Pyramid, TemplateCache  # noqa: E402
 
 MATCH_IOU = 0.5
 FIT_RIDGE = 1e-2
@@ -372,7 +366,9 @@ def dump_features(args: argparse.Namespace) -> str:
     finder = LogoFinder(templates, FinderConfig(angles=angle_steps(args.max_angle)))
     rows, started = [], time.perf_counter()
     for item in items:
-        found = _with_poses(finder, read_image(folder, item))
+        image = read_image(folder, item)
+        found = [(c, {**dataclasses.asdict(pose), "factor": finder.work_factor(image.shape)})
+                 for c, pose in finder.posed_candidates(image)]
         candidates = [c for c, _ in found]
         hits, _ = match(candidates, item)
         empty = not any(p["role"] == "target" for p in item["pastes"])
@@ -388,22 +384,6 @@ def dump_features(args: argparse.Namespace) -> str:
 def _plain(value: Any) -> Any:
     """numpy scalars (a pose's integer fields) as JSON numbers."""
     return value.item()
-
-
-def _with_poses(finder: LogoFinder, image: np.ndarray) -> list[tuple[Detection, dict]]:
-    """LogoFinder.candidates, each with the pose it was judged at (for `recue`)."""
-    rgb = findlogo._checked(image)
-    factor = min(1.0, finder.config.work_side / max(rgb.shape[:2]))
-    pyramid = Pyramid(findlogo._resized(rgb, factor))
-    search = finder.config.search()
-    found = []
-    for index in range(len(finder.templates)):
-        for pose in coarse_search(pyramid, finder._cache, index, search):
-            fine = refine(pyramid, finder._cache, pose, search)
-            if fine.score > -1.0:
-                found.append((finder._judge(pyramid, fine, factor, rgb.shape[:2]),
-                              {**dataclasses.asdict(fine), "factor": factor}))
-    return sorted(found, key=lambda pair: pair[0].logit, reverse=True)
 
 
 def recue(args: argparse.Namespace) -> str:

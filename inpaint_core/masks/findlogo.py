@@ -101,8 +101,12 @@ class LogoFinder:
     def candidates(self, image: np.ndarray) -> list[Detection]:
         """Every verified candidate of every logo (confidence against an uncalibrated
         threshold), best logit first."""
+        return [detection for detection, _ in self.posed_candidates(image)]
+
+    def posed_candidates(self, image: np.ndarray) -> list[tuple[Detection, Pose]]:
+        """`candidates`, each with the pose (at work size: `work_factor`) it was judged at."""
         rgb = _checked(image)
-        factor = min(1.0, self.config.work_side / max(rgb.shape[:2]))
+        factor = self.work_factor(rgb.shape[:2])
         pyramid = Pyramid(_resized(rgb, factor))
         search = self.config.search()
         found = []
@@ -110,8 +114,12 @@ class LogoFinder:
             for pose in coarse_search(pyramid, self._cache, index, search):
                 fine = refine(pyramid, self._cache, pose, search)
                 if fine.score > -1.0:
-                    found.append(self._judge(pyramid, fine, factor, rgb.shape[:2]))
-        return sorted(found, key=lambda d: d.logit, reverse=True)
+                    found.append((self._judge(pyramid, fine, factor, rgb.shape[:2]), fine))
+        return sorted(found, key=lambda pair: pair[0].logit, reverse=True)
+
+    def work_factor(self, shape: tuple[int, ...]) -> float:
+        """How much an image of this (height, width) is shrunk for the search."""
+        return min(1.0, self.config.work_side / max(shape[:2]))
 
     def _judge(self, pyramid: Pyramid, pose: Pose, factor: float,
                shape: tuple[int, int]) -> Detection:
