@@ -228,8 +228,8 @@ def _run(
                      mode=inputs.mode)
     inference_done = time.perf_counter()
     metrics = compute_metrics(inputs, removal)
-    realness = inpainter.realness(removal.output, removal.fill)  # None without discriminator
-                                                                 # weights
+    # None without discriminator weights
+    realness = inpainter.realness(removal.output, removal.fill)
     if realness is not None:
         metrics["disc_realness"] = realness
     score, flagged = assess(metrics)

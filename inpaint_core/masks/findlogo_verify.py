@@ -95,10 +95,14 @@ def _outline(alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return on_outline, ax[on_outline] / along, ay[on_outline] / along
 
 
-def _outline_contrast(crop_rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, float]:
+Outline = tuple[np.ndarray, np.ndarray, np.ndarray]  # what _outline returns
+
+
+def _outline_contrast(crop_rgb: np.ndarray, alpha: np.ndarray, outline: Outline | None = None
+                      ) -> tuple[float, float]:
     """Mean over the outline of |image gradient . outline normal| / (that + 12), and the same
     in the second-worst sector."""
-    on_outline, nx, ny = _outline(alpha)
+    on_outline, nx, ny = outline or _outline(alpha)
     if not on_outline.any():
         return 0.0, 0.0
     gx, gy = gradients(crop_rgb)
@@ -107,36 +111,35 @@ def _outline_contrast(crop_rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, f
     return float(np.mean(soft)), _second_worst(soft, _sectors(alpha, 0)[on_outline])
 
 
-def _sharpness(padded_lab: np.ndarray, alpha: np.ndarray, pad: int) -> float:
+def _sharpness(padded_lab: np.ndarray, alpha: np.ndarray, pad: int,
+               outline: Outline | None = None) -> float:
     """How crisp the image's step across the logo's outline is: per outline pixel with a colour
     step (>= MIN_DELTA_E between SHARP_FAR px either side along the outline's normal, both
     samples on their own side of the logo's edge), the colour difference SHARP_NEAR px either
     side over that step (about 1 for a crisp edge, well under for a blurred one); the median."""
     if min(alpha.shape) < SHARP_MIN_SIDE:
         return SHARP_UNKNOWN
-    on_outline, nx, ny = _outline(alpha)
+    on_outline, nx, ny = outline or _outline(alpha)
     if not on_outline.any():
         return SHARP_UNKNOWN
     rows, cols = np.nonzero(on_outline)
     xs, ys = (cols + pad).astype(np.float32), (rows + pad).astype(np.float32)
 
-    def step(image: np.ndarray, reach: float, both: bool = True) -> np.ndarray:
-        """|image reach px inside - reach px outside| per outline pixel (both=False: the two
-        samples side by side); the normal points up the alpha, into the logo."""
-        ahead = cv2.remap(image, (xs + reach * nx)[None], (ys + reach * ny)[None],
-                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(len(xs), -1)
-        behind = cv2.remap(image, (xs - reach * nx)[None], (ys - reach * ny)[None],
-                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(len(xs), -1)
-        if not both:
-            return np.concatenate([ahead, behind], axis=1)
-        return np.linalg.norm(ahead - behind, axis=1)
+    def at(image: np.ndarray, reach: float) -> np.ndarray:
+        """(n, channels): `image` reach px along each outline pixel's normal (> 0: into the
+        logo, the way the alpha rises)."""
+        return cv2.remap(image, (xs + reach * nx)[None], (ys + reach * ny)[None],
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(len(xs), -1)
 
-    near, far = step(padded_lab, SHARP_NEAR), step(padded_lab, SHARP_FAR)
+    def step(reach: float) -> np.ndarray:
+        return np.linalg.norm(at(padded_lab, reach) - at(padded_lab, -reach), axis=1)
+
+    near, far = step(SHARP_NEAR), step(SHARP_FAR)
     # where the logo barely differs from its surroundings, or a stroke is too thin for the
     # inside sample to stay on it, the crispness of the edge cannot be told
     padded_alpha = np.pad(alpha.astype(np.float32), pad)
-    sides = step(padded_alpha, SHARP_FAR, both=False)
-    stepped = (far >= MIN_DELTA_E) & (sides[:, 0] >= 0.5) & (sides[:, 1] < 0.5)
+    inside, outside = at(padded_alpha, SHARP_FAR)[:, 0], at(padded_alpha, -SHARP_FAR)[:, 0]
+    stepped = (far >= MIN_DELTA_E) & (inside >= 0.5) & (outside < 0.5)
     if stepped.sum() < SHARP_MIN_STEPS:
         return SHARP_UNKNOWN
     return float(np.median(np.minimum(near[stepped] / far[stepped], 1.0)))
@@ -171,10 +174,11 @@ def cues(crop_rgb: np.ndarray, band_rgb: np.ndarray, band_mask: np.ndarray,
     height, width = template.alpha.shape
     pad = (band_rgb.shape[0] - height) // 2
     inside, rim, band = _regions(template.alpha, band_mask, pad)
-    outline, outline_worst = _outline_contrast(crop_rgb, template.alpha)
+    edges = _outline(template.alpha)  # shared by the two outline cues
+    outline, outline_worst = _outline_contrast(crop_rgb, template.alpha, edges)
     lab, padded_lab = _lab(crop_rgb), _lab(band_rgb)
     values = {"edge": edge, "outline": outline, "outline_worst": outline_worst,
-              "sharp": _sharpness(padded_lab, template.alpha, pad)}
+              "sharp": _sharpness(padded_lab, template.alpha, pad, edges)}
     band_lab = padded_lab[band]
     if inside.sum() < 6 or rim.sum() < 3 or len(band_lab) < 6:
         return {**values, "separate": 0.0, "flat": 0.0, "contrast": 0.0, "separate_worst": 0.0}

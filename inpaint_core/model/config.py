@@ -12,13 +12,13 @@ PREFILLS = ("white", "telea", "refine")
 class AOTConfig:
     """Shape of an AOT generator; `AOTConfig.reference()` matches the authors' G0000000.pt."""
 
-    width: int = 64  # channels after the 7x7 stem; the encoder doubles twice, so the middle has
-                     # 4*width
+    # channels after the 7x7 stem; the encoder doubles twice, so the middle has 4*width
+    width: int = 64
     blocks: int = 8  # number of AOT blocks in the middle
-    rates: tuple[int, ...] = (1, 2, 4, 8)  # dilation of each branch; 4*width must divide by
-                                           # len(rates)
-    work_size: int = 512  # side of the square crops the weights were trained on; the planner aims
-                          # holes at it
+    # dilation of each branch; 4*width must divide by len(rates)
+    rates: tuple[int, ...] = (1, 2, 4, 8)
+    # side of the square crops the weights were trained on; the planner aims holes at it
+    work_size: int = 512
     name: str = "reference"
     # what the generator sees in the hole: "white" (the paper's +1), "telea" (OpenCV's Telea
     # fill of the hole, a classical first guess that the network refines) or "refine" (inside
