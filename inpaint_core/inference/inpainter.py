@@ -271,20 +271,20 @@ class Inpainter:
         x1, y1, x2, y2 = plan.box
         rx1, ry1, rx2, ry2 = plan.region
         crop, fill_crop = image[y1:y2, x1:x2], fill[y1:y2, x1:x2]
+        own = np.zeros_like(fill_crop)  # this crop's region only: other logos may lie in the crop
+        own[ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1] = fill_crop[
+            ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1
+        ]
         base = painted = texture = None
         if prefill is not None:  # the pixels to prefill, Telea-filled here and scaled with the crop
             painted = prefill[y1:y2, x1:x2]
             if self._grain and painted.any():
                 grain = self.planner.texture
                 texture = patchmatch_local(crop, painted, context=grain.context,
-                                           max_pixels=grain.max_pixels)
+                                           max_pixels=grain.max_pixels, focus=own)
             base = crop = prefill_scaled(
                 crop, painted, self._prefill_scale(plan), self.planner.prefill_fill
             )
-        own = np.zeros_like(fill_crop)
-        own[ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1] = fill_crop[
-            ry1 - y1 : ry2 - y1, rx1 - x1 : rx2 - x1
-        ]
         if plan.size == (x2 - x1, y2 - y1):
             small, hole = crop, fill_crop
         else:  # any source pixel of the fill touching a model pixel makes it a hole

@@ -75,18 +75,24 @@ def patchmatch_scaled(image: np.ndarray, mask: np.ndarray, scale: float) -> np.n
 
 
 def patchmatch_local(
-    image: np.ndarray, mask: np.ndarray, *, context: float = 0.5, max_pixels: int = 40_000
+    image: np.ndarray, mask: np.ndarray, *, context: float = 0.5, max_pixels: int = 40_000,
+    focus: np.ndarray | None = None,
 ) -> np.ndarray:
-    """`patchmatch` run on the mask's bounding box grown by `context` x its sides (at least
-    16 px) only, at source scale while that window holds at most `max_pixels` pixels and
-    scaled down to that many otherwise. PyPatchMatch's time grows with the pixels of the image
-    it is given, not with the hole's: a window much larger than the hole costs time and mostly
-    offers patches far from the hole."""
+    """`patchmatch` run on the bounding box of `focus` (default: the mask) grown by `context` x
+    its sides (at least 16 px) only, at source scale while that window holds at most
+    `max_pixels` pixels and scaled down to that many otherwise. PyPatchMatch's time grows with
+    the pixels of the image it is given, not with the hole's: a window much larger than the
+    hole costs time and mostly offers patches far from the hole.
+
+    `focus`: the hole pixels the caller needs filled (a crop's own logo). Other mask pixels in
+    the window are filled too and never copied from; outside it they come back unchanged. A
+    window spanning every hole of a crop would be scaled down for logos that lie elsewhere."""
     hole = np.asarray(mask).astype(bool)
-    if not hole.any():
+    wanted = hole if focus is None else hole & np.asarray(focus).astype(bool)
+    if not wanted.any():
         return np.array(image, copy=True)
     height, width = hole.shape
-    ys, xs = np.nonzero(hole)
+    ys, xs = np.nonzero(wanted)
     x1, x2, y1, y2 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
     grow_x = max(16, round(context * (x2 - x1)))
     grow_y = max(16, round(context * (y2 - y1)))

@@ -73,3 +73,27 @@ def test_the_shipped_model_repaints_clean_patches_closer_and_more_detailed_than_
     # smooth path without grain 20.25 dB but 0.16, which the texture check refuses
     assert model_db >= telea_db + 0.3, scores
     assert model_detail >= 0.5 > telea_detail, scores
+
+
+@pytest.mark.skipif(not patchmatch_available(), reason="pypatchmatch not installed")
+def test_a_logos_fill_does_not_depend_on_the_other_logos_of_the_photo() -> None:
+    """The demo's mountain photo: the NORDWAVE badge's crop also holds part of the ring emblem
+    lower down. PatchMatch ran on a window around every hole of the crop, so with the other
+    logos in the request it ran at a third of the scale and the badge became a smooth band over
+    the treeline (mean difference 25 grey levels from the badge removed alone, detail 0.79
+    of its surroundings' instead of 1.25). Its window now follows the crop's own logo."""
+    image = np.asarray(Image.open(DEMO / "demo_02_kodim13.jpg").convert("RGB"))
+    boxes = [[124, 332, 329, 357], [286, 70, 463, 110], [106, 200, 177, 271]]
+    x1, y1, x2, y2 = boxes[1]
+    inside = np.zeros(image.shape[:2], bool)
+    inside[y1 + 2 : y2 - 2, x1 + 2 : x2 - 2] = True
+    around = np.zeros(image.shape[:2], bool)
+    around[y1 - 16 : y2 + 16, x1 - 16 : x2 + 16] = True
+    around[y1:y2, x1:x2] = False
+    inpainter = Inpainter.load(precision="fp32", critic=None)
+    alone = remove(inpainter, image, boxes=[boxes[1]]).output
+    together = remove(inpainter, image, boxes=boxes).output
+    difference = np.abs(alone.astype(np.float32) - together.astype(np.float32))[inside].mean()
+    assert difference < 2.0, difference
+    detail = _detail(together, inside) / _detail(image, around)
+    assert detail > 0.9, detail

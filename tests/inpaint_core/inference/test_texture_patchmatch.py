@@ -12,7 +12,12 @@ from PIL import Image
 from inpaint_core.errors import ImageInputError
 from inpaint_core.evaluation.evaluate import evaluate, parse_baselines
 from inpaint_core.evaluation.metrics import texture_ratio
-from inpaint_core.inference.patchmatch import patchmatch, patchmatch_available, patchmatch_scaled
+from inpaint_core.inference.patchmatch import (
+    patchmatch,
+    patchmatch_available,
+    patchmatch_local,
+    patchmatch_scaled,
+)
 from inpaint_core.inference.prefill import telea
 from inpaint_core.inference.texture import (
     TextureConfig,
@@ -75,6 +80,24 @@ def test_patchmatch_keeps_texture_where_telea_smooths() -> None:
     half = patchmatch_scaled(image, box, 0.5)
     assert np.array_equal(half[~box], image[~box]) and texture_ratio(truth, half, box) > 0.3
     assert np.array_equal(patchmatch(image, np.zeros_like(box)), image)
+
+
+@pytest.mark.skipif(not patchmatch_available(), reason="pypatchmatch not installed")
+def test_patchmatch_local_sizes_its_window_by_the_focus_not_by_every_hole() -> None:
+    """A crop can hold other logos besides its own. The window follows the `focus` hole, so
+    a far hole neither scales it down nor is filled; a near one is filled, never copied."""
+    image = _stripes(240, 320)
+    near, far = np.zeros((240, 320), bool), np.zeros((240, 320), bool)
+    near[20:40, 20:60] = True
+    far[200:230, 260:310] = True
+    own = near.copy()
+    args = {"context": 0.5, "max_pixels": 4_000}
+    alone = patchmatch_local(image, near, **args)
+    both = patchmatch_local(image, near | far, focus=own, **args)
+    assert np.array_equal(both[near], alone[near])  # the same window, the same scale
+    assert np.array_equal(both[far], image[far])  # outside the window: left as it was
+    spread = patchmatch_local(image, near | far, **args)  # no focus: one window for both
+    assert not np.array_equal(spread[near], alone[near])
 
 
 def test_parse_baselines() -> None:
