@@ -109,6 +109,10 @@ def fusion_weight(region: np.ndarray, inner: float, ramp: float) -> np.ndarray:
 GRAIN_PATCH = 16  # px: the grain is copied in patches of this side, overlapping by half
 DESCRIPTOR_STEP = 8  # px: descriptors sample the low frequencies on this grid
 MAX_SOURCES = 2048  # context windows compared with each hole window at most
+# a target window copies none of the windows that the targets up to this many windows before it
+# (left, above) copy, taking the next nearest of its CANDIDATES nearest instead
+REPEAT_REACH = 2
+CANDIDATES = 16
 
 
 def _windows(image: torch.Tensor, side: int, step: int) -> torch.Tensor:
@@ -179,7 +183,7 @@ def _source_detail(original: np.ndarray, windows: np.ndarray, cols: int, sigma: 
 
 def transfer_grain(
     smooth: np.ndarray, original: np.ndarray, painted: np.ndarray, exclude: np.ndarray, *,
-    sigma: float = 1.0, patch: int = GRAIN_PATCH,
+    sigma: float = 1.0, patch: int = GRAIN_PATCH, distinct: bool = True,
 ) -> np.ndarray:
     """float32 (H, W, 3): grain (the photo's detail finer than `sigma`) for the `painted` pixels,
     copied from the context of `original`.
@@ -187,9 +191,11 @@ def transfer_grain(
     The crop is cut into `patch` x `patch` windows overlapping by half (`patch` even). Each
     window touching `painted` takes the grain of the context window whose surroundings (twice
     the side: the low frequencies of `smooth` sampled every DESCRIPTOR_STEP px) look most alike;
-    context windows touch no `exclude` pixel (the hole and what may hold a logo). Overlaps are
-    blended with sin^2 weights normalised by their root sum of squares, so the copied grain
-    keeps its strength where two copies meet. Zero where no context window exists.
+    context windows touch no `exclude` pixel (the hole and what may hold a logo). `distinct`:
+    no two target windows within REPEAT_REACH windows copy the same context window
+    (`_distinct_choice`). Overlaps are blended with sin^2 weights normalised by their root sum
+    of squares, so the copied grain keeps its strength where two copies meet. Zero where no
+    context window exists.
 
     Cost follows the painted area, not the crop's: the only full-crop passes are two 8x8-cell
     ORs and the descriptors' low-pass at half scale; the detail is computed for the chosen
@@ -212,14 +218,42 @@ def transfer_grain(
             source = source[torch.linspace(0, source.size - 1, MAX_SOURCES).long().numpy()]
         t, s = descriptors[torch.from_numpy(target)], descriptors[torch.from_numpy(source)]
         distance = torch.addmm((s * s).sum(1)[None], t, s.T, alpha=-2.0)  # |t - s|^2 - |t|^2
-        best = distance.argmin(1).numpy()  # index into `source`
+        if distinct:
+            best = _distinct_choice(distance, target, source, cols)
+        else:
+            best = source[distance.argmin(1).numpy()]
     used, which = np.unique(best, return_inverse=True)
-    detail = _source_detail(original, source[used], cols, sigma, patch, step)
+    detail = _source_detail(original, used, cols, sigma, patch, step)
     span = np.arange(patch)
     ramp = np.sin(np.pi * (span + 0.5) / patch) ** 2
     weight = (ramp[:, None] * ramp[None, :]).astype(np.float32)
     copied = detail[which] * weight[..., None]  # (targets, patch, patch, 3)
     return _overlap_add(copied, weight, target, rows, cols, step, (height, width))
+
+
+def _distinct_choice(distance: torch.Tensor, target: np.ndarray, source: np.ndarray,
+                     cols: int) -> np.ndarray:
+    """The source window of each target window (window indices; targets in raster order): its
+    nearest by `distance` (targets x sources) among the CANDIDATES nearest that no earlier
+    target within REPEAT_REACH windows has taken (the nearest when all have been).
+
+    Nearest alone gives every target over an even stretch (sky, a plain wall) the same
+    window, and copies of one patch every `step` px line up into a row of ghost shapes."""
+    count = min(CANDIDATES, source.size)
+    order = distance.topk(count, dim=1, largest=False).indices.numpy()
+    ranked = source[order]  # (targets, count) window indices, nearest first
+    chosen: dict[int, int] = {}
+    out = ranked[:, 0].copy()
+    for i, cell in enumerate(target.tolist()):
+        row, col = divmod(cell, cols)
+        taken = {chosen.get(r * cols + c) for r in range(row - REPEAT_REACH, row + 1)
+                 for c in range(max(0, col - REPEAT_REACH), min(cols, col + REPEAT_REACH + 1))}
+        for candidate in ranked[i].tolist():
+            if candidate not in taken:
+                out[i] = candidate
+                break
+        chosen[cell] = int(out[i])
+    return out
 
 
 def _overlap_add(copied: np.ndarray, weight: np.ndarray, target: np.ndarray, rows: int,

@@ -87,13 +87,13 @@ def test_grain_equals_the_whole_crop_version_given_the_same_descriptors(
     monkeypatch.setattr(texture, "_descriptors",
                         lambda smooth, pads, reach, sigma, patch, step: _full_descriptors(
                             smooth, pads, sigma / 2, patch, step))
-    ours = transfer_grain(smooth, photo, painted, exclude)
+    ours = transfer_grain(smooth, photo, painted, exclude, distinct=False)
     assert np.allclose(ours, _reference(smooth, photo, painted, exclude), atol=1e-3)
 
 
 def test_half_scale_descriptors_give_grain_of_the_same_strength() -> None:
     smooth, photo, painted, exclude = _scene()
-    ours = transfer_grain(smooth, photo, painted, exclude)
+    ours = transfer_grain(smooth, photo, painted, exclude, distinct=False)
     reference = _reference(smooth, photo, painted, exclude)
     ratio = np.abs(ours[painted]).mean() / np.abs(reference[painted]).mean()
     assert 0.95 < ratio < 1.05
@@ -148,3 +148,35 @@ def test_the_inpainter_takes_grain_from_near_the_hole_not_from_the_whole_crop(
     assert all(h <= side and w <= side for h, w in seen), seen
     assert all(np.abs(g).max() > 1 for g in grains)  # the photo's grain was copied in
     assert not np.array_equal(out[mask], image[mask])
+
+
+def _lag_correlation(grain: np.ndarray, where: np.ndarray, lag: int) -> float:
+    """Correlation of the grain with itself `lag` px to the right, over `where`."""
+    a = grain[:, :-lag].mean(axis=2)
+    b = grain[:, lag:].mean(axis=2)
+    both = where[:, :-lag] & where[:, lag:]
+    return float(np.corrcoef(a[both], b[both])[0, 1])
+
+
+def test_a_flat_hole_is_not_filled_with_one_patch_repeated() -> None:
+    """Where every target window's surroundings look alike (a badge over sky, a plain wall),
+    each took the same best context window, and the copies, 8 px apart, lined up into a row
+    of ghost shapes (the demo's NORDWAVE badge over a snowy ridge turned into a row of "v"s).
+    Neighbouring windows now copy different patches (the nearest that no window within two
+    steps copies), so the grain has the photo's own correlation, not the step's."""
+    rng = np.random.default_rng(5)
+    photo = np.clip(128 + rng.normal(0, 20, (160, 240, 3)), 0, 255).astype(np.uint8)
+    photo = cv2.GaussianBlur(photo, (0, 0), 0.8)  # grain of about a pixel, no 8-px period
+    painted = np.zeros((160, 240), bool)
+    painted[60:100, 40:200] = True
+    smooth = np.full(photo.shape, 128.0, np.float32)  # flat low frequencies everywhere
+    exclude = cv2.dilate(painted.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    step = GRAIN_PATCH // 2
+    inner = np.zeros_like(painted)
+    inner[64:96, 44:196] = True
+    natural = _lag_correlation(photo.astype(np.float32) - low_pass(photo, 1.0), inner, step)
+    grain = transfer_grain(smooth, photo, painted, exclude)
+    assert np.abs(grain[inner]).mean() > 2  # grain was copied in
+    assert _lag_correlation(grain, inner, step) < natural + 0.15
+    repeated = transfer_grain(smooth, photo, painted, exclude, distinct=False)
+    assert _lag_correlation(repeated, inner, step) > natural + 0.3  # what the old rule did
