@@ -58,12 +58,15 @@ _SURE = 0.9  # P(logo) above which a pixel is certain logo for GrabCut
 # 3 % of its box, kept a ghost of the horse when they were cut out)
 _PLAIN = 0.1
 _FLOOD = 0.08
-# areas the logo encloses smaller than this share of the box are logo (`_fill_enclosed`): the
-# letters of FlickrLogos' Heineken sign, in the wall's colour (1-4 % of the box each), and the
-# insides of outlined watermark letters (2-9 %) were kept as background and showed as ghosts;
-# what ring marks enclose (30-40 %: the demo's grass, feathers, cheek) stays background. Chosen
-# on the tuning sets (bench/RESULTS-removal.md, third pass)
+# areas the logo encloses that join it (`_fill_enclosed`): under ENCLOSED of the box (what ring
+# marks enclose, 30-40 %, stays background), and either one of at least PLATE_AREAS areas inside
+# one logo part (FlickrLogos' Heineken sign: nine letters in the wall's colour on a white plate,
+# 1-4 % of the box each, were kept and showed as ghost letters) or tinted, mean P(logo) at least
+# TINTED (outlined translucent watermark letters: 0.41-0.45; the insides of opaque letters'
+# loops, which must stay, 0.00-0.06). Figures: bench/RESULTS-removal.md, third pass
 ENCLOSED = 0.15
+PLATE_AREAS = 3
+TINTED = 0.2
 GRABCUT_SEED = 0  # OpenCV's random generator is seeded with this before every GrabCut
 RING_WEIGHT = 2.0  # background colours inside the box are rarer than in the ring (gradients, mixes)
 
@@ -153,7 +156,7 @@ def _refine_one(
         )
     fg, confidence = segmented
     fg = _clean(fg & in_box, in_box.sum())
-    fg = _fill_enclosed(fg, in_box)
+    fg = _fill_enclosed(fg, in_box, foreign_probability(crop, in_box, ring))
     ratio = float(fg.sum()) / float(in_box.sum())
     if ratio < MIN_AREA or ratio > MAX_AREA:
         reason = f"refined area {ratio:.1%} of the box is outside {MIN_AREA:.0%}-{MAX_AREA:.0%}"
@@ -339,25 +342,45 @@ def _clean(fg: np.ndarray, box_area: int) -> np.ndarray:
     return _areas_of_at_least(fg, max(3, int(0.001 * box_area)))
 
 
-def _fill_enclosed(fg: np.ndarray, in_box: np.ndarray) -> np.ndarray:
-    """`fg` with the box's other pixels that it encloses added, area by area, where an area
-    holds less than ENCLOSED of the box. The background a box shows around its logo reaches the
-    box's edge; what a logo encloses is part of it (letters on a plate in the wall's colour)
-    or a small view through it (the inside of an "o"), both better repainted."""
+def _fill_enclosed(fg: np.ndarray, in_box: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """`fg` with areas it encloses added, where an area holds less than ENCLOSED of the box and
+    either its surrounding logo part encloses at least PLATE_AREAS such areas (lettering on a
+    plate) or its colour is foreign (mean P(logo) of at least TINTED: a translucent tint).
+
+    The background a box shows around its logo reaches the box's edge; an area the logo
+    encloses is part of the logo or a view through it. The insides of a letter's loops (an "o",
+    a "B": one or two per letter) are views through it and stay kept; letters in the
+    surroundings' colour on a plate are many to one plate; a watermark's tinted letter bodies
+    inside their outlines carry the tint."""
     if ENCLOSED <= 0:
         return fg
     rows, cols = np.nonzero(in_box)
     top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    rest = (in_box & ~fg)[top:bottom, left:right].astype(np.uint8)
+    logo = fg[top:bottom, left:right]
+    rest = (~logo).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=4)
-    if count <= 1:
-        return fg
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     small = stats[:, cv2.CC_STAT_AREA] < ENCLOSED * rest.size
-    small[0] = False  # the label of fg itself
+    small[0] = False  # the logo's own pixels
     small[edge] = False
+    areas = np.flatnonzero(small)
+    if areas.size == 0:
+        return fg
+    _, parts = cv2.connectedComponents(logo.astype(np.uint8), connectivity=8)
+    # the logo part around each area: the part of the pixel just above the first pixel of the
+    # area's top row, which is logo (an enclosed area is bordered above by it)
+    top_rows = stats[areas, cv2.CC_STAT_TOP]
+    first = np.array([np.flatnonzero(labels[y] == a)[0] for y, a in zip(top_rows, areas,
+                                                                        strict=True)])
+    around = parts[top_rows - 1, first]
+    per_part = np.bincount(around, minlength=parts.max() + 1)
+    tint = np.bincount(labels.ravel(), weights=probability[top:bottom, left:right].ravel(),
+                       minlength=count)[areas] / stats[areas, cv2.CC_STAT_AREA]
+    join = (per_part[around] >= PLATE_AREAS) | (tint >= TINTED)
+    add = np.zeros(count, bool)
+    add[areas[join]] = True
     out = fg.copy()
-    out[top:bottom, left:right] |= small[labels]
+    out[top:bottom, left:right] |= add[labels]
     return out
 
 

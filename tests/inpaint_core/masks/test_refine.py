@@ -250,8 +250,8 @@ def _plate_scene() -> tuple[np.ndarray, list[int], np.ndarray]:
 def test_lettering_in_the_walls_colour_on_a_plate_is_repainted_with_the_plate() -> None:
     """FlickrLogos' Heineken sign: a white plate whose letters have the wall's colour. The
     plate was found and the letters, plainly the surroundings' colour, were kept, so the fill
-    painted a pale plate around ghost letters. Areas the logo encloses that are small next to
-    the box belong to it."""
+    painted a pale plate around ghost letters. Many areas enclosed by one logo part, each small
+    next to the box, belong to it."""
     image, box, lettering = _plate_scene()
     mask, infos = refine_mask(image, [box], margin=0)
     assert infos[0]["method"] == "grabcut"
@@ -271,9 +271,10 @@ def test_the_heineken_signs_letters_are_in_its_mask() -> None:
 
 def test_the_insides_of_outlined_watermark_letters_are_in_the_mask() -> None:
     """A translucent watermark with an opaque outline (the badge set's style): the letters'
-    insides, sky seen through a 25 % white tint, look like the surroundings and were kept, so
-    the fill left the letters' ghosts. What the outline encloses, each inside under 15 % of
-    the box, is logo; the inside of a ring mark (30-40 %) is not (the demo test above)."""
+    insides, sky seen through a 50 % white tint, look like the surroundings and were kept, so
+    the fill left the letters' ghosts. What the outline encloses is logo where it is tinted
+    (mean P(logo) over 0.2) and under 15 % of the box; the inside of a ring mark (30-40 %) and
+    the untinted insides of opaque letters' loops are not."""
     height, width = 160, 320
     ys = np.mgrid[0:height, 0:width][0].astype(np.float32)
     sky = np.dstack([150 + 40 * ys / height, 185 + 30 * ys / height, np.full_like(ys, 230)])
@@ -286,10 +287,33 @@ def test_the_insides_of_outlined_watermark_letters_are_in_the_mask() -> None:
     ImageDraw.Draw(fill).text((40, 40), "VMWX", fill=255, font=font)
     inside = np.asarray(fill) > 127
     rim = (np.asarray(outline) > 127) & ~inside
-    image = _composite(image, inside.astype(np.float32), (255, 255, 255), opacity=0.25)
+    image = _composite(image, inside.astype(np.float32), (255, 255, 255), opacity=0.5)
     image = _composite(image, rim.astype(np.float32), (250, 250, 250))
     box = _box_of(rim, pad=6)
     mask, infos = refine_mask(image, [box], margin=0)
     assert infos[0]["method"] == "grabcut"
     core = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     assert mask[core].mean() > 0.95, mask[core].mean()
+
+
+def test_the_insides_of_opaque_letters_loops_stay_as_photographed() -> None:
+    """The photo seen through an "O" or a "B" is background, not logo: repainting it cost
+    0.10 dB on the default benchmark. One or two untinted areas per letter stay kept."""
+    canvas = Image.new("L", (360, 200), 0)
+    ImageDraw.Draw(canvas).text((40, 50), "BOB", fill=255, font=ImageFont.load_default(size=90))
+    alpha = np.asarray(canvas, np.float32) / 255.0
+    image = _composite(_background(200, 360, seed=6), alpha, (200, 40, 160))
+    shape = alpha > 0.5
+    box = _box_of(shape, pad=5)
+    mask, infos = refine_mask(image, [box], margin=0)
+    assert infos[0]["method"] == "grabcut"
+    outside = ~cv2.dilate(shape.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    rows, cols = np.mgrid[0:200, 0:360]
+    in_box = (cols >= box[0]) & (cols < box[2]) & (rows >= box[1]) & (rows < box[3])
+    loops = outside & in_box
+    count, labels = cv2.connectedComponents(loops.astype(np.uint8), connectivity=4)
+    edge = set(np.unique(np.concatenate([labels[box[1]], labels[box[3] - 1]])).tolist())
+    edge |= set(np.unique(np.concatenate([labels[:, box[0]], labels[:, box[2] - 1]])).tolist())
+    inner = np.isin(labels, [k for k in range(1, count) if k not in edge])
+    assert inner.sum() > 300  # the scene has loops
+    assert mask[inner].mean() < 0.05, mask[inner].mean()
