@@ -156,7 +156,7 @@ def _refine_one(
         )
     fg, confidence = segmented
     fg = _clean(fg & in_box, in_box.sum())
-    fg = _fill_enclosed(fg, in_box, foreign_probability(crop, in_box, ring))
+    fg = _fill_enclosed(fg, in_box, crop, ring)
     ratio = float(fg.sum()) / float(in_box.sum())
     if ratio < MIN_AREA or ratio > MAX_AREA:
         reason = f"refined area {ratio:.1%} of the box is outside {MIN_AREA:.0%}-{MAX_AREA:.0%}"
@@ -342,7 +342,8 @@ def _clean(fg: np.ndarray, box_area: int) -> np.ndarray:
     return _areas_of_at_least(fg, max(3, int(0.001 * box_area)))
 
 
-def _fill_enclosed(fg: np.ndarray, in_box: np.ndarray, probability: np.ndarray) -> np.ndarray:
+def _fill_enclosed(fg: np.ndarray, in_box: np.ndarray, crop: np.ndarray,
+                   ring: np.ndarray) -> np.ndarray:
     """`fg` with areas it encloses added, where an area holds less than ENCLOSED of the box and
     either its surrounding logo part encloses at least PLATE_AREAS such areas (lettering on a
     plate) or its colour is foreign (mean P(logo) of at least TINTED: a translucent tint).
@@ -351,7 +352,8 @@ def _fill_enclosed(fg: np.ndarray, in_box: np.ndarray, probability: np.ndarray) 
     encloses is part of the logo or a view through it. The insides of a letter's loops (an "o",
     a "B": one or two per letter) are views through it and stay kept; letters in the
     surroundings' colour on a plate are many to one plate; a watermark's tinted letter bodies
-    inside their outlines carry the tint."""
+    inside their outlines carry the tint (P(logo) from the crop's colours against the `ring`'s,
+    at full resolution, computed only when the logo encloses anything)."""
     if ENCLOSED <= 0:
         return fg
     rows, cols = np.nonzero(in_box)
@@ -374,7 +376,8 @@ def _fill_enclosed(fg: np.ndarray, in_box: np.ndarray, probability: np.ndarray) 
                                                                         strict=True)])
     around = parts[top_rows - 1, first]
     per_part = np.bincount(around, minlength=parts.max() + 1)
-    tint = np.bincount(labels.ravel(), weights=probability[top:bottom, left:right].ravel(),
+    probability = foreign_probability(crop, in_box, ring)[top:bottom, left:right]
+    tint = np.bincount(labels.ravel(), weights=probability.ravel(),
                        minlength=count)[areas] / stats[areas, cv2.CC_STAT_AREA]
     join = (per_part[around] >= PLATE_AREAS) | (tint >= TINTED)
     add = np.zeros(count, bool)
