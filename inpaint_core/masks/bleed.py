@@ -26,6 +26,10 @@ FAR = (6, 9)  # the surroundings: lines this many pixels outside the box (start,
 CONTRAST = 12.0
 MIN_SHARE = 0.25
 PULL = 0.2  # a line this far (0 = surroundings, 1 = the box's edge) towards the edge is bleed
+# ... or a line still this far from the surroundings in (Cb, Cr) along the step: a strong step
+# leaves a visible line at a small share (the demo's green SOLACE badge on dark skin: 20 % of a
+# 52-unit step, 10 units, showed as a green line above and below its box)
+VISIBLE = 5.0
 # bleed fades within a few pixels: at an edge pixel that is bleed, the line MAX_GROW + 2 out is
 # this close to the surroundings, which a smooth gradient across the box's edge (a natural
 # photo) or an edge of the photo just outside the box is not. A side grows when a run of such
@@ -83,9 +87,12 @@ def _grow_in_chroma(lines: list[np.ndarray]) -> int:
         along[strong] = bleeding
         if _longest_run(along) < max(MIN_FADING * len(edge), MIN_RUN):
             return 0
+    size = np.linalg.norm(step, axis=1)[bleeding]
     grow = 0
     for d in range(1, MAX_GROW + 1):
-        if float(np.median(shares[d][bleeding])) <= PULL:
+        share = shares[d][bleeding]
+        if (float(np.median(share)) <= PULL
+                and float(np.median(share * size)) <= VISIBLE):
             break
         grow = d
     return grow

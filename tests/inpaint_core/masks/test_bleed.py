@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -151,3 +152,18 @@ def test_small_boxes_on_noise_without_a_logo_stay() -> None:
         for (height, width), box in (((48, 64), (50, 38, 62, 46)), ((96, 128), (114, 86, 126, 94))):
             image = photo_like(height, width, seed)
             assert grow_for_bleed(image, [box]) == [box], (seed, box)
+
+
+def test_a_strong_colour_step_grows_over_a_faint_but_visible_fringe() -> None:
+    """The demo's green SOLACE badge on dark skin: 2 px out, its top and bottom lines still
+    carried 20 % of a 52-unit chroma step (10 units), which the share test alone took for the
+    surroundings; the box grew 1 px and a green line stayed above and below the fill."""
+    photo = Path(__file__).resolve().parents[3] / "demo" / "JPEGImages" / "demo_03_kodim15.jpg"
+    image = np.asarray(Image.open(photo).convert("RGB"))
+    box = (195, 163, 341, 207)  # the SOLACE badge, pixel-tight
+    grown = [bleed.side_bleed(image, box, side) for side in ("top", "bottom", "left", "right")]
+    assert grown == [2, 2, 2, 2], grown
+    x1, y1, x2, y2 = grow_for_bleed(image, [box])[0]
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab).astype(np.float32)
+    above, far = lab[y1 - 1, x1 + 10 : x2 - 10, 1], lab[y1 - 6, x1 + 10 : x2 - 10, 1]
+    assert abs(float(np.median(above - far))) < 3  # no green left next to the grown box
