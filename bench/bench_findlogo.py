@@ -439,6 +439,7 @@ def read_features(path: Path, folder: Path) -> tuple[list[str], list[dict], list
     for line in path.read_text().splitlines():
         row = json.loads(line)
         cues = {k: row[k] for k in (*verify.CUES, "size") if k in row}
+        cues["blur"] = verify.blur(cues)
         by_id.setdefault(row["id"], []).append(Detection(
             row["logo"], tuple(row["box"]), row["edge"], 1.0, row["angle"], row["logit"], 0.0,
             cues))
@@ -494,7 +495,7 @@ def fit(args: argparse.Namespace) -> str:
             found = [row for row in found if row["hit"] or not any(
                 p["logo"] == row["logo"] and box_iou(row["box"], p["box"]) >= 0.3
                 for p in targets[row["id"]])]
-        rows += found
+        rows += [{**row, "blur": verify.blur(row)} for row in found]
     fixed = {k: float(v) for k, v in (pair.split("=") for pair in args.fixed.split(",") if pair)}
     x = np.array([[row[name] for name in names] for row in rows])
     offset = np.array([sum(w * row[k] for k, w in fixed.items()) for row in rows])

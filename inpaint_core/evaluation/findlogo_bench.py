@@ -68,7 +68,7 @@ class BenchSpec:
     rotated_share: float = 1 / 3
 
 
-def _recolour(rgba: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarray:
+def recolour(rgba: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarray:
     out = rgba.copy()
     if mode == "white":
         out[:, :, :3] = rng.integers(235, 256)
@@ -79,7 +79,7 @@ def _recolour(rgba: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarr
     return out
 
 
-def _transform(rgba: np.ndarray, width: int, angle: float) -> np.ndarray:
+def transform_mark(rgba: np.ndarray, width: int, angle: float) -> np.ndarray:
     """The mark resized to `width` px wide and turned by `angle` degrees (canvas grown)."""
     height = max(2, round(rgba.shape[0] * width / rgba.shape[1]))
     small = cv2.resize(rgba, (width, height), interpolation=cv2.INTER_AREA)
@@ -104,7 +104,7 @@ def _place(shape: tuple[int, int], size: tuple[int, int], taken: list[list[int]]
     return None
 
 
-def _paste(image: np.ndarray, mark: np.ndarray, x: int, y: int, opacity: float) -> list[int]:
+def paste_mark(image: np.ndarray, mark: np.ndarray, x: int, y: int, opacity: float) -> list[int]:
     """Alpha-blend `mark` into `image` (float32, in place); the tight box of its alpha."""
     h, w = mark.shape[:2]
     alpha = mark[:, :, 3:4].astype(np.float32) / 255.0 * opacity
@@ -123,18 +123,18 @@ def _add_mark(image: np.ndarray, name: str, rgba: np.ndarray, role: str, taken: 
     angle = float(rng.uniform(*ANGLE) * rng.choice([-1, 1])) if rotated else 0.0
     colour = str(rng.choice(COLOURS, p=COLOUR_ODDS))
     opacity = float(rng.uniform(*OPACITY))
-    mark = _transform(_recolour(rgba, colour, rng), max(8, round(share * width)), angle)
+    mark = transform_mark(recolour(rgba, colour, rng), max(8, round(share * width)), angle)
     if mark.shape[0] >= height or mark.shape[1] >= width:
         return None
     corner = _place((height, width), mark.shape[:2], taken, rng)
     if corner is None:
         return None
-    box = _paste(image, mark, *corner, opacity)
+    box = paste_mark(image, mark, *corner, opacity)
     taken.append(box)
     return Paste(name, role, box, round(share, 4), round(angle, 1), round(opacity, 3), colour)
 
 
-def _scaled_photo(path: Path, side: int) -> np.ndarray:
+def scaled_photo(path: Path, side: int) -> np.ndarray:
     with Image.open(path) as opened:
         photo = np.asarray(opened.convert("RGB"))
     factor = side / max(photo.shape[:2])
@@ -203,7 +203,7 @@ def make_findlogo_benchmark(
     for index in tqdm(range(spec.count), disable=not progress, unit="img"):
         rng = np.random.default_rng([spec.seed, index])  # each image reproducible on its own
         source = paths[int(order[index % len(paths)])]
-        image, pastes = _compose(_scaled_photo(source, spec.side), targets, others, rng, spec)
+        image, pastes = _compose(scaled_photo(source, spec.side), targets, others, rng, spec)
         image_id = f"find_{index:05d}"
         _write(out, image_id, image, pastes)
         items.append({"id": image_id, "source": source.name, "width": image.shape[1],

@@ -9,8 +9,9 @@
    30 degrees either way; a tilted candidate pays TILTED_PENALTY) on a coarse pyramid level,
    then the best few peaks per logo again on a finer level (findlogo_fields: edge-orientation
    fields, shared by every logo).
-2. Verification (findlogo_verify): colour layout and silhouette cues at the candidate's pose,
-   combined with the edge score into log-odds that the candidate is the logo.
+2. Verification (findlogo_verify, findlogo_net): colour layout and silhouette cues at the
+   candidate's pose and a small network's verdict on the band around the silhouette, combined
+   with the edge score into log-odds that the candidate is the logo.
 3. Calibration (findlogo_calibrate): each logo's threshold on those log-odds, estimated from its
    false-match scores on the photos themselves; a detection's `confidence` is
    sigmoid(logit - threshold), so 0.5 is the threshold of every logo.
@@ -26,6 +27,8 @@ import numpy as np
 from inpaint_core.errors import ImageInputError
 from inpaint_core.masks import findlogo_verify as verify
 from inpaint_core.masks.findlogo_calibrate import PRIOR, key_of
+from inpaint_core.masks.findlogo_fields import TemplateField
+from inpaint_core.masks.findlogo_net import net_input, shipped_verifier
 from inpaint_core.masks.findlogo_search import (
     Pose,
     Pyramid,
@@ -83,6 +86,9 @@ class FinderConfig:
     min_confidence: float = 0.5  # what a detection needs (0.5 = the logo's threshold)
     nms_iou: float = 0.3
     max_per_image: int = 50
+    # the learned verifier's log-odds among the cues (findlogo_net); False: the hand cues alone
+    # (how its training samples are searched)
+    learned: bool = True
 
     def search(self) -> SearchConfig:
         step = ANGLE_STEP if len(self.angles) < 2 else min(abs(a) for a in self.angles if a)
@@ -97,6 +103,8 @@ class LogoFinder:
         self.templates = list(templates)
         self.config = config or FinderConfig()
         self._cache = TemplateCache(self.templates)
+        if self.config.learned:
+            shipped_verifier()  # NoDefaultWeightsError now, not in the middle of a batch
 
     def candidates(self, image: np.ndarray) -> list[Detection]:
         """Every verified candidate of every logo (confidence against an uncalibrated
@@ -124,7 +132,8 @@ class LogoFinder:
     def _judge(self, pyramid: Pyramid, pose: Pose, factor: float,
                shape: tuple[int, int]) -> Detection:
         level = int(pose.extra.get("level", 0))
-        values = {**_pose_cues(pyramid, self._cache, pose, level), "size": pose.long_side}
+        values = {**_pose_cues(pyramid, self._cache, pose, level, self.config.learned),
+                  "size": pose.long_side}
         tilted = abs(pose.angle) > self.config.search().angle_step / 2
         logit = verify.logit(values) - (TILTED_PENALTY if tilted else 0.0)
         box = _to_original(pose.box(), factor, shape)
@@ -134,8 +143,23 @@ class LogoFinder:
                          verify.probability(logit - DEFAULT_THRESHOLD), values)
 
 
-def _pose_cues(pyramid: Pyramid, cache: TemplateCache, pose: Pose, level: int
-               ) -> dict[str, float]:
+def _pose_cues(pyramid: Pyramid, cache: TemplateCache, pose: Pose, level: int,
+               learned: bool = True) -> dict[str, float]:
+    """The verifier's cues at `pose`; with `learned`, the learned verifier's log-odds too."""
+    crop, band_rgb, band_mask, template = pose_patch(pyramid, cache, pose, level)
+    values = verify.cues(crop, band_rgb, band_mask, template, pose.score)
+    if learned:
+        pad = (band_rgb.shape[0] - template.alpha.shape[0]) // 2
+        values["net"] = float(shipped_verifier().score(
+            net_input(band_rgb, band_mask, template.alpha, pad)[None])[0])
+    return values
+
+
+def pose_patch(pyramid: Pyramid, cache: TemplateCache, pose: Pose, level: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TemplateField]:
+    """At `pose` on pyramid `level`: the image under the logo (h, w, 3), the same grown by a
+    band of p px each side (edge pixels repeated beyond the image), where that band lies inside
+    the image (bool), and the logo's field at that size (its alpha is (h, w))."""
     step = 2**level
     rgb = pyramid.rgb(level)
     x, y = round(pose.x / step), round(pose.y / step)
@@ -148,7 +172,7 @@ def _pose_cues(pyramid: Pyramid, cache: TemplateCache, pose: Pose, level: int
     band_rgb = padded[y : y + height + 2 * pad, x : x + width + 2 * pad]
     band_mask = inside[y : y + height + 2 * pad, x : x + width + 2 * pad]
     crop = rgb[y : y + height, x : x + width]
-    return verify.cues(crop, band_rgb, band_mask, template, pose.score)
+    return crop, band_rgb, band_mask, template
 
 
 def select(candidates: Sequence[Detection], thresholds: Mapping[str, float] | None = None,

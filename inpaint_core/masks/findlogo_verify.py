@@ -24,11 +24,15 @@ its silhouette all around. At the candidate's pose, on the fine pyramid level:
               around, a false match only where the photo happens to fit (a grass blade goes on
               past a swoosh's tip, a wheel's rim is joined to the car).
 
-`logit` combines four of them with a logistic model fitted on synthetic pastes (train-photos,
-bench/bench_findlogo.py fit) and takes off a penalty for a blurred outline ("sharp" under a
-floor; crisp candidates pay nothing, so crisp clutter gains nothing from it); its log-odds is
-what findlogo_calibrate calibrates per logo, so a simple shape whose false matches score high
-gets a stricter threshold.
+    net       (added by findlogo, not here) the log-odds of a small network that looks at the
+              band and the silhouette together (findlogo_net): it learned on pastes of other
+              logos what a printed mark looks like beside its outline, faint or bold.
+
+`logit` combines four of them and `net` with a logistic model fitted on synthetic pastes
+(train-photos, bench/bench_findlogo.py fit) and takes off a penalty for a blurred outline
+("sharp" under a floor; crisp candidates pay nothing, so crisp clutter gains nothing from it);
+its log-odds is what findlogo_calibrate calibrates per logo, so a simple shape whose false
+matches score high gets a stricter threshold.
 """
 
 from __future__ import annotations
@@ -39,13 +43,20 @@ import numpy as np
 from inpaint_core.masks.findlogo_fields import TemplateField, gradients
 
 CUES = ("edge", "outline", "separate", "flat", "contrast", "sharp", "outline_worst",
-        "separate_worst")
+        "separate_worst", "net")
 # the cues of the logistic model, its weights and intercept: `bench/bench_findlogo.py fit` on
 # 125 tuning images (train-photos shards 0-2 and 3, 89 true candidates among 13,700); the mean
 # cues ("outline", "separate") add nothing beside the worst-sector ones, "flat" nothing at all
 MODEL_CUES = ("edge", "outline_worst", "separate_worst", "contrast")
 WEIGHTS = (9.68, 7.07, 6.52, 1.54)
 INTERCEPT = -18.62
+# with the learned verifier's log-odds ("net", findlogo_net) the hand cues keep their weights and
+# the net's is fitted beside them (`fit --cues net --fixed ...` on the tuning sets train +
+# FLTRAIN: 0.93, intercept -22.00); the intercept then raised by 1.0, where the tuning sets
+# (dev, train, FLTRAIN) found 6 more marks for no more false finds (bench/RESULTS-masks-find.md,
+# "Sixth pass")
+NET_WEIGHT = 0.93
+NET_INTERCEPT = -21.00
 # a blurred outline costs log-odds: BLUR_WEIGHT per unit of "sharp" under SHARP_FLOOR (chosen on
 # the tuning sets with `bench/bench_findlogo.py assess`, bench/RESULTS-masks-find.md). Only a
 # penalty: a crisp candidate scores what it did before, so crisp clutter gains nothing
@@ -221,10 +232,19 @@ def _spread_by_part(lab: np.ndarray, parts: np.ndarray) -> float:
 
 
 def logit(values: dict[str, float]) -> float:
-    """The logistic model's log-odds that the candidate is the logo, less the blur penalty."""
-    blur = BLUR_WEIGHT * max(0.0, SHARP_FLOOR - values.get("sharp", SHARP_FLOOR))
-    return INTERCEPT + sum(w * values[name] for w, name in zip(WEIGHTS, MODEL_CUES, strict=True)
-                           ) - blur
+    """The logistic model's log-odds that the candidate is the logo, less the blur penalty; with
+    the learned verifier's cue "net" when `values` has it, the hand cues alone else."""
+    hand = sum(w * values[name] for w, name in zip(WEIGHTS, MODEL_CUES, strict=True))
+    if "net" in values:
+        hand += NET_INTERCEPT + NET_WEIGHT * values["net"]
+    else:
+        hand += INTERCEPT
+    return hand - BLUR_WEIGHT * blur(values)
+
+
+def blur(values: dict[str, float]) -> float:
+    """How far the outline's sharpness falls under SHARP_FLOOR (0 for a crisp one)."""
+    return max(0.0, SHARP_FLOOR - values.get("sharp", SHARP_FLOOR))
 
 
 def probability(value: float) -> float:

@@ -219,3 +219,20 @@ def test_refine_masks_writes_tight_masks(dataset, tmp_path) -> None:
         expected = info["area_ratio"] * (x2 - x1) * (y2 - y1)
         assert int(mask.sum()) == pytest.approx(expected, rel=0.01)
     assert "2 images" in result.output
+
+
+def test_find_logo_without_its_verifier_weights_stops_with_a_clear_message(
+        dataset, tmp_path, monkeypatch) -> None:
+    from inpaint_core.masks import findlogo_net
+
+    source, logo, _ = dataset
+    monkeypatch.setattr(findlogo_net, "weights_path", lambda: tmp_path / "gone.safetensors")
+    findlogo_net.shipped_verifier.cache_clear()
+    try:
+        result = CliRunner().invoke(make_app(), ["find-logo", str(source), "--logo", str(logo),
+                                                 "--out", str(tmp_path / "found")])
+    finally:
+        findlogo_net.shipped_verifier.cache_clear()
+    assert result.exit_code == 2
+    assert "verifier weights are missing" in result.output
+    assert not (tmp_path / "found" / "detections.json").exists()

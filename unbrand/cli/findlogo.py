@@ -111,8 +111,10 @@ def _search(images, templates, config, *, max_pixels: int):
     """[(path, id, (h, w), candidates)] of the readable images, and the failures."""
     from inpaint_core.errors import InpaintError
     from inpaint_core.masks.findlogo import LogoFinder
+    from unbrand.cli.exits import errors_to_exit
 
-    finder = LogoFinder(templates, config)
+    with errors_to_exit():  # the learned verifier's weights, once, before any image
+        finder = LogoFinder(templates, config)
     searched, failed = [], []
     with typer.progressbar(images, label="searching", show_pos=True) as progress:
         for path, image_id in progress:

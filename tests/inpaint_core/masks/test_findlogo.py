@@ -324,3 +324,18 @@ def test_sharpness_tells_a_crisp_edge_from_a_blurred_one_and_abstains_without_a_
     tiny = np.zeros((8, 30), np.float32)
     tiny[2:6, 2:28] = 1.0  # a logo 8 px high: the far samples would cross it
     assert _sharpness(_lab(np.zeros((20, 42, 3), np.uint8)), tiny, pad) == SHARP_UNKNOWN
+
+
+@pytest.mark.parametrize(("seed", "angle"), [(0, 0.0), (2, 0.0), (0, 20.0), (2, 20.0)])
+def test_a_translucent_letter_is_found_upright_and_tilted(seed: int, angle: float) -> None:
+    """A small letter mark at 60 % opacity over clutter: the hand cues alone scored it under the
+    threshold (log-odds -1.5 to 0.3); the learned verifier sees a printed letter."""
+    from inpaint_core.evaluation.findlogo_shapes import letter
+
+    shape = letter()
+    mark = shape if not angle else np.asarray(Image.fromarray(shape, "RGBA").rotate(
+        angle, resample=Image.Resampling.BICUBIC, expand=True))
+    image, truth = _paste(_clutter(360, 480, 60 + seed), mark, 100, 90, 0.5, 0.6)
+    found = find_logos(image, [make_template(shape, name="letter")], CONFIG)
+    assert len(found) == 1 and box_iou(found[0].box, truth) > 0.5, found
+    assert abs(found[0].angle - angle) <= 5
