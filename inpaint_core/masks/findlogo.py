@@ -28,7 +28,12 @@ from inpaint_core.errors import ImageInputError
 from inpaint_core.masks import findlogo_verify as verify
 from inpaint_core.masks.findlogo_calibrate import PRIOR, key_of
 from inpaint_core.masks.findlogo_fields import TemplateField
-from inpaint_core.masks.findlogo_net import net_input, shipped_verifier
+from inpaint_core.masks.findlogo_net import (
+    APPLIES_FROM,
+    net_input,
+    outline_share,
+    shipped_verifier,
+)
 from inpaint_core.masks.findlogo_search import (
     Pose,
     Pyramid,
@@ -86,8 +91,8 @@ class FinderConfig:
     min_confidence: float = 0.5  # what a detection needs (0.5 = the logo's threshold)
     nms_iou: float = 0.3
     max_per_image: int = 50
-    # the learned verifier's log-odds among the cues (findlogo_net); False: the hand cues alone
-    # (how its training samples are searched)
+    # the learned verifier's log-odds among the cues of flat-colour logos (findlogo_net); False:
+    # the hand cues alone for every logo (how its training samples are searched)
     learned: bool = True
 
     def search(self) -> SearchConfig:
@@ -103,7 +108,10 @@ class LogoFinder:
         self.templates = list(templates)
         self.config = config or FinderConfig()
         self._cache = TemplateCache(self.templates)
-        if self.config.learned:
+        # per logo: does the learned verifier judge it (a flat-colour mark), see findlogo_net
+        self._learned = [self.config.learned and outline_share(t.rgb, t.alpha) >= APPLIES_FROM
+                         for t in self.templates]
+        if any(self._learned):
             shipped_verifier()  # NoDefaultWeightsError now, not in the middle of a batch
 
     def candidates(self, image: np.ndarray) -> list[Detection]:
@@ -132,7 +140,7 @@ class LogoFinder:
     def _judge(self, pyramid: Pyramid, pose: Pose, factor: float,
                shape: tuple[int, int]) -> Detection:
         level = int(pose.extra.get("level", 0))
-        values = {**_pose_cues(pyramid, self._cache, pose, level, self.config.learned),
+        values = {**_pose_cues(pyramid, self._cache, pose, level, self._learned[pose.logo]),
                   "size": pose.long_side}
         tilted = abs(pose.angle) > self.config.search().angle_step / 2
         logit = verify.logit(values) - (TILTED_PENALTY if tilted else 0.0)

@@ -88,3 +88,24 @@ def test_missing_weights_say_what_is_missing(tmp_path) -> None:
 
     with pytest.raises(NoDefaultWeightsError, match="verifier weights are missing"):
         load_verifier(tmp_path / "nowhere.safetensors")
+
+
+def test_only_flat_marks_are_judged_by_the_network() -> None:
+    """A flat-colour mark is what the network learned; a logo cut out of a photo (a detailed
+    inside) is told from any printed disc by its inside, which the network never sees, so the
+    hand cues judge it alone."""
+    from inpaint_core.masks.findlogo import LogoFinder, make_template
+    from inpaint_core.masks.findlogo_net import APPLIES_FROM, outline_share
+
+    alpha = ring(60)
+    disc = (np.hypot(*np.mgrid[-30:30, -30:30]) < 27).astype(np.float32)
+    flat = np.dstack([np.full((60, 60, 3), 200, np.uint8), (alpha * 255).astype(np.uint8)])
+    texture = np.random.default_rng(0).integers(0, 256, (60, 60, 3)).astype(np.uint8)
+    photo = np.dstack([texture, (disc * 255).astype(np.uint8)])
+    assert outline_share(flat[:, :, :3], alpha) > 0.95
+    assert outline_share(photo[:, :, :3], disc) < APPLIES_FROM
+    scene = np.random.default_rng(1).integers(60, 200, (200, 260, 3)).astype(np.uint8)
+    for rgba, judged in ((flat, True), (photo, False)):
+        finder = LogoFinder([make_template(rgba, name="logo")])
+        found = finder.candidates(scene)
+        assert found and all(("net" in d.cues) == judged for d in found)
