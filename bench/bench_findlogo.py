@@ -1,10 +1,11 @@
 """find-logo measured on a `unbrand make-benchmark --kind find-logo` folder: before and after.
 
     .venv/bin/python bench/bench_findlogo.py run --benchmark B [--limit N] [--max-angle 30]
-        [--baseline REF ...] [--before] [--write]
+        [--baseline REF ...] [--before] [--write] [--learned]
     .venv/bin/python bench/bench_findlogo.py features --benchmark B --out F.jsonl [--max-angle 30]
+        [--learned]
     .venv/bin/python bench/bench_findlogo.py errors F.jsonl --benchmark B
-    .venv/bin/python bench/bench_findlogo.py recue F.jsonl --benchmark B --out F2.jsonl
+    .venv/bin/python bench/bench_findlogo.py recue F.jsonl --benchmark B --out F2.jsonl [--learned]
     .venv/bin/python bench/bench_findlogo.py fit F.jsonl[:B] [F2.jsonl[:B2] ...] [--cues C,...]
     .venv/bin/python bench/bench_findlogo.py assess F.jsonl --benchmark B [--model C=W,...]
 
@@ -29,7 +30,8 @@ features / fit: the cue values of every verified candidate with its label (hit o
 pose it was judged at, and the logistic regression on them whose weights findlogo_verify uses.
 Fit only on benchmarks built from train-photos shards (never on the evaluation photos).
 recue: the cues of a features file computed again at its poses by the working tree's verifier
-(seconds, where `features` searches for minutes). assess: a features file's candidates rescored
+(the learned one's `net` too where the file has it, or with --learned; seconds, where
+`features` searches for minutes). assess: a features file's candidates rescored
 by a model (the shipped one by default), selected and matched as `run` does, with a sweep of the
 threshold: a new cue is judged on the tuning sets without searching again.
 """
@@ -92,12 +94,15 @@ def parse_args() -> argparse.Namespace:
     run.add_argument("--no-after", dest="after", action="store_false",
                      help="leave out the working tree's find-logo")
     run.add_argument("--write", type=Path, default=None, help="append the text to this file")
+    run.add_argument("--learned", action="store_true",
+                     help="the working tree's find-logo with the learned verifier")
     features = sub.add_parser("features", help="cue values and labels of every candidate")
     features.add_argument("--benchmark", required=True)
     features.add_argument("--out", required=True, type=Path)
     features.add_argument("--limit", type=int, default=None)
     features.add_argument("--max-angle", type=float, default=30.0)
     features.add_argument("--skip", type=int, default=0, help="leave out the first N images")
+    features.add_argument("--learned", action="store_true", help="with the learned verifier")
     speed = sub.add_parser("speed", help="seconds per image for one logo at a time")
     speed.add_argument("--benchmark", required=True)
     speed.add_argument("--limit", type=int, default=10)
@@ -116,6 +121,8 @@ def parse_args() -> argparse.Namespace:
     again.add_argument("features", type=Path, help="written by `features`")
     again.add_argument("--benchmark", required=True)
     again.add_argument("--out", required=True, type=Path)
+    again.add_argument("--learned", action="store_true",
+                       help="add the learned verifier's cue (net) to a file without it")
     fit = sub.add_parser("fit", help="logistic regression of the cues")
     fit.add_argument("files", nargs="+", metavar="F.jsonl[:BENCHMARK]",
                      help="features files; with the benchmark named, duplicates are left out")
@@ -216,6 +223,7 @@ class Version:
     label: str
     finder: Any  # the findlogo module
     calibration: Any  # the findlogo_calibrate module
+    learned: bool = False  # with the learned verifier (the working tree's --learned)
 
 
 def load_version(ref: str) -> Version:
@@ -247,9 +255,10 @@ def _git(*args: str) -> str:
 def finder_config(version: Version, max_angle: float | None) -> Any:
     """The version's default settings, or its rotation search up to `max_angle`."""
     module = version.finder
+    extra = {"learned": True} if version.learned else {}
     if max_angle is None:
-        return module.FinderConfig()
-    return module.FinderConfig(angles=module.angle_steps(max_angle))
+        return module.FinderConfig(**extra)
+    return module.FinderConfig(angles=module.angle_steps(max_angle), **extra)
 
 
 def run_versions(folder: Path, items: list[dict], names: list[str], versions: list[Version],
@@ -324,8 +333,9 @@ def bench_run(args: argparse.Namespace) -> str:
     names = [t.name for t in templates]
     versions = [load_version(ref) for ref in args.baseline]
     if args.after:
-        versions.append(Version("after (working tree)", sys.modules[LogoFinder.__module__],
-                                sys.modules[calibrate.__module__]))
+        label = "after (working tree" + (", --learned)" if args.learned else ")")
+        versions.append(Version(label, sys.modules[LogoFinder.__module__],
+                                sys.modules[calibrate.__module__], args.learned))
     angles = "; ".join(f"{v.label}: angles {finder_config(v, args.max_angle).angles}"
                        for v in versions)
     lines = [f"{len(items)} images of {folder}, {len(templates)} logos searched at once "
@@ -363,7 +373,8 @@ def dump_features(args: argparse.Namespace) -> str:
     folder = Path(args.benchmark)
     templates, items = load_benchmark(folder, args.limit)
     items = items[args.skip :]
-    finder = LogoFinder(templates, FinderConfig(angles=angle_steps(args.max_angle)))
+    finder = LogoFinder(templates, FinderConfig(angles=angle_steps(args.max_angle),
+                                                learned=args.learned))
     rows, started = [], time.perf_counter()
     for item in items:
         image = read_image(folder, item)
@@ -402,7 +413,8 @@ def recue(args: argparse.Namespace) -> str:
             pyramid = Pyramid(findlogo._resized(rgb, row["pose"]["factor"]))
         fields = {k: v for k, v in row["pose"].items() if k != "factor"}
         pose = Pose(**fields)
-        values = findlogo._pose_cues(pyramid, cache, pose, int(pose.extra.get("level", 0)))
+        values = findlogo._pose_cues(pyramid, cache, pose, int(pose.extra.get("level", 0)),
+                                     args.learned or "net" in row)
         out.append({**row, **values, "logit": verify.logit(values) - _penalty(row["angle"])})
     args.out.write_text("".join(json.dumps(row, default=_plain) + "\n" for row in out))
     return f"{len(out)} candidates of {len({row['id'] for row in out})} images recued"

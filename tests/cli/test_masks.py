@@ -221,7 +221,7 @@ def test_refine_masks_writes_tight_masks(dataset, tmp_path) -> None:
     assert "2 images" in result.output
 
 
-def test_find_logo_without_its_verifier_weights_stops_with_a_clear_message(
+def test_find_logo_learned_without_its_verifier_weights_stops_with_a_clear_message(
         dataset, tmp_path, monkeypatch) -> None:
     from inpaint_core.masks import findlogo_net
 
@@ -230,7 +230,7 @@ def test_find_logo_without_its_verifier_weights_stops_with_a_clear_message(
     findlogo_net.shipped_verifier.cache_clear()
     try:
         result = CliRunner().invoke(make_app(), ["find-logo", str(source), "--logo", str(logo),
-                                                 "--out", str(tmp_path / "found")])
+                                                 "--out", str(tmp_path / "found"), "--learned"])
     finally:
         findlogo_net.shipped_verifier.cache_clear()
     assert result.exit_code == 2

@@ -71,12 +71,12 @@ def test_assess_rescores_with_the_shipped_model_or_a_given_one(features) -> None
     assert len(shipped) == 13 and max(shipped.values()) > 0
     for threshold, hits in shipped.items():
         assert hits == sum(v >= threshold for v in hit_logits), threshold
-    # the shipped weights given by hand (the learned cue's and the blur penalty's too) with the
-    # intercept one higher: every log-odds + 1
+    # the shipped weights given by hand (the blur penalty's too) with the intercept one higher:
+    # every log-odds + 1
     model = ",".join(f"{k}={w}" for k, w in zip(verify.MODEL_CUES, verify.WEIGHTS, strict=True))
-    model += f",net={verify.NET_WEIGHT},blur={-verify.BLUR_WEIGHT}"
+    model += f",blur={-verify.BLUR_WEIGHT}"
     raised = _sweep(_bench("assess", str(found), "--benchmark", str(bench), "--model",
-                           f"{model},intercept={verify.NET_INTERCEPT + 1}"))
+                           f"{model},intercept={verify.INTERCEPT + 1}"))
     for threshold, hits in raised.items():
         assert hits == sum(v + 1 >= threshold for v in hit_logits), threshold
     nothing = _bench("assess", str(found), "--benchmark", str(bench), "--model",

@@ -328,14 +328,16 @@ def test_sharpness_tells_a_crisp_edge_from_a_blurred_one_and_abstains_without_a_
 
 @pytest.mark.parametrize(("seed", "angle"), [(0, 0.0), (2, 0.0), (0, 20.0), (2, 20.0)])
 def test_a_translucent_letter_is_found_upright_and_tilted(seed: int, angle: float) -> None:
-    """A small letter mark at 60 % opacity over clutter: the hand cues alone scored it under the
-    threshold (log-odds -1.5 to 0.3); the learned verifier sees a printed letter."""
+    """A small letter mark at 60 % opacity over clutter: the hand cues alone score it under the
+    threshold (log-odds -1.5 to 0.3); the learned verifier (opt-in) sees a printed letter."""
     from inpaint_core.evaluation.findlogo_shapes import letter
 
     shape = letter()
     mark = shape if not angle else np.asarray(Image.fromarray(shape, "RGBA").rotate(
         angle, resample=Image.Resampling.BICUBIC, expand=True))
     image, truth = _paste(_clutter(360, 480, 60 + seed), mark, 100, 90, 0.5, 0.6)
-    found = find_logos(image, [make_template(shape, name="letter")], CONFIG)
+    templates = [make_template(shape, name="letter")]
+    found = find_logos(image, templates, replace(CONFIG, learned=True))
     assert len(found) == 1 and box_iou(found[0].box, truth) > 0.5, found
     assert abs(found[0].angle - angle) <= 5
+    assert find_logos(image, templates, CONFIG) == []  # the default: the hand cues alone

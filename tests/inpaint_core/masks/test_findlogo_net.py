@@ -94,7 +94,7 @@ def test_only_flat_marks_are_judged_by_the_network() -> None:
     """A flat-colour mark is what the network learned; a logo cut out of a photo (a detailed
     inside) is told from any printed disc by its inside, which the network never sees, so the
     hand cues judge it alone."""
-    from inpaint_core.masks.findlogo import LogoFinder, make_template
+    from inpaint_core.masks.findlogo import FinderConfig, LogoFinder, make_template
     from inpaint_core.masks.findlogo_net import APPLIES_FROM, outline_share
 
     alpha = ring(60)
@@ -106,6 +106,6 @@ def test_only_flat_marks_are_judged_by_the_network() -> None:
     assert outline_share(photo[:, :, :3], disc) < APPLIES_FROM
     scene = np.random.default_rng(1).integers(60, 200, (200, 260, 3)).astype(np.uint8)
     for rgba, judged in ((flat, True), (photo, False)):
-        finder = LogoFinder([make_template(rgba, name="logo")])
+        finder = LogoFinder([make_template(rgba, name="logo")], FinderConfig(learned=True))
         found = finder.candidates(scene)
         assert found and all(("net" in d.cues) == judged for d in found)
