@@ -7,10 +7,13 @@ labelled by whether it lies on a paste of that logo (IoU >= 0.5). Candidates tha
 paste of their logo without matching it (a second pose on one mark) are left out, as the
 logistic fit of findlogo_verify leaves them out. Each pasted mark of the searched logo also
 gives a positive at the pose the fine search finds from its true box, so every mark counts
-even where the coarse search ranked it too low.
+even where the coarse search ranked it too low. `collect_partial` adds, per photo, one logo
+pasted whole and the same logo with part of it cut away (a negative judged with the whole
+silhouette): every part of a silhouette must be printed for it to be the logo.
 
     samples = collect(folder, limit=None, seed=0)          # Samples (inputs, labels, ...)
-    verifier = fit_verifier([samples], epochs=8)           # PatchVerifier
+    cuts = collect_partial(photos, logos, seed=0)          # whole and partly cut pastes
+    verifier, record = fit_verifier([samples, cuts], epochs=12)
 """
 
 from __future__ import annotations
