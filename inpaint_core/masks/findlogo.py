@@ -154,15 +154,20 @@ class LogoFinder:
 
 
 def _pose_cues(pyramid: Pyramid, cache: TemplateCache, pose: Pose, level: int,
-               learned: bool = True) -> dict[str, float]:
+               learned: bool) -> dict[str, float]:
     """The verifier's cues at `pose`; with `learned`, the learned verifier's log-odds too."""
     crop, band_rgb, band_mask, template = pose_patch(pyramid, cache, pose, level)
     values = verify.cues(crop, band_rgb, band_mask, template, pose.score)
     if learned:
-        pad = (band_rgb.shape[0] - template.alpha.shape[0]) // 2
         values["net"] = float(shipped_verifier().score(
-            net_input(band_rgb, band_mask, template.alpha, pad)[None])[0])
+            net_input(band_rgb, band_mask, template.alpha, band_pad(band_rgb, template))[None]
+        )[0])
     return values
+
+
+def band_pad(band_rgb: np.ndarray, template: TemplateField) -> int:
+    """How many px the band of `pose_patch` reaches beyond the logo on each side."""
+    return (band_rgb.shape[0] - template.alpha.shape[0]) // 2
 
 
 def pose_patch(pyramid: Pyramid, cache: TemplateCache, pose: Pose, level: int

@@ -39,7 +39,13 @@ from inpaint_core.evaluation.findlogo_bench import (
     transform_mark,
 )
 from inpaint_core.masks import findlogo
-from inpaint_core.masks.findlogo import FinderConfig, LogoFinder, box_iou, pose_patch
+from inpaint_core.masks.findlogo import (
+    FinderConfig,
+    LogoFinder,
+    band_pad,
+    box_iou,
+    pose_patch,
+)
 from inpaint_core.masks.findlogo_net import NetConfig, PatchVerifier, net_input
 from inpaint_core.masks.findlogo_search import Pose, Pyramid, SearchConfig, TemplateCache, refine
 from inpaint_core.masks.findlogo_templates import load_logo
@@ -123,8 +129,7 @@ def image_samples(rgb: np.ndarray, logo: findlogo.LogoTemplate, marks: Sequence[
 def _input(pyramid: Pyramid, cache: TemplateCache, pose: Pose) -> np.ndarray:
     _, band_rgb, band_mask, template = pose_patch(pyramid, cache, pose,
                                                   int(pose.extra.get("level", 0)))
-    pad = (band_rgb.shape[0] - template.alpha.shape[0]) // 2
-    return net_input(band_rgb, band_mask, template.alpha, pad)
+    return net_input(band_rgb, band_mask, template.alpha, band_pad(band_rgb, template))
 
 
 def _pose_from_box(cache: TemplateCache, box: Sequence[int], angle: float, factor: float,
