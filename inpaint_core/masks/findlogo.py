@@ -160,14 +160,21 @@ def _pose_cues(pyramid: Pyramid, cache: TemplateCache, pose: Pose, level: int,
     values = verify.cues(crop, band_rgb, band_mask, template, pose.score)
     if learned:
         values["net"] = float(shipped_verifier().score(
-            net_input(band_rgb, band_mask, template.alpha, band_pad(band_rgb, template))[None]
-        )[0])
+            _band_input(band_rgb, band_mask, template)[None])[0])
     return values
 
 
-def band_pad(band_rgb: np.ndarray, template: TemplateField) -> int:
-    """How many px the band of `pose_patch` reaches beyond the logo on each side."""
-    return (band_rgb.shape[0] - template.alpha.shape[0]) // 2
+def pose_net_input(pyramid: Pyramid, cache: TemplateCache, pose: Pose) -> np.ndarray:
+    """The learned verifier's input (findlogo_net.net_input) at `pose`, on its fine level."""
+    _, band_rgb, band_mask, template = pose_patch(pyramid, cache, pose,
+                                                  int(pose.extra.get("level", 0)))
+    return _band_input(band_rgb, band_mask, template)
+
+
+def _band_input(band_rgb: np.ndarray, band_mask: np.ndarray, template: TemplateField
+                ) -> np.ndarray:
+    pad = (band_rgb.shape[0] - template.alpha.shape[0]) // 2
+    return net_input(band_rgb, band_mask, template.alpha, pad)
 
 
 def pose_patch(pyramid: Pyramid, cache: TemplateCache, pose: Pose, level: int

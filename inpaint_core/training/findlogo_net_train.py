@@ -39,14 +39,8 @@ from inpaint_core.evaluation.findlogo_bench import (
     transform_mark,
 )
 from inpaint_core.masks import findlogo
-from inpaint_core.masks.findlogo import (
-    FinderConfig,
-    LogoFinder,
-    band_pad,
-    box_iou,
-    pose_patch,
-)
-from inpaint_core.masks.findlogo_net import NetConfig, PatchVerifier, net_input
+from inpaint_core.masks.findlogo import FinderConfig, LogoFinder, box_iou, pose_net_input
+from inpaint_core.masks.findlogo_net import NetConfig, PatchVerifier
 from inpaint_core.masks.findlogo_search import Pose, Pyramid, SearchConfig, TemplateCache, refine
 from inpaint_core.masks.findlogo_templates import load_logo
 
@@ -116,20 +110,14 @@ def image_samples(rgb: np.ndarray, logo: findlogo.LogoTemplate, marks: Sequence[
         hit = any(box_iou(detection.box, m) >= MATCH_IOU for m in marks)
         if not hit and any(box_iou(detection.box, m) >= SAME_MARK_IOU for m in marks):
             continue
-        found.append((_input(pyramid, cache, pose), float(hit)))
+        found.append((pose_net_input(pyramid, cache, pose), float(hit)))
     search = finder.config.search()
     for box, angle in zip(marks, angles, strict=True):
         pose = _pose_from_box(cache, box, angle, factor, search)
         fine = refine(pyramid, cache, pose, search)
         if fine.score > -1.0 and box_iou([v / factor for v in fine.box()], box) >= MATCH_IOU:
-            found.append((_input(pyramid, cache, fine), 1.0))
+            found.append((pose_net_input(pyramid, cache, fine), 1.0))
     return found
-
-
-def _input(pyramid: Pyramid, cache: TemplateCache, pose: Pose) -> np.ndarray:
-    _, band_rgb, band_mask, template = pose_patch(pyramid, cache, pose,
-                                                  int(pose.extra.get("level", 0)))
-    return net_input(band_rgb, band_mask, template.alpha, band_pad(band_rgb, template))
 
 
 def _pose_from_box(cache: TemplateCache, box: Sequence[int], angle: float, factor: float,
@@ -192,7 +180,7 @@ def _pasted_sample(rgb: np.ndarray, logo: findlogo.LogoTemplate, whole: bool,
     fine = refine(pyramid, cache, _pose_from_box(cache, box, angle, 1.0, search), search)
     if fine.score <= -1.0:
         return None
-    return _input(pyramid, cache, fine)
+    return pose_net_input(pyramid, cache, fine)
 
 
 def _cut(mark: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -225,8 +213,9 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def fit_verifier(parts: Sequence[Samples], epochs: int = 8, batch: int = 128, lr: float = 1e-3,
                  seed: int = 0, holdout: float = 0.1, config: NetConfig | None = None,
                  log: Callable[[str], None] = print) -> tuple[PatchVerifier, dict]:
-    """Trains a verifier (positives weighted up to balance the classes); images whose name
-    hashes into `holdout` are kept out for the validation figures. Returns it and its record."""
+    """Trains a verifier (positives weighted up to balance the classes); a `holdout` share of
+    the image names, drawn at random, is kept out for the validation figures. Returns it and
+    its record."""
     inputs = np.concatenate([p.inputs for p in parts])
     labels = np.concatenate([p.labels for p in parts])
     names = np.concatenate([p.image for p in parts])
