@@ -13,12 +13,18 @@ Every photo comes from a Debian `main` package (DFSG-free) or from Kodak24 (unre
 Never `mate-backgrounds`, `lomiri-wallpapers*` or `plasma-workspace-wallpapers`: those are
 reserved for evaluation.
 
+With `--wallpapers`, the packaged wallpapers of gnome-backgrounds, ukui-wallpapers, desktop-base
+and debian-edu-artwork-* instead, one file each at long side 1,024 (find-logo's training photos:
+renders, gradients and macro photos like the evaluation's wallpapers); their SVGs are drawn by
+`rsvg-convert` (librsvg2-bin, `--rsvg`).
+
 Each photo is written at long side <= 512 px; photos at least 1,500 px wide also give two
 512x384 tiles at long side 1,024 (closer views of the same scene). JPEG q88, like train-photos.
 MANIFEST.csv lists file, source package and version, and licence.
 
     apt-get (download only, no root needed) and dpkg-deb must be on PATH.
     .venv/bin/python scripts/free_photos.py --out free-photos [--data ../shared/data]
+    .venv/bin/python scripts/free_photos.py --wallpapers --out free-walls [--rsvg rsvg-convert]
 """
 
 from __future__ import annotations
@@ -52,6 +58,15 @@ LICENCES = {
     "python3-skimage": "CC0 / public domain (astronaut: NASA)",
     "kodak24": "unrestricted",
 }
+WALLPAPERS = {
+    "gnome-backgrounds": "CC-BY-SA 3.0 / CC-BY-SA 2.0 / CC-BY 2.0 / GPL-2+, per file in "
+                         "gnome-backgrounds' debian/copyright",
+    "ukui-wallpapers": "CC-BY-SA-3.0",
+    "desktop-base": "GPL-2+ / GPL-2, per theme in desktop-base's debian/copyright",
+    **{f"debian-edu-artwork-{theme}": "GPL-2+" for theme in
+       ("buster", "emerald", "homeworld", "softwaves", "spacefun")},
+}
+WALLPAPER_SIDE = 1024
 MIN_SIDE = 256  # as train-photos: short side at least 256 px
 JPEG_QUALITY = 88
 
@@ -116,13 +131,52 @@ def write_photo(out: Path, tag: str, image: Image.Image, rng: random.Random) -> 
     return written
 
 
+def wallpaper_files(package: str, root: Path) -> list[Path]:
+    """The package's wallpapers: every file of gnome's and ukui's folders; of a desktop-base
+    theme only its `wallpaper` (not `-withlogo`, not the lock screen), at 1920x1080."""
+    if package in ("gnome-backgrounds", "ukui-wallpapers"):
+        folder = next(root.glob("usr/share/backgrounds*"))
+        return sorted(p for p in folder.rglob("*") if p.suffix in (".jpg", ".png", ".webp", ".svg"))
+    return sorted(root.glob("usr/share/desktop-base/*-theme/wallpaper/contents/images/1920x1080.*"))
+
+
+def draw_wallpaper(path: Path, rsvg: str, work: Path) -> Image.Image:
+    if path.suffix != ".svg":
+        return Image.open(path).convert("RGB")
+    png = work / "drawn.png"
+    subprocess.run([rsvg, "-w", str(WALLPAPER_SIDE), "-o", str(png), str(path)], check=True)
+    return Image.open(png).convert("RGB")
+
+
+def write_wallpapers(out: Path, rsvg: str) -> list[tuple[str, str, str, str]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for package, licence in WALLPAPERS.items():
+            root, version = fetch_package(package, work)
+            for path in wallpaper_files(package, root):
+                image = draw_wallpaper(path, rsvg, work)
+                image.thumbnail((WALLPAPER_SIDE, WALLPAPER_SIDE), Image.Resampling.LANCZOS)
+                theme = path.parts[-5] if package.startswith(("desktop", "debian")) else path.stem
+                name = f"{package.split('-')[0]}_{theme}.jpg"
+                image.save(out / name, quality=JPEG_QUALITY)
+                rows.append((name, package, version, licence))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the photos")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    parser.add_argument("--wallpapers", action="store_true",
+                        help="free packaged wallpapers at long side 1,024 instead of photos")
+    parser.add_argument("--rsvg", default="rsvg-convert", help="rsvg-convert, for SVG wallpapers")
     args = parser.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
+    if args.wallpapers:
+        write_manifest(args.out, write_wallpapers(args.out, args.rsvg))
+        return
     rng = random.Random(0)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,11 +193,15 @@ def main() -> None:
             prefix = "kodak" if package == "kodak24" else package.split("-")[0]
             for name in write_photo(args.out, f"{prefix}_{tag}", image, rng):
                 rows.append((name, package, version, LICENCES[package]))
-    with (args.out / "MANIFEST.csv").open("w", newline="") as fh:
+    write_manifest(args.out, rows)
+    print(f"{len(sources)} source photos -> {len(rows)} training photos in {args.out}")
+
+
+def write_manifest(out: Path, rows: list[tuple[str, str, str, str]]) -> None:
+    with (out / "MANIFEST.csv").open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(("file", "source", "version", "licence"))
         writer.writerows(rows)
-    print(f"{len(sources)} source photos -> {len(rows)} training photos in {args.out}")
 
 
 if __name__ == "__main__":

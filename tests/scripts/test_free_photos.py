@@ -55,3 +55,25 @@ def test_reserved_evaluation_packages_are_refused(script: ModuleType, tmp_path: 
     for name in ("mate-backgrounds", "lomiri-wallpapers-20.04", "plasma-workspace-wallpapers"):
         with pytest.raises(SystemExit, match="reserved"):
             script.fetch_package(name, tmp_path)
+
+
+def test_wallpapers_are_each_theme_s_own_without_logo_or_lock_screen(
+        script: ModuleType, tmp_path: Path) -> None:
+    themes = tmp_path / "usr/share/desktop-base"
+    for folder in ("joy-theme/wallpaper", "joy-theme/lockscreen", "lines-theme/wallpaper",
+                   "lines-theme/wallpaper-withlogo"):
+        images = themes / folder / "contents/images"
+        images.mkdir(parents=True)
+        for size in ("1920x1080", "1280x1024"):
+            (images / f"{size}.svg").write_text("<svg/>")
+    picked = script.wallpaper_files("desktop-base", tmp_path)
+    assert [p.relative_to(themes).as_posix() for p in picked] == [
+        "joy-theme/wallpaper/contents/images/1920x1080.svg",
+        "lines-theme/wallpaper/contents/images/1920x1080.svg"]
+    gnome = tmp_path / "g" / "usr/share/backgrounds/gnome"
+    gnome.mkdir(parents=True)
+    for name in ("wood-d.webp", "blobs-l.svg", "wood.xml"):
+        (gnome / name).write_text("")
+    assert [p.name for p in script.wallpaper_files("gnome-backgrounds", tmp_path / "g")] == [
+        "blobs-l.svg", "wood-d.webp"]
+    assert not any(name.startswith(script.RESERVED) for name in script.WALLPAPERS)
