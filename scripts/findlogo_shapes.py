@@ -137,7 +137,10 @@ def main() -> None:
     words.add_argument("--count", type=int, default=240)
     words.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    icons(args) if args.command == "icons" else wide(args)
+    if args.command == "icons":
+        icons(args)
+    else:
+        wide(args)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,8 @@ WALLPAPERS = {
     "gnome-backgrounds": "CC-BY-SA 3.0 / CC-BY-SA 2.0 / CC-BY 2.0 / GPL-2+, per file in "
                          "gnome-backgrounds' debian/copyright",
     "ukui-wallpapers": "CC-BY-SA-3.0",
-    "desktop-base": "GPL-2+ / GPL-2, per theme in desktop-base's debian/copyright",
+    "desktop-base": "GPL-2+ / GPL-2 / GPL-3+ / CC-BY-SA-3.0, per theme in desktop-base's "
+                    "debian/copyright",
     **{f"debian-edu-artwork-{theme}": "GPL-2+" for theme in
        ("buster", "emerald", "homeworld", "softwaves", "spacefun")},
 }
@@ -175,7 +176,9 @@ def main() -> None:
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
     if args.wallpapers:
-        write_manifest(args.out, write_wallpapers(args.out, args.rsvg))
+        rows = write_wallpapers(args.out, args.rsvg)
+        write_manifest(args.out, rows)
+        print(f"{len(rows)} wallpapers in {args.out}")
         return
     rng = random.Random(0)
     rows = []
