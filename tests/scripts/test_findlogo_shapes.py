@@ -3,7 +3,6 @@ and their variants never), and the synthetic wide logos."""
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from pathlib import Path
 from types import ModuleType
@@ -12,16 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "findlogo_shapes.py"
+from tests.scripts.script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("findlogo_shapes", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("findlogo_shapes")
 
 
 def test_excluded_marks_and_their_variants_are_never_drawn(script: ModuleType) -> None:

@@ -3,7 +3,6 @@ large photo, and the reserved packages refused."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import random
 from pathlib import Path
@@ -13,16 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "free_photos.py"
+from tests.scripts.script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("free_photos", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("free_photos")
 
 
 def _webp(size: tuple[int, int], seed: int) -> bytes:
