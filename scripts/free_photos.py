@@ -158,7 +158,9 @@ def write_wallpapers(out: Path, rsvg: str) -> list[tuple[str, str, str, str]]:
             for path in wallpaper_files(package, root):
                 image = draw_wallpaper(path, rsvg, work)
                 image.thumbnail((WALLPAPER_SIDE, WALLPAPER_SIDE), Image.Resampling.LANCZOS)
-                theme = path.parts[-5] if package.startswith(("desktop", "debian")) else path.stem
+                # a theme's wallpaper lies in <theme>/wallpaper/contents/images/
+                theme = path.parents[3].name if package.startswith(("desktop", "debian")) \
+                    else path.stem
                 name = f"{package.split('-')[0]}_{theme}.jpg"
                 image.save(out / name, quality=JPEG_QUALITY)
                 rows.append((name, package, version, licence))

@@ -14,7 +14,7 @@ and a negative at the fine pose found from the whole mark's box);
 `train` fits the network, prints held-out figures per epoch (images kept out by name) and
 writes fp16 safetensors with a JSON card beside them. The shipped weights' recipe is in
 inpaint_core/weights/findlogo-net.json and bench/RESULTS-masks-find.md; the training marks are
-drawn by scripts/findlogo_shapes.py, free-licence photos and wallpapers written by
+drawn by scripts/findlogo_marks.py, free-licence photos and wallpapers written by
 scripts/free_photos.py (RESULTS-masks-find.md, "Seventh pass": a verifier from those alone).
 """
 

@@ -1,4 +1,4 @@
-"""scripts/findlogo_shapes.py without rsvg-convert: which icons are drawn (the evaluation's marks
+"""scripts/findlogo_marks.py without rsvg-convert: which icons are drawn (the evaluation's marks
 and their variants never), and the synthetic wide logos."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.scripts.script_loader import load_script
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    return load_script("findlogo_shapes")
+    return load_script("findlogo_marks")
 
 
 def test_excluded_marks_and_their_variants_are_never_drawn(script: ModuleType) -> None:

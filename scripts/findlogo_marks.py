@@ -1,12 +1,12 @@
 """Draw the marks that find-logo's benchmarks and its learned verifier's training paste.
 
     # simple-icons marks in their brand colour (npm pack simple-icons@16.37.0; tar xzf)
-    .venv/bin/python scripts/findlogo_shapes.py icons --package package --out targets \\
+    .venv/bin/python scripts/findlogo_marks.py icons --package package --out targets \\
         --names github,spotify,apple,nike
-    .venv/bin/python scripts/findlogo_shapes.py icons --package package --out train-icons \\
+    .venv/bin/python scripts/findlogo_marks.py icons --package package --out train-icons \\
         --random 80 --seed 5 --exclude github,spotify,apple,nike,x,mcdonalds,adidas,...
     # synthetic wide logos: a DejaVu word, an icon beside a word, a word on a plate
-    .venv/bin/python scripts/findlogo_shapes.py wide --icons train-icons --out wide \\
+    .venv/bin/python scripts/findlogo_marks.py wide --icons train-icons --out wide \\
         --count 240 --seed 7
 
 Icons are rendered by `rsvg-convert -w 256` (librsvg2-bin; `--rsvg` names the binary). Their
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-FONTS = Path("/usr/share/fonts/truetype/dejavu")
+# DejaVu faces, found by Pillow in the system's font folders (Debian: fonts-dejavu-core)
 FACES = ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf", "DejaVuSerif-Bold.ttf",
          "DejaVuSansCondensed-Bold.ttf", "DejaVuSans-BoldOblique.ttf", "DejaVuSerif.ttf")
 SYLLABLES = ("ka", "lo", "ri", "ve", "no", "ta", "zen", "mar", "tek", "sol", "bri", "om",
@@ -84,7 +84,7 @@ def _text(word: str, font: ImageFont.FreeTypeFont, colour: tuple[int, int, int])
 
 def wide_logo(rng: random.Random, icon_files: list[Path]) -> Image.Image:
     """A word alone, an icon beside a word, or a word on a rounded plate."""
-    font = ImageFont.truetype(str(FONTS / rng.choice(FACES)), TEXT_SIZE)
+    font = ImageFont.truetype(rng.choice(FACES), TEXT_SIZE)
     colour = _colour(rng)
     kind = rng.choice(("word", "icon", "plate"))
     word = _text(_word(rng), font, colour)
