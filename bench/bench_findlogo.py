@@ -8,6 +8,8 @@
     .venv/bin/python bench/bench_findlogo.py recue F.jsonl --benchmark B --out F2.jsonl [--learned]
     .venv/bin/python bench/bench_findlogo.py fit F.jsonl[:B] [F2.jsonl[:B2] ...] [--cues C,...]
     .venv/bin/python bench/bench_findlogo.py assess F.jsonl --benchmark B [--model C=W,...]
+    .venv/bin/python bench/bench_findlogo.py speed --benchmark B [--limit N] [--max-angle 30]
+        [--baseline REF] [--before]
 
 run: every image of B is searched for every target logo of B (B/logos/*.png, all at once, as
 `unbrand find-logo --logo ...` would), by the matcher of main commit 1a9fc00 (`--before`, read
@@ -108,6 +110,9 @@ def parse_args() -> argparse.Namespace:
     speed.add_argument("--limit", type=int, default=10)
     speed.add_argument("--max-angle", type=float, default=0.0)
     speed.add_argument("--before", action="store_true", help="also time the matcher of 1a9fc00")
+    speed.add_argument("--baseline", default=None, metavar="REF",
+                       help="also time the find-logo of this git commit, image by image beside "
+                       "the working tree's")
     crop = sub.add_parser("crop", help="a logo file cut from one photo of an OpenLogo dataset")
     crop.add_argument("--dataset", required=True, type=Path)
     crop.add_argument("--image", required=True, help="image id")
@@ -575,31 +580,50 @@ def _rescored(det: Detection, model: dict[str, float] | None, tilted: float | No
 
 
 def bench_speed(args: argparse.Namespace) -> str:
-    """Per logo searched alone: wall and CPU seconds per image, after and (--before) before."""
+    """Per logo searched alone: wall and CPU seconds per image and CPU seconds per megapixel,
+    after and (--before) before; with --baseline, that commit's find-logo timed image by image
+    beside the working tree's (the two take turns, so a load on the machine weighs on both)."""
     folder = Path(args.benchmark)
     templates, items = load_benchmark(folder, args.limit)
     images = [read_image(folder, item) for item in items]
-    megapixels = np.mean([image.shape[0] * image.shape[1] / 1e6 for image in images])
+    megapixels = float(np.mean([image.shape[0] * image.shape[1] / 1e6 for image in images]))
+    base = load_version(args.baseline) if args.baseline else None
     lines = [f"{len(images)} images of {folder} ({megapixels:.2f} MP on average), one logo at a "
              f"time, max angle {args.max_angle:g}; CPU: {cpu_name()}",
-             "| logo | after: s wall | after: s CPU | before: s wall | before: s CPU |",
-             "|---|---|---|---|---|"]
+             "| logo | after: s wall | after: s CPU | after: CPU s per MP | before: s wall | "
+             "before: s CPU | before: CPU s per MP | CPU after / before |",
+             "|---|---|---|---|---|---|---|---|"]
     old = load_before() if args.before else None
     for template in templates:
-        finder = LogoFinder([template], FinderConfig(angles=angle_steps(args.max_angle)))
-        finder.candidates(images[0])  # the first image builds the template cache
-        clock = Clock()
+        finders = [LogoFinder([template], FinderConfig(angles=angle_steps(args.max_angle)))]
+        if base is not None:
+            module = base.finder
+            finders.append(module.LogoFinder(
+                [module.load_logo(folder / "logos" / f"{template.name}.png")],
+                module.FinderConfig(angles=module.angle_steps(args.max_angle))))
+        spent = np.zeros((len(finders), 2))
+        for finder in finders:
+            finder.candidates(images[0])  # the first image builds the template cache
         for image in images:
-            finder.candidates(image)
-        after = clock.per_image(len(images))
-        before = _time_before(old, folder, template.name, images, args.max_angle)
-        lines.append(f"| {template.name} | {after[0]:.2f} | {after[1]:.2f} | {before} |")
+            for k, finder in enumerate(finders):
+                clock = Clock()
+                finder.candidates(image)
+                spent[k] += clock.per_image(1)
+        wall, cpu = spent[0] / len(images)
+        if base is not None:
+            then = spent[1] / len(images)
+            before = (f"{then[0]:.2f} | {then[1]:.2f} | {then[1] / megapixels:.2f} | "
+                      f"{cpu / then[1]:.2f}")
+        else:
+            before = _time_before(old, folder, template.name, images, args.max_angle)
+        lines.append(f"| {template.name} | {wall:.2f} | {cpu:.2f} | {cpu / megapixels:.2f} | "
+                     f"{before} |")
     return "\n".join(lines)
 
 
 def _time_before(old: Any, folder: Path, name: str, images: list, max_angle: float) -> str:
     if old is None:
-        return "- | -"
+        return "- | - | - | -"
     template = old.load_logo(folder / "logos" / f"{name}.png")
     config = old.FinderConfig(threshold=0.5 if max_angle else 0.4,
                               angles=old.angle_steps(max_angle))
@@ -607,7 +631,8 @@ def _time_before(old: Any, folder: Path, name: str, images: list, max_angle: flo
     for image in images:
         old.find_logos(image, [template], config)
     wall, cpu = clock.per_image(len(images))
-    return f"{wall:.2f} | {cpu:.2f}"
+    megapixels = float(np.mean([image.shape[0] * image.shape[1] / 1e6 for image in images]))
+    return f"{wall:.2f} | {cpu:.2f} | {cpu / megapixels:.2f} | -"
 
 
 def crop_logo(args: argparse.Namespace) -> str:

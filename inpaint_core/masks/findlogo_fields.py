@@ -14,10 +14,15 @@ For the logo, colour edges count only where it is opaque and the outline comes f
 channel (what lies behind the logo is unknown); matching is restricted to the logo's own pixels
 grown by 2 px (`support`), so clutter showing through transparent parts does not count.
 
+Fields are stored channel first, (2, h, w), and every correlation is made one channel at a time:
+OpenCV's matchTemplate on a 2-channel image costs 4-5x a 1-channel one, not 2x (5.5 vs 25 ms for
+a wordmark on a 1024 x 683 field, AVX2 EPYC), so two 1-channel calls and a sum halve the search.
+
 `coarse_scores` is the fast correlation of the coarse search: the support-masked template made
-zero-mean is correlated with the field (cv2 TM_CCORR: the template's mean is zero, so the image's
+zero-mean is correlated with the field (TM_CCORR: the template's mean is zero, so the image's
 local mean drops out of the numerator) and divided by the field's energy under the support;
-`fine_scores` is OpenCV's exact masked TM_CCOEFF_NORMED, used on small windows only.
+`fine_scores` is the exact support-masked zero-mean normalised correlation (what OpenCV's
+TM_CCOEFF_NORMED with a mask computes), used on small windows only.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ import cv2
 import numpy as np
 
 SOFTNESS = 24.0  # gradient magnitude (Sobel, 0-255 image) at which an edge counts half
+# a fine window whose variance under the support is below this share of its energy is flat:
+# no orientation pattern to correlate, and its score is 0
+FLAT_SHARE = 1e-4
 SUPPORT_KERNEL = 3  # the logo's pixels are grown by 1 px for matching (5: 2 px, a little worse)
 
 
@@ -35,10 +43,11 @@ SUPPORT_KERNEL = 3  # the logo's pixels are grown by 1 px for matching (5: 2 px,
 class TemplateField:
     """A logo at one size and angle, ready to correlate."""
 
-    field: np.ndarray  # (h, w, 2) float32, the edge-orientation field
-    support: np.ndarray  # (h, w) float32 0/1: the logo's pixels grown by 2 px
-    zero_mean: np.ndarray  # (h, w, 2) float32: field minus its mean, times support
+    field: np.ndarray  # (2, h, w) float32, the edge-orientation field
+    support: np.ndarray  # (h, w) float32 0/1: the logo's pixels grown by 1 px
+    zero_mean: np.ndarray  # (2, h, w) float32: field minus its mean, times support
     norm: float  # |zero_mean|
+    count: float  # pixels of the support
     rgb: np.ndarray  # (h, w, 3) uint8, the logo resized
     alpha: np.ndarray  # (h, w) float32 in [0, 1]
 
@@ -56,21 +65,21 @@ def gradients(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def orientation_field(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
-    """(h, w, 2) float32 doubled-angle field with soft magnitude."""
+    """(2, h, w) float32 doubled-angle field with soft magnitude."""
     energy = gx * gx + gy * gy
     magnitude = np.sqrt(energy)
     weight = 1.0 / ((magnitude + SOFTNESS) * np.maximum(magnitude, 1e-6))  # m' / |g|^2
-    return np.dstack([(gx * gx - gy * gy) * weight, 2.0 * gx * gy * weight]).astype(np.float32)
+    return np.stack([(gx * gx - gy * gy) * weight, 2.0 * gx * gy * weight]).astype(np.float32)
 
 
 def image_field(rgb: np.ndarray) -> np.ndarray:
-    """Edge-orientation field of an RGB image, (h, w, 2) float32."""
+    """Edge-orientation field of an RGB image, (2, h, w) float32."""
     return orientation_field(*gradients(rgb))
 
 
 def field_energy(field: np.ndarray) -> np.ndarray:
     """(h, w) float32 squared magnitude of a field, for the coarse denominator."""
-    return (field * field).sum(axis=2).astype(np.float32)
+    return (field * field).sum(axis=0).astype(np.float32)
 
 
 def template_field(rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int]) -> TemplateField:
@@ -87,22 +96,39 @@ def template_field(rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int]) ->
     support = cv2.dilate((alpha > 0.05).astype(np.uint8), kernel)
     support = support.astype(np.float32)
     count = max(float(support.sum()), 1.0)
-    mean = (field * support[..., None]).sum(axis=(0, 1)) / count
-    zero_mean = ((field - mean) * support[..., None]).astype(np.float32)
+    mean = (field * support).sum(axis=(1, 2)) / count
+    zero_mean = ((field - mean[:, None, None]) * support).astype(np.float32)
     norm = float(np.sqrt((zero_mean * zero_mean).sum()))
-    return TemplateField(field, support, zero_mean, norm, rgb, alpha)
+    return TemplateField(field, support, zero_mean, norm, count, rgb, alpha)
+
+
+def correlate(field: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Sum over channels of the (2, H, W) field's TM_CCORR with the (2, h, w) kernel."""
+    total = cv2.matchTemplate(field[0], kernel[0], cv2.TM_CCORR)
+    total += cv2.matchTemplate(field[1], kernel[1], cv2.TM_CCORR)
+    return total
 
 
 def coarse_scores(field: np.ndarray, energy: np.ndarray, template: TemplateField) -> np.ndarray:
     """(H - h + 1, W - w + 1) float32 correlation in [-1, 1] of the template at every position."""
-    numerator = cv2.matchTemplate(field, template.zero_mean, cv2.TM_CCORR)
+    numerator = correlate(field, template.zero_mean)
     under = cv2.matchTemplate(energy, template.support, cv2.TM_CCORR)
     denominator = np.sqrt(np.maximum(under, 1e-6)) * max(template.norm, 1e-6)
     return numerator / np.maximum(denominator, 1e-3 * max(template.norm, 1e-6))
 
 
-def fine_scores(field: np.ndarray, template: TemplateField) -> np.ndarray:
-    """Exact support-masked zero-mean normalised correlation (OpenCV TM_CCOEFF_NORMED)."""
-    support = np.dstack([template.support, template.support])
-    score = cv2.matchTemplate(field, template.field, cv2.TM_CCOEFF_NORMED, mask=support)
-    return np.nan_to_num(score, nan=0.0, posinf=0.0, neginf=0.0)
+def fine_scores(field: np.ndarray, energy: np.ndarray, template: TemplateField) -> np.ndarray:
+    """Exact support-masked zero-mean normalised correlation of a (2, H, W) field window and
+    its energy: sum T'I / (|T'| |I - mean I|), T' and the means taken under the support.
+    Where the window has no variance under the support (a flat patch), 0."""
+    numerator = correlate(field, template.zero_mean)
+    total = cv2.matchTemplate(energy, template.support, cv2.TM_CCORR)
+    spread = total.copy()
+    for channel in field:
+        under = cv2.matchTemplate(channel, template.support, cv2.TM_CCORR)
+        spread -= under * under / template.count
+    # float32 correlations leave a residue of about 1e-6 of the energy where a window is flat
+    varied = spread > FLAT_SHARE * total + 1e-12
+    denominator = np.sqrt(np.maximum(spread, 0.0)) * max(template.norm, 1e-12)
+    score = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=varied)
+    return np.clip(score, -1.0, 1.0)

@@ -64,7 +64,7 @@ class Pyramid:
         return self._rgb[level]
 
     def field(self, level: int) -> tuple[np.ndarray, np.ndarray]:
-        """(field (h, w, 2), energy (h, w)) at `level`."""
+        """(field (2, h, w), energy (h, w)) at `level`."""
         if level not in self._fields:
             values = image_field(self.rgb(level))
             self._fields[level] = (values, field_energy(values))
@@ -216,7 +216,7 @@ def _coarse_poses(pyramid: Pyramid, cache: TemplateCache, index: int, config: Se
             factor = 2 ** level_for(w, h, COARSE_SHORT / shrink, COARSE_LONG / shrink)
             field, energy = pyramid.field(int(np.log2(factor)))
             size = (max(3, round(w / factor)), max(3, round(h / factor)))
-            if size[0] > field.shape[1] or size[1] > field.shape[0]:
+            if size[0] > field.shape[2] or size[1] > field.shape[1]:
                 continue
             score = coarse_scores(field, energy, cache.field(index, angle, size))
             found += [Pose(index, long_side, angle, x * factor, y * factor, size[0] * factor,
@@ -264,18 +264,19 @@ def _refine_one(pyramid: Pyramid, cache: TemplateCache, pose: Pose, angle: float
     w, h = cache.size_at(pose.logo, angle, long_side)
     level = level_for(w, h, FINE_SHORT, FINE_SHORT)
     factor = 2**level
-    field = pyramid.field(level)[0]
+    field, energy = pyramid.field(level)
     size = (max(3, round(w / factor)), max(3, round(h / factor)))
     margin = round(0.12 * max(size) + pose.width / factor * 0.05 + 3)
     centre_x = (pose.x + pose.width / 2) / factor
     centre_y = (pose.y + pose.height / 2) / factor
     x0 = max(0, round(centre_x - size[0] / 2) - margin)
     y0 = max(0, round(centre_y - size[1] / 2) - margin)
-    x1 = min(field.shape[1], x0 + size[0] + 2 * margin)
-    y1 = min(field.shape[0], y0 + size[1] + 2 * margin)
+    x1 = min(field.shape[2], x0 + size[0] + 2 * margin)
+    y1 = min(field.shape[1], y0 + size[1] + 2 * margin)
     if x1 - x0 < size[0] or y1 - y0 < size[1]:
         return None
-    score = fine_scores(field[y0:y1, x0:x1], cache.field(pose.logo, angle, size))
+    score = fine_scores(field[:, y0:y1, x0:x1], energy[y0:y1, x0:x1],
+                        cache.field(pose.logo, angle, size))
     y, x = np.unravel_index(int(np.argmax(score)), score.shape)
     return Pose(pose.logo, long_side, angle, (x0 + x) * factor, (y0 + y) * factor,
                 size[0] * factor, size[1] * factor, float(score[y, x]), {"level": level})

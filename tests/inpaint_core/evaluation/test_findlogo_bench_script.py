@@ -82,3 +82,19 @@ def test_assess_rescores_with_the_shipped_model_or_a_given_one(features) -> None
     nothing = _bench("assess", str(found), "--benchmark", str(bench), "--model",
                      "edge=0,intercept=-100")
     assert set(_sweep(nothing).values()) == {0} and "recall 0.000 (0 of" in nothing
+
+
+@pytest.mark.skipif(not (SCRIPT.parents[1] / ".git").exists(), reason="needs the git history")
+def test_speed_times_a_baseline_commit_beside_the_working_tree(features) -> None:
+    """`speed --baseline REF`: per logo, both versions' seconds, CPU seconds per megapixel
+    and the ratio of CPU after to before."""
+    bench, _ = features
+    out = _bench("speed", "--benchmark", str(bench), "--limit", "2", "--baseline", "HEAD")
+    names = json.loads((bench / "findlogo.json").read_text())["targets"]
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "logo" not in line]
+    assert [row.split("|")[1].strip() for row in rows] == names
+    for row in rows:
+        cells = [float(cell) for cell in row.strip("|").split("|")[1:]]
+        assert len(cells) == 7 and all(value > 0 for value in cells)
+        # 320 x 240 photos: 0.0768 MP; the seconds are printed to 0.01
+        assert cells[2] == pytest.approx(cells[1] / 0.0768, abs=0.006 / 0.0768 + 0.01)

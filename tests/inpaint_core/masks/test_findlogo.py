@@ -192,7 +192,7 @@ def test_tilted_poses_are_matched_on_a_coarser_level(template, monkeypatch) -> N
     real = search.coarse_scores
 
     def spy(field, energy, tfield):
-        seen.setdefault(current[0], []).append(field.shape[0] * field.shape[1])
+        seen.setdefault(current[0], []).append(field.shape[1] * field.shape[2])
         return real(field, energy, tfield)
 
     current = [0.0]
