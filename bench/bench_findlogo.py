@@ -612,11 +612,11 @@ def bench_speed(args: argparse.Namespace) -> str:
         wall, cpu = spent[0] / len(images)
         if base is not None:
             then = spent[1] / len(images)
-            before = (f"{then[0]:.2f} | {then[1]:.2f} | {then[1] / megapixels:.2f} | "
+            before = (f"{then[0]:.3f} | {then[1]:.3f} | {then[1] / megapixels:.2f} | "
                       f"{cpu / then[1]:.2f}")
         else:
             before = _time_before(old, folder, template.name, images, args.max_angle)
-        lines.append(f"| {template.name} | {wall:.2f} | {cpu:.2f} | {cpu / megapixels:.2f} | "
+        lines.append(f"| {template.name} | {wall:.3f} | {cpu:.3f} | {cpu / megapixels:.2f} | "
                      f"{before} |")
     return "\n".join(lines)
 
@@ -632,7 +632,7 @@ def _time_before(old: Any, folder: Path, name: str, images: list, max_angle: flo
         old.find_logos(image, [template], config)
     wall, cpu = clock.per_image(len(images))
     megapixels = float(np.mean([image.shape[0] * image.shape[1] / 1e6 for image in images]))
-    return f"{wall:.2f} | {cpu:.2f} | {cpu / megapixels:.2f} | -"
+    return f"{wall:.3f} | {cpu:.3f} | {cpu / megapixels:.2f} | -"
 
 
 def crop_logo(args: argparse.Namespace) -> str:
