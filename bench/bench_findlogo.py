@@ -266,14 +266,20 @@ def finder_config(version: Version, max_angle: float | None) -> Any:
     return module.FinderConfig(angles=module.angle_steps(max_angle), **extra)
 
 
+def make_finder(version: Version, folder: Path, names: list[str], max_angle: float | None
+                ) -> Any:
+    """The version's LogoFinder for the logos `names` of benchmark `folder`."""
+    module = version.finder
+    return module.LogoFinder([module.load_logo(folder / "logos" / f"{n}.png") for n in names],
+                             finder_config(version, max_angle))
+
+
 def run_versions(folder: Path, items: list[dict], names: list[str], versions: list[Version],
                  max_angle: float | None) -> list[tuple[list, dict, tuple[float, float]]]:
     """Per version: the candidates of every image, the thresholds calibrated on them and the
     (wall, CPU) seconds per image; the versions take turns on each image, so a load on the
     machine weighs on all alike."""
-    finders = [v.finder.LogoFinder([v.finder.load_logo(folder / "logos" / f"{n}.png")
-                                    for n in names], finder_config(v, max_angle))
-               for v in versions]
+    finders = [make_finder(v, folder, names, max_angle) for v in versions]
     found: list[list] = [[] for _ in versions]
     spent = np.zeros((len(versions), 2))
     for item in items:
@@ -587,7 +593,10 @@ def bench_speed(args: argparse.Namespace) -> str:
     templates, items = load_benchmark(folder, args.limit)
     images = [read_image(folder, item) for item in items]
     megapixels = float(np.mean([image.shape[0] * image.shape[1] / 1e6 for image in images]))
-    base = load_version(args.baseline) if args.baseline else None
+    versions = [Version("after", sys.modules[LogoFinder.__module__],
+                        sys.modules[calibrate.__module__])]
+    if args.baseline:
+        versions.append(load_version(args.baseline))
     lines = [f"{len(images)} images of {folder} ({megapixels:.2f} MP on average), one logo at a "
              f"time, max angle {args.max_angle:g}; CPU: {cpu_name()}",
              "| logo | after: s wall | after: s CPU | after: CPU s per MP | before: s wall | "
@@ -595,12 +604,7 @@ def bench_speed(args: argparse.Namespace) -> str:
              "|---|---|---|---|---|---|---|---|"]
     old = load_before() if args.before else None
     for template in templates:
-        finders = [LogoFinder([template], FinderConfig(angles=angle_steps(args.max_angle)))]
-        if base is not None:
-            module = base.finder
-            finders.append(module.LogoFinder(
-                [module.load_logo(folder / "logos" / f"{template.name}.png")],
-                module.FinderConfig(angles=module.angle_steps(args.max_angle))))
+        finders = [make_finder(v, folder, [template.name], args.max_angle) for v in versions]
         spent = np.zeros((len(finders), 2))
         for finder in finders:
             finder.candidates(images[0])  # the first image builds the template cache
@@ -610,18 +614,20 @@ def bench_speed(args: argparse.Namespace) -> str:
                 finder.candidates(image)
                 spent[k] += clock.per_image(1)
         wall, cpu = spent[0] / len(images)
-        if base is not None:
+        if len(finders) > 1:
             then = spent[1] / len(images)
             before = (f"{then[0]:.3f} | {then[1]:.3f} | {then[1] / megapixels:.2f} | "
                       f"{cpu / then[1]:.2f}")
         else:
-            before = _time_before(old, folder, template.name, images, args.max_angle)
+            before = _time_before(old, folder, template.name, images, args.max_angle,
+                                  megapixels)
         lines.append(f"| {template.name} | {wall:.3f} | {cpu:.3f} | {cpu / megapixels:.2f} | "
                      f"{before} |")
     return "\n".join(lines)
 
 
-def _time_before(old: Any, folder: Path, name: str, images: list, max_angle: float) -> str:
+def _time_before(old: Any, folder: Path, name: str, images: list, max_angle: float,
+                 megapixels: float) -> str:
     if old is None:
         return "- | - | - | -"
     template = old.load_logo(folder / "logos" / f"{name}.png")
@@ -631,7 +637,6 @@ def _time_before(old: Any, folder: Path, name: str, images: list, max_angle: flo
     for image in images:
         old.find_logos(image, [template], config)
     wall, cpu = clock.per_image(len(images))
-    megapixels = float(np.mean([image.shape[0] * image.shape[1] / 1e6 for image in images]))
     return f"{wall:.3f} | {cpu:.3f} | {cpu / megapixels:.2f} | -"
 
 

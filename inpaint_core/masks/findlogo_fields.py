@@ -123,10 +123,8 @@ def fine_scores(field: np.ndarray, energy: np.ndarray, template: TemplateField) 
     Where the window has no variance under the support (a flat patch), 0."""
     numerator = correlate(field, template.zero_mean)
     total = cv2.matchTemplate(energy, template.support, cv2.TM_CCORR)
-    spread = total.copy()
-    for channel in field:
-        under = cv2.matchTemplate(channel, template.support, cv2.TM_CCORR)
-        spread -= under * under / template.count
+    sums = [cv2.matchTemplate(channel, template.support, cv2.TM_CCORR) for channel in field]
+    spread = total - sum(under * under for under in sums) / template.count
     # float32 correlations leave a residue of about 1e-6 of the energy where a window is flat
     varied = spread > FLAT_SHARE * total + 1e-12
     denominator = np.sqrt(np.maximum(spread, 0.0)) * max(template.norm, 1e-12)
