@@ -37,8 +37,6 @@ SOFTNESS = 24.0  # gradient magnitude (Sobel, 0-255 image) at which an edge coun
 # no orientation pattern to correlate, and its score is 0
 FLAT_SHARE = 1e-4
 SUPPORT_KERNEL = 3  # the logo's pixels are grown by 1 px for matching (5: 2 px, a little worse)
-# the template's edges: where its field is over this share of its strongest (edge_band)
-EDGE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -132,26 +130,3 @@ def fine_scores(field: np.ndarray, energy: np.ndarray, template: TemplateField) 
     denominator = np.sqrt(np.maximum(spread, 0.0)) * max(template.norm, 1e-12)
     score = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=varied)
     return np.clip(score, -1.0, 1.0)
-
-
-def edge_band(template: TemplateField) -> np.ndarray:
-    """(h, w) bool: the template's own edges (outline and inside colour edges, where its field
-    is over EDGE_SHARE of its strongest) grown by 1 px, within its support. A flat logo's inside
-    is left out: there a translucent paste shows the photo's texture, which says nothing about
-    whether the logo is there."""
-    magnitude = np.sqrt((template.field * template.field).sum(axis=0))
-    strong = (magnitude > EDGE_SHARE * max(float(magnitude.max()), 1e-6)).astype(np.uint8)
-    grown = cv2.dilate(strong, np.ones((SUPPORT_KERNEL, SUPPORT_KERNEL), np.uint8)) > 0
-    return grown & (template.support > 0)
-
-
-def masked_correlation(field: np.ndarray, template: TemplateField, mask: np.ndarray) -> float:
-    """Zero-mean normalised correlation of a (2, h, w) image field with the template's field,
-    both taken under the (h, w) bool `mask` only; 0 where either has no variance there."""
-    if int(mask.sum()) < 3:
-        return 0.0
-    image, logo = field[:, mask], template.field[:, mask]
-    image = image - image.mean(axis=1, keepdims=True)
-    logo = logo - logo.mean(axis=1, keepdims=True)
-    norm = float(np.sqrt((image * image).sum() * (logo * logo).sum()))
-    return float((image * logo).sum() / norm) if norm > 1e-9 else 0.0

@@ -5,12 +5,7 @@ are full of. A pasted logo leaves more than edges: its pixels take the logo's co
 colour per part of the logo, whatever the colour) and stand apart from the pixels just outside
 its silhouette all around. At the candidate's pose, on the fine pyramid level:
 
-    edge      the exact masked edge correlation of the search (over the logo's whole
-              silhouette: its pose is chosen by it);
-    edge_rim  the same correlation over the logo's own edges only (findlogo_fields.edge_band):
-              a translucent flat logo shows the photo's texture inside, which lowers `edge`
-              for a true paste (an apple at 65 % opacity: 0.39 -> 0.46) and says nothing about
-              the logo; the model uses this one;
+    edge      the exact masked edge correlation of the search;
     outline   how much of the logo's outline has an image edge across it (mean soft contrast
               of the image gradient along the outline's normal);
     separate  share of the band just outside the silhouette whose colour differs from the
@@ -45,23 +40,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inpaint_core.masks.findlogo_fields import (
-    TemplateField,
-    edge_band,
-    gradients,
-    image_field,
-    masked_correlation,
-)
+from inpaint_core.masks.findlogo_fields import TemplateField, gradients
 
 CUES = ("edge", "outline", "separate", "flat", "contrast", "sharp", "outline_worst",
-        "separate_worst", "edge_rim", "net")
+        "separate_worst", "net")
 # the cues of the logistic model, its weights and intercept: `bench/bench_findlogo.py fit` on
 # 125 tuning images (train-photos shards 0-2 and 3, 89 true candidates among 13,700); the mean
-# cues ("outline", "separate") add nothing beside the worst-sector ones, "flat" nothing at all.
-# Since the ninth pass the edge correlation is taken over the logo's edges only ("edge_rim" for
-# "edge", same weight): on the two eight-logo tuning sets 71 -> 73 marks at 3 -> 2 false finds
-# (bench/RESULTS-masks-find.md, "Ninth pass")
-MODEL_CUES = ("edge_rim", "outline_worst", "separate_worst", "contrast")
+# cues ("outline", "separate") add nothing beside the worst-sector ones, "flat" nothing at all
+MODEL_CUES = ("edge", "outline_worst", "separate_worst", "contrast")
 WEIGHTS = (9.68, 7.07, 6.52, 1.54)
 INTERCEPT = -18.62
 # with the learned verifier's log-odds ("net", findlogo_net) the hand cues keep their weights and
@@ -203,10 +189,7 @@ def cues(crop_rgb: np.ndarray, band_rgb: np.ndarray, band_mask: np.ndarray,
     outline, outline_worst = _outline_contrast(crop_rgb, template.alpha, edges)
     lab, padded_lab = _lab(crop_rgb), _lab(band_rgb)
     values = {"edge": edge, "outline": outline, "outline_worst": outline_worst,
-              "sharp": _sharpness(padded_lab, template.alpha, pad, edges),
-              "edge_rim": masked_correlation(
-                  image_field(band_rgb)[:, pad : pad + height, pad : pad + width], template,
-                  edge_band(template))}
+              "sharp": _sharpness(padded_lab, template.alpha, pad, edges)}
     band_lab = padded_lab[band]
     if inside.sum() < 6 or rim.sum() < 3 or len(band_lab) < 6:
         return {**values, "separate": 0.0, "flat": 0.0, "contrast": 0.0, "separate_worst": 0.0}

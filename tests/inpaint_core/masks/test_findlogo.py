@@ -341,34 +341,3 @@ def test_a_translucent_letter_is_found_upright_and_tilted(seed: int, angle: floa
     assert len(found) == 1 and box_iou(found[0].box, truth) > 0.5, found
     assert abs(found[0].angle - angle) <= 5
     assert find_logos(image, templates, CONFIG) == []  # the default: the hand cues alone
-
-
-def _flat_blob() -> np.ndarray:
-    """RGBA: a dark one-colour apple-like mark (a disc with a bite and a leaf), 140 x 160 px:
-    a flat logo with a large inside."""
-    alpha = np.zeros((160, 140), np.uint8)
-    cv2.circle(alpha, (70, 95), 60, 255, -1, cv2.LINE_AA)
-    cv2.circle(alpha, (138, 90), 24, 0, -1, cv2.LINE_AA)
-    cv2.ellipse(alpha, (82, 22), (12, 22), 35, 0, 360, 255, -1, cv2.LINE_AA)
-    rgba = np.zeros((160, 140, 4), np.uint8)
-    rgba[:, :, :3] = 40
-    rgba[:, :, 3] = alpha
-    return rgba
-
-
-@pytest.mark.parametrize("seed", [1, 4, 5])
-def test_a_large_translucent_flat_logo_is_found_over_clutter(seed: int) -> None:
-    """A large flat mark at 65 % opacity shows the clutter's edges through its inside; over
-    the whole silhouette the edge correlation counts them against the logo (edge 0.53-0.56,
-    log-odds 0.40-0.44: missed), over the logo's own edges it does not (0.65-0.69: found)."""
-    logo = _flat_blob()
-    image, truth = _paste(_clutter(360, 480, 70 + seed), logo, 150, 100, 1.0, 0.65)
-    found = find_logos(image, [make_template(logo, name="blob")], CONFIG)
-    assert len(found) == 1 and box_iou(found[0].box, truth) > 0.8, found
-    assert found[0].cues["edge_rim"] > found[0].cues["edge"] + 0.08, found[0].cues
-
-
-@pytest.mark.parametrize("seed", [1, 4, 5, 7])
-def test_a_large_flat_logo_is_not_found_in_clutter_without_it(seed: int) -> None:
-    assert find_logos(_clutter(360, 480, 70 + seed), [make_template(_flat_blob(), name="blob")],
-                      CONFIG) == []

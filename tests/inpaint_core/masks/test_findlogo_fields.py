@@ -8,11 +8,9 @@ import pytest
 
 from inpaint_core.masks.findlogo_fields import (
     coarse_scores,
-    edge_band,
     field_energy,
     fine_scores,
     image_field,
-    masked_correlation,
     template_field,
 )
 
@@ -104,52 +102,3 @@ def test_coarse_scores_equal_the_two_channel_correlation(template) -> None:
     norm = max(template.norm, 1e-6)
     reference = numerator / np.maximum(np.sqrt(np.maximum(under, 1e-6)) * norm, 1e-3 * norm)
     np.testing.assert_allclose(coarse_scores(field, energy, template), reference, atol=1e-4)
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_masked_correlation_over_the_support_is_the_fine_score(template, seed) -> None:
-    field = image_field(_photo(seed))
-    scores = fine_scores(field, field_energy(field), template)
-    height, width = template.support.shape
-    for y, x in [(0, 0), (30, 41), np.unravel_index(int(np.argmax(scores)), scores.shape)]:
-        window = field[:, y : y + height, x : x + width]
-        mine = masked_correlation(window, template, template.support > 0)
-        assert mine == pytest.approx(float(scores[y, x]), abs=2e-4)
-
-
-def _disc(size: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    alpha = np.zeros((size, size), np.float32)
-    cv2.circle(alpha, (size // 2, size // 2), size // 2 - 3, 1.0, -1, lineType=cv2.LINE_AA)
-    return np.full((size, size, 3), (30, 30, 30), np.uint8), alpha
-
-
-def test_edge_band_holds_the_outline_and_not_a_flat_inside() -> None:
-    rgb, alpha = _disc()
-    disc = template_field(rgb, alpha, (60, 60))
-    band = edge_band(disc)
-    assert not band[disc.support == 0].any()
-    outline = (alpha > 0.1) & (alpha < 0.9)
-    assert band[outline].all()
-    assert not band[20:40, 20:40].any()  # the flat inside
-    assert band.sum() < 0.5 * (disc.support > 0).sum()
-
-
-def test_a_translucent_flat_logo_correlates_over_its_edges_not_over_its_inside() -> None:
-    """A dark disc pasted at 60 % over texture shows the texture inside: over the whole
-    silhouette the correlation drops with it, over the disc's edges far less."""
-    rgb, alpha = _disc()
-    disc = template_field(rgb, alpha, (60, 60))
-    band, support = edge_band(disc), disc.support > 0
-    rng = np.random.default_rng(3)
-    texture = cv2.GaussianBlur(rng.integers(0, 256, (60, 60, 3)).astype(np.float32), (0, 0), 1.2)
-    texture = 128 + 1.5 * (texture - texture.mean())
-    scores = {}
-    for opacity in (1.0, 0.6):
-        pasted = texture * (1 - opacity * alpha[..., None]) + 30 * opacity * alpha[..., None]
-        field = image_field(np.clip(pasted, 0, 255).astype(np.uint8))
-        scores[opacity] = (masked_correlation(field, disc, support),
-                           masked_correlation(field, disc, band))
-    whole, edges = scores[0.6]
-    assert edges > whole + 0.15, scores  # 0.61 against 0.40
-    opaque_whole, opaque_edges = scores[1.0]  # a flat inside weighs nothing either way
-    assert opaque_edges == pytest.approx(opaque_whole, abs=0.01) and opaque_whole > 0.9, scores
