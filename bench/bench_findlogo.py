@@ -26,7 +26,8 @@ for upright / rotated, small (< 8 % of the width) / larger pastes.
 
 errors: every false detection of a `features` file (fixed threshold and calibrated), with
 its logo, log-odds, cues and what it lies on: a duplicate of a find, misplaced on its target,
-another logo's target, a distractor or the photo.
+another logo's target, a distractor or the photo; then every target the fixed threshold misses,
+with how it was pasted and the best candidate on it (log-odds, angle, cues) or none.
 
 features / fit: the cue values of every verified candidate with its label (hit or not) and the
 pose it was judged at, and the logistic regression on them whose weights findlogo_verify uses.
@@ -118,8 +119,8 @@ def parse_args() -> argparse.Namespace:
     crop.add_argument("--image", required=True, help="image id")
     crop.add_argument("--label", required=True, help="the object's class name")
     crop.add_argument("--out", required=True, type=Path, help="PNG to write")
-    errors = sub.add_parser("errors", help="every false detection of a features file: logo, "
-                            "threshold, what it lies on")
+    errors = sub.add_parser("errors", help="every false detection of a features file (logo, "
+                            "threshold, what it lies on) and every missed target")
     errors.add_argument("features", type=Path, help="written by `features`")
     errors.add_argument("--benchmark", required=True)
     again = sub.add_parser("recue", help="a features file's cues computed again at its poses")
@@ -499,7 +500,23 @@ def list_errors(args: argparse.Namespace) -> str:
         false = sum(tally.values())
         lines.append(f"{label}: {hit_count} hits, {false} false: " + ", ".join(
             f"{k} {v}" for k, v in sorted(tally.items())))
+    fixed = dict.fromkeys(names, DEFAULT_THRESHOLD)
+    for item, found in zip(items, candidates, strict=True):
+        lines += [_missed(item, paste, found) for paste in match(select(found, fixed), item)[1]]
     return "\n".join(lines)
+
+
+def _missed(item: dict[str, Any], paste: dict[str, Any], found: list[Detection]) -> str:
+    """A target the fixed threshold misses: how it was pasted, and the best candidate of its
+    logo on it (IoU >= MATCH_IOU) with its cues, or that the search gave none."""
+    on = [d for d in found if d.name == paste["logo"] and box_iou(d.box, paste["box"]) >= MATCH_IOU]
+    how = (f"  missed {item['id']} {paste['logo']} {paste['width_share']:.1%} wide, "
+           f"angle {paste['angle']:g}, opacity {paste['opacity']:.2f}, {paste['colour']}: ")
+    if not on:
+        return how + "no candidate on it"
+    best = max(on, key=lambda d: d.logit)
+    cues = " ".join(f"{k} {best.cues.get(k, 0):.2f}" for k in (*verify.MODEL_CUES, "sharp"))
+    return how + f"best logit {best.logit:.2f} at angle {best.angle:.1f} | {cues}"
 
 
 def fit(args: argparse.Namespace) -> str:

@@ -98,3 +98,27 @@ def test_speed_times_a_baseline_commit_beside_the_working_tree(features) -> None
         assert len(cells) == 7 and all(value > 0 for value in cells)
         # 320 x 240 photos: 0.0768 MP; the seconds are printed to 0.001, per MP to 0.01
         assert cells[2] == pytest.approx(cells[1] / 0.0768, abs=0.0006 / 0.0768 + 0.006)
+
+
+def test_errors_lists_every_target_the_threshold_misses(features, tmp_path) -> None:
+    """`errors` ends with one line per missed target: how it was pasted and the best candidate
+    on it or none; with every log-odds lowered below the threshold, every target is missed."""
+    bench, found = features
+    manifest = json.loads((bench / "findlogo.json").read_text())
+    targets = [(item["id"], paste["logo"]) for item in manifest["images"]
+               for paste in item["pastes"] if paste["role"] == "target"]
+    out = _bench("errors", str(found), "--benchmark", str(bench))
+    hits = int(next(line for line in out.splitlines() if line.startswith("fixed:")).split()[1])
+    missed = [line for line in out.splitlines() if line.startswith("  missed ")]
+    assert len(missed) == len(targets) - hits and hits > 0
+    rows = [json.loads(line) for line in found.read_text().splitlines()]
+    lowered = tmp_path / "lowered.jsonl"
+    lowered.write_text("".join(json.dumps({**row, "logit": -50.0}) + "\n" for row in rows))
+    out = _bench("errors", str(lowered), "--benchmark", str(bench))
+    missed = [line for line in out.splitlines() if line.startswith("  missed ")]
+    assert sorted(tuple(line.split()[1:3]) for line in missed) == sorted(targets)
+    on_target = {(row["id"], row["logo"]) for row in rows if row["hit"]}
+    for line in missed:
+        key = tuple(line.split()[1:3])
+        assert ("best logit -50.00" in line) == (key in on_target), line
+        assert ("no candidate on it" in line) == (key not in on_target), line
